@@ -1,0 +1,91 @@
+"""The ``neuropay`` command. Subcommands load lazily; errors become exit codes only here."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_ERROR, NeuropayError
+
+# verb -> "module:attribute" of its click command; imported only when used.
+_COMMANDS = {
+    "spec": ("neuropay_contract.linting.cli:spec_group", "Lint and inspect the OpenAPI spec."),
+    "mock": ("neuropay_contract.server.cli:mock_command", "Run the stateful reference server."),
+    "test": ("neuropay_contract.contract.cli:test_command", "Run the contract suite on a target."),
+    "report": ("neuropay_contract.reports.cli:report_command", "Render reports from results JSON."),
+    "docs": ("neuropay_contract.docs.cli:docs_command", "Generate developer docs from the spec."),
+    "postman": ("neuropay_contract.postman.cli:postman_group", "Export, convert and diff Postman."),
+}
+
+_debug = False
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Describe verbs without importing them, so `neuropay --help` stays fast.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="neuropay")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Contract tests, reference server and OpenAPI toolkit for the Neuro-Pay Checkout API.
+
+    Exit codes: 0 success or conformant, 1 findings or contract violations,
+    2 usage, configuration or connection error.
+    """
+    global _debug
+    _debug = debug
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``neuropay`` console script."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        # Commands return their exit code (an int) or None for success.
+        result = cli.main(args=args, prog_name="neuropay", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            sys.exit(result)
+        return result
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("neuropay: aborted", err=True)
+        sys.exit(130)
+    except NeuropayError as exc:
+        if debug or _debug:
+            raise
+        click.echo(f"neuropay: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("neuropay: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the CLI's edge: never a traceback without --debug
+        if debug or _debug:
+            raise
+        click.echo(
+            f"neuropay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
+        )
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,294 @@
+"""The results of a contract run: the one data model every output (terminal, JSON, JUnit, HTML,
+Markdown) is rendered from. ``results.json`` is ``RunResults.to_dict()``; its JSON Schema is
+``RESULTS_SCHEMA`` below (also written by ``neuropay report --schema``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import NeuropayError
+
+SCHEMA_VERSION = "1"
+
+Outcome = Literal["passed", "failed", "not_covered", "error"]
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "not_covered", "error")
+Verdict = Literal["conformant", "violations", "error"]
+
+
+@dataclass
+class Step:
+    """One HTTP exchange of a failing sequence. Headers never hold the API key."""
+
+    method: str
+    url: str
+    operation: str | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: Any = None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: Any = None
+    elapsed_ms: float | None = None
+
+
+@dataclass
+class Failure:
+    """Why a check failed: the rule it broke, what was expected and received, how to reproduce."""
+
+    rule: str
+    title: str
+    message: str
+    operation: str | None = None
+    expected: Any = None
+    received: Any = None
+    steps: list[Step] = field(default_factory=list)
+    curl: str = ""
+
+
+@dataclass
+class CheckResult:
+    """One check (one pytest test of the suite) and its outcome."""
+
+    id: str
+    name: str
+    category: str
+    outcome: Outcome
+    operation: str | None = None
+    status: str | None = None  # lifecycle status the check starts from, if any
+    requests: int = 0
+    duration_s: float = 0.0
+    reason: str | None = None  # why not covered, or the error
+    failure: Failure | None = None
+
+
+@dataclass
+class OperationSummary:
+    requests: int = 0
+    passed: int = 0
+    failed: int = 0
+    not_covered: int = 0
+    errors: int = 0
+
+
+@dataclass
+class LifecycleCell:
+    """One (status, operation) pair of the lifecycle matrix and what the run found."""
+
+    status: str
+    operation: str
+    expected: str  # "→ paid" or "409 invalid_status"
+    outcome: Outcome
+    reason: str | None = None
+
+
+@dataclass
+class RunResults:
+    """Everything a contract run found."""
+
+    target_url: str
+    embedded_target: bool
+    spec_path: str
+    spec_title: str
+    spec_version: str
+    spec_sha256: str
+    started: str
+    finished: str
+    duration_s: float
+    seed: int | None
+    profile: str
+    verdict: Verdict
+    tool_version: str
+    checks: list[CheckResult] = field(default_factory=list)
+    operations: dict[str, OperationSummary] = field(default_factory=dict)
+    lifecycle: list[LifecycleCell] = field(default_factory=list)
+    error: str | None = None
+    schema_version: str = SCHEMA_VERSION
+
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys(OUTCOMES, 0)
+        for check in self.checks:
+            totals[check.outcome] += 1
+        totals["requests"] = sum(op.requests for op in self.operations.values())
+        return totals
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome in ("failed", "error")]
+
+    @property
+    def not_covered(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome == "not_covered"]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["summary"] = self.counts()
+        return data
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResults:
+        data = dict(data)
+        data.pop("summary", None)
+        checks = []
+        for raw in data.pop("checks", []):
+            raw = dict(raw)
+            failure = raw.pop("failure", None)
+            if failure is not None:
+                failure = dict(failure)
+                failure["steps"] = [Step(**s) for s in failure.get("steps", [])]
+                raw["failure"] = Failure(**failure)
+            checks.append(CheckResult(**raw))
+        operations = {k: OperationSummary(**v) for k, v in data.pop("operations", {}).items()}
+        lifecycle = [LifecycleCell(**c) for c in data.pop("lifecycle", [])]
+        return cls(**data, checks=checks, operations=operations, lifecycle=lifecycle)
+
+    @classmethod
+    def read(cls, path: Path) -> RunResults:
+        """Load a results file; one-line :class:`NeuropayError` when it is missing or malformed."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NeuropayError(f"results file {path} does not exist; run `neuropay test` first") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NeuropayError(f"results file {path} is not valid JSON: {exc}") from None
+        from jsonschema import Draft202012Validator
+
+        errors = sorted(Draft202012Validator(RESULTS_SCHEMA).iter_errors(data), key=str)
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
+            raise NeuropayError(
+                f"results file {path} does not match the results schema at {where}: "
+                f"{errors[0].message}"
+            )
+        try:
+            return cls.from_dict(data)
+        except TypeError as exc:
+            raise NeuropayError(f"results file {path} has unexpected fields: {exc}") from None
+
+
+_STEP = {
+    "type": "object",
+    "required": ["method", "url"],
+    "properties": {
+        "method": {"type": "string"},
+        "url": {"type": "string"},
+        "operation": {"type": ["string", "null"]},
+        "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "request_body": {},
+        "status": {"type": ["integer", "null"]},
+        "response_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "response_body": {},
+        "elapsed_ms": {"type": ["number", "null"]},
+    },
+    "additionalProperties": False,
+}
+
+_FAILURE = {
+    "type": "object",
+    "required": ["rule", "title", "message"],
+    "properties": {
+        "rule": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "message": {"type": "string"},
+        "operation": {"type": ["string", "null"]},
+        "expected": {},
+        "received": {},
+        "steps": {"type": "array", "items": _STEP},
+        "curl": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+_OUTCOME = {"enum": list(OUTCOMES)}
+
+RESULTS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "neuropay contract run results",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "target_url",
+        "spec_title",
+        "spec_version",
+        "started",
+        "finished",
+        "verdict",
+        "checks",
+        "operations",
+        "lifecycle",
+        "summary",
+    ],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "target_url": {"type": "string"},
+        "embedded_target": {"type": "boolean"},
+        "spec_path": {"type": "string"},
+        "spec_title": {"type": "string"},
+        "spec_version": {"type": "string"},
+        "spec_sha256": {"type": "string"},
+        "started": {"type": "string"},
+        "finished": {"type": "string"},
+        "duration_s": {"type": "number", "minimum": 0},
+        "seed": {"type": ["integer", "null"]},
+        "profile": {"type": "string"},
+        "verdict": {"enum": ["conformant", "violations", "error"]},
+        "tool_version": {"type": "string"},
+        "error": {"type": ["string", "null"]},
+        "summary": {
+            "type": "object",
+            "properties": {k: {"type": "integer", "minimum": 0} for k in (*OUTCOMES, "requests")},
+        },
+        "checks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "category", "outcome"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "category": {"type": "string"},
+                    "outcome": _OUTCOME,
+                    "operation": {"type": ["string", "null"]},
+                    "status": {"type": ["string", "null"]},
+                    "requests": {"type": "integer", "minimum": 0},
+                    "duration_s": {"type": "number", "minimum": 0},
+                    "reason": {"type": ["string", "null"]},
+                    "failure": {"oneOf": [_FAILURE, {"type": "null"}]},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "operations": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    k: {"type": "integer", "minimum": 0}
+                    for k in ("requests", "passed", "failed", "not_covered", "errors")
+                },
+                "additionalProperties": False,
+            },
+        },
+        "lifecycle": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "operation", "expected", "outcome"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "operation": {"type": "string"},
+                    "expected": {"type": "string"},
+                    "outcome": _OUTCOME,
+                    "reason": {"type": ["string", "null"]},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}

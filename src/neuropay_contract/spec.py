@@ -1,0 +1,453 @@
+"""Load ``spec/openapi.yaml`` into a typed model that every other part of the toolkit reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from ._resources import default_spec_path
+from .errors import SpecError
+from .lifecycle import Lifecycle, parse_lifecycle
+
+SPEC_URI = "urn:neuropay:spec"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class MediaExample:
+    """A named example of a request or response body."""
+
+    name: str
+    value: Any
+    pointer: str
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """One documented response of an operation, with ``$ref`` resolved."""
+
+    status: str
+    description: str
+    schema: Mapping[str, Any] | None
+    examples: tuple[MediaExample, ...]
+    links: Mapping[str, Any]
+    headers: Mapping[str, Any]
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec, with its request and responses resolved."""
+
+    operation_id: str
+    method: str
+    path: str
+    tags: tuple[str, ...]
+    summary: str
+    description: str
+    test_only: bool
+    parameters: tuple[Mapping[str, Any], ...]
+    request_schema: Mapping[str, Any] | None
+    request_required: bool
+    request_examples: tuple[MediaExample, ...]
+    responses: Mapping[str, ResponseSpec]
+    pointer: str
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def tag(self) -> str:
+        return self.tags[0] if self.tags else "default"
+
+    @property
+    def accepts_idempotency_key(self) -> bool:
+        return any(p.get("name", "").lower() == "idempotency-key" for p in self.parameters)
+
+
+@dataclass(frozen=True)
+class TestCard:
+    """A hosted-page card number or an automatic-payment card id declared for test mode."""
+
+    __test__ = False  # not a pytest test class
+
+    value: str
+    brand: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class TestMode:
+    """The typed ``x-test-mode`` extension."""
+
+    __test__ = False
+
+    key_prefixes: Mapping[str, str]
+    hosted_page_cards: tuple[TestCard, ...]
+    unknown_card_outcome: str
+    card_ids: tuple[TestCard, ...]
+    helpers: Mapping[str, str]  # operationId -> event
+    live_key_answer: tuple[int, str]
+
+    def card_number(self, outcome: str) -> str | None:
+        return next((c.value for c in self.hosted_page_cards if c.outcome == outcome), None)
+
+    def card_id(self, outcome: str) -> str | None:
+        return next((c.value for c in self.card_ids if c.outcome == outcome), None)
+
+    def outcome_of_number(self, number: str) -> str:
+        for card in self.hosted_page_cards:
+            if card.value == number:
+                return card.outcome
+        return self.unknown_card_outcome
+
+
+@dataclass(frozen=True)
+class ErrorCodeInfo:
+    code: str
+    http: int
+    description: str
+
+
+class ApiSpec:
+    """A loaded OpenAPI document with resolved operations and the project's extensions."""
+
+    def __init__(self, document: Mapping[str, Any], path: Path | None = None, text: str = "") -> None:
+        if not isinstance(document, Mapping) or "openapi" not in document:
+            raise SpecError(f"{path or 'document'} is not an OpenAPI document (no 'openapi' field)")
+        self.document: Mapping[str, Any] = document
+        self.path = path
+        self.text = text
+        self._registry: Registry[Any] = Registry().with_resource(
+            SPEC_URI, Resource.from_contents(dict(document), default_specification=DRAFT202012)
+        )
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    # -- basic facts -------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return str(self.document.get("info", {}).get("title", "API"))
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("info", {}).get("version", ""))
+
+    @property
+    def openapi_version(self) -> str:
+        return str(self.document.get("openapi", ""))
+
+    @property
+    def servers(self) -> list[Mapping[str, Any]]:
+        return list(self.document.get("servers") or [])
+
+    # -- references --------------------------------------------------------------------------
+    def resolve_pointer(self, pointer: str) -> Any:
+        """The value at a JSON pointer (``#/a/b`` or ``/a/b``) of the document."""
+        node: Any = self.document
+        for raw_token in pointer.lstrip("#").split("/")[1:]:
+            token = raw_token.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(token)] if isinstance(node, list) else node[token]
+            except (KeyError, IndexError, ValueError, TypeError) as exc:
+                raise SpecError(f"$ref {pointer} points at nothing in {self.path}") from exc
+        return node
+
+    def deref(self, node: Any, _depth: int = 0) -> Any:
+        """Follow a top-level ``$ref`` chain (not nested ones) to the object it names."""
+        while isinstance(node, Mapping) and "$ref" in node and isinstance(node["$ref"], str):
+            ref = node["$ref"]
+            if not ref.startswith("#"):
+                raise SpecError(f"external $ref {ref} is not supported; inline it")
+            node = self.resolve_pointer(ref)
+            _depth += 1
+            if _depth > 50:
+                raise SpecError(f"$ref cycle at {ref}")
+        return node
+
+    def inline_refs(self, node: Any, _seen: tuple[str, ...] = ()) -> Any:
+        """A copy of ``node`` with every local ``$ref`` replaced by its target (cycles kept as refs)."""
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#"):
+                if ref in _seen:
+                    return dict(node)
+                target = self.inline_refs(self.resolve_pointer(ref), (*_seen, ref))
+                rest = {k: self.inline_refs(v, _seen) for k, v in node.items() if k != "$ref"}
+                return {**target, **rest} if isinstance(target, dict) else target
+            return {k: self.inline_refs(v, _seen) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.inline_refs(v, _seen) for v in node]
+        return node
+
+    # -- schemas and validation --------------------------------------------------------------
+    @property
+    def schemas(self) -> Mapping[str, Any]:
+        return dict(self.document.get("components", {}).get("schemas", {}) or {})
+
+    def schema_pointer(self, name: str) -> str:
+        return f"#/components/schemas/{escape_pointer(name)}"
+
+    def validator(self, schema: Mapping[str, Any] | str) -> Draft202012Validator:
+        """A JSON Schema 2020-12 validator for a schema object or a component name.
+
+        ``$ref``s resolve against the whole document, so the spec's own schemas are the only copy
+        of the rules. Formats are checked where jsonschema can (``email``).
+        """
+        if isinstance(schema, str):
+            key = schema
+            root: Mapping[str, Any] = {"$ref": f"{SPEC_URI}{self.schema_pointer(schema)}"}
+        else:
+            key = json.dumps(schema, sort_keys=True, default=str)
+            root = {"$id": f"{SPEC_URI}/inline", "allOf": [self._absolutize(schema)]}
+        found = self._validators.get(key)
+        if found is None:
+            found = Draft202012Validator(
+                dict(root), registry=self._registry, format_checker=FormatChecker(["email"])
+            )
+            self._validators[key] = found
+        return found
+
+    def _absolutize(self, node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                k: (
+                    f"{SPEC_URI}{v}"
+                    if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                    else self._absolutize(v)
+                )
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [self._absolutize(v) for v in node]
+        return node
+
+    def validation_errors(self, schema: Mapping[str, Any] | str, instance: Any) -> list[ValidationError]:
+        """Every way ``instance`` breaks ``schema``, most relevant first."""
+        errors = list(self.validator(schema).iter_errors(instance))
+        return sorted(errors, key=lambda e: (len(list(e.path)), str(e.message)))
+
+    # -- operations --------------------------------------------------------------------------
+    @cached_property
+    def operations(self) -> dict[str, Operation]:
+        """Operations by operationId (``METHOD path`` when the id is missing)."""
+        result: dict[str, Operation] = {}
+        for path, item in (self.document.get("paths") or {}).items():
+            if not isinstance(item, Mapping):
+                continue
+            item = self.deref(item)
+            shared = list(item.get("parameters") or [])
+            for method in HTTP_METHODS:
+                raw = item.get(method)
+                if not isinstance(raw, Mapping):
+                    continue
+                op = self._operation(path, method, raw, shared)
+                result[op.operation_id] = op
+        return result
+
+    def _operation(
+        self, path: str, method: str, raw: Mapping[str, Any], shared: list[Any]
+    ) -> Operation:
+        pointer = f"#/paths/{escape_pointer(path)}/{method}"
+        params = tuple(self.deref(p) for p in [*shared, *(raw.get("parameters") or [])])
+        body = self.deref(raw.get("requestBody")) if raw.get("requestBody") else None
+        media = _json_media(body.get("content")) if isinstance(body, Mapping) else None
+        request_schema = media.get("schema") if media else None
+        request_examples = self._examples(media, f"{pointer}/requestBody") if media else ()
+        responses: dict[str, ResponseSpec] = {}
+        for status, response in (raw.get("responses") or {}).items():
+            rpointer = f"{pointer}/responses/{status}"
+            resolved = self.deref(response)
+            rmedia = _json_media(resolved.get("content")) if isinstance(resolved, Mapping) else None
+            responses[str(status)] = ResponseSpec(
+                status=str(status),
+                description=str(resolved.get("description", "")),
+                schema=rmedia.get("schema") if rmedia else None,
+                examples=self._examples(rmedia, rpointer) if rmedia else (),
+                links={k: self.deref(v) for k, v in (resolved.get("links") or {}).items()},
+                headers={k: self.deref(v) for k, v in (resolved.get("headers") or {}).items()},
+                pointer=rpointer,
+            )
+        return Operation(
+            operation_id=str(raw.get("operationId") or f"{method.upper()} {path}"),
+            method=method.upper(),
+            path=path,
+            tags=tuple(raw.get("tags") or ()),
+            summary=str(raw.get("summary", "")),
+            description=str(raw.get("description", "")),
+            test_only=bool(raw.get("x-test-only", False)),
+            parameters=params,
+            request_schema=request_schema,
+            request_required=bool(body.get("required", False)) if isinstance(body, Mapping) else False,
+            request_examples=request_examples,
+            responses=responses,
+            pointer=pointer,
+            raw=raw,
+        )
+
+    def _examples(self, media: Mapping[str, Any], pointer: str) -> tuple[MediaExample, ...]:
+        found: list[MediaExample] = []
+        if "example" in media:
+            found.append(MediaExample("example", media["example"], f"{pointer}/example"))
+        for name, example in (media.get("examples") or {}).items():
+            resolved = self.deref(example)
+            if isinstance(resolved, Mapping) and "value" in resolved:
+                found.append(
+                    MediaExample(str(name), resolved["value"], f"{pointer}/examples/{name}")
+                )
+        return tuple(found)
+
+    def iter_operations(self, include_test_only: bool = True) -> Iterator[Operation]:
+        for op in self.operations.values():
+            if include_test_only or not op.test_only:
+                yield op
+
+    def operation(self, operation_id: str) -> Operation:
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            raise SpecError(f"the spec has no operation {operation_id!r}") from None
+
+    def operation_for(self, method: str, path: str) -> Operation | None:
+        for op in self.operations.values():
+            if op.path == path and op.method == method.upper():
+                return op
+        return None
+
+    # -- extensions --------------------------------------------------------------------------
+    @cached_property
+    def lifecycle(self) -> Lifecycle | None:
+        raw = self.document.get("x-lifecycle")
+        return parse_lifecycle(raw) if isinstance(raw, Mapping) else None
+
+    def require_lifecycle(self) -> Lifecycle:
+        if self.lifecycle is None:
+            raise SpecError(f"{self.path or 'the spec'} has no x-lifecycle extension")
+        return self.lifecycle
+
+    @cached_property
+    def test_mode(self) -> TestMode | None:
+        raw = self.document.get("x-test-mode")
+        if not isinstance(raw, Mapping):
+            return None
+        try:
+            answer = raw.get("live_key_answer") or {"http": 403, "code": "test_mode_only"}
+            return TestMode(
+                key_prefixes=dict(raw.get("key_prefixes") or {}),
+                hosted_page_cards=tuple(
+                    TestCard(str(c["number"]), str(c.get("brand", "unknown")), str(c["outcome"]))
+                    for c in raw.get("hosted_page_cards") or []
+                ),
+                unknown_card_outcome=str(raw.get("unknown_card_outcome", "decline")),
+                card_ids=tuple(
+                    TestCard(str(c["card_id"]), str(c.get("brand", "unknown")), str(c["outcome"]))
+                    for c in raw.get("card_ids") or []
+                ),
+                helpers={str(h["operation"]): str(h["event"]) for h in raw.get("helpers") or []},
+                live_key_answer=(int(answer["http"]), str(answer["code"])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"x-test-mode is malformed: {exc}") from exc
+
+    @cached_property
+    def error_codes(self) -> dict[str, ErrorCodeInfo]:
+        """The error-code catalogue: ``ErrorCode`` enum with its ``x-error-codes``."""
+        schema = self.schemas.get("ErrorCode") or {}
+        info = schema.get("x-error-codes") or {}
+        return {
+            str(code): ErrorCodeInfo(
+                str(code),
+                int((info.get(code) or {}).get("http", 0)),
+                str((info.get(code) or {}).get("description", "")),
+            )
+            for code in schema.get("enum") or []
+        }
+
+    @property
+    def limits(self) -> Mapping[str, Any]:
+        return dict(self.document.get("x-limits") or {})
+
+    @property
+    def idempotency(self) -> Mapping[str, Any]:
+        return dict(self.document.get("x-idempotency") or {})
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.limits.get("max_body_bytes", 65536))
+
+    # -- source positions --------------------------------------------------------------------
+    @cached_property
+    def _lines(self) -> dict[str, int]:
+        return _pointer_lines(self.text) if self.text else {}
+
+    def line_of(self, pointer: str) -> int | None:
+        """The 1-based line of the node at ``pointer`` (or its nearest ancestor) in the file."""
+        parts = pointer.lstrip("#").split("/")
+        while parts:
+            line = self._lines.get("/".join(parts))
+            if line is not None:
+                return line
+            parts = parts[:-1]
+        return None
+
+
+def _json_media(content: Any) -> Mapping[str, Any] | None:
+    if not isinstance(content, Mapping):
+        return None
+    for mime, media in content.items():
+        if "json" in str(mime) and isinstance(media, Mapping):
+            return media
+    return None
+
+
+def _pointer_lines(text: str) -> dict[str, int]:
+    """Map JSON pointers (without ``#``) to 1-based source lines by walking the YAML node tree."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, pointer: str) -> None:
+        lines[pointer] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, f"{pointer}/{escape_pointer(str(key.value))}")
+                lines[f"{pointer}/{escape_pointer(str(key.value))}"] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{pointer}/{index}")
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def load_spec(path: str | Path | None = None) -> ApiSpec:
+    """Read a YAML or JSON OpenAPI document; raise :class:`SpecError` with one line if it fails."""
+    spec_path = Path(path) if path else default_spec_path()
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec file {spec_path} does not exist; pass --spec PATH") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {spec_path}: {exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"spec file {spec_path} is not valid YAML or JSON{where}: {problem}") from None
+    return ApiSpec(document, spec_path, text)
