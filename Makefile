@@ -1,0 +1,63 @@
+# The one entry point for people and CI. Every target sets up what it needs first (idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_BIN := node_modules/.bin
+REPORTS ?= reports
+PYTEST_ARGS ?=
+
+.PHONY: help setup contract test lint fmt spec fuzz docs postman bench bench-server bench-contract \
+	bench-docs bench-postman clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+setup: ## install the venv, the npm tools, chromium and wrk (idempotent)
+	@bash scripts/setup.sh
+
+contract: setup ## the main job: contract suite against the embedded reference server, reports in reports/
+	$(BIN)/neuropay test --profile ci --report-dir $(REPORTS)
+
+test: setup ## every test of the toolkit (unit, integration, browser, contract suite)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS) tests contract_tests
+
+lint: setup ## ruff, format check, mypy --strict, both spec linters
+	$(BIN)/ruff check src tests contract_tests
+	$(BIN)/ruff format --check src tests contract_tests
+	$(BIN)/mypy
+	$(MAKE) --no-print-directory spec
+
+fmt: setup ## format the code
+	$(BIN)/ruff format src tests contract_tests
+	$(BIN)/ruff check --fix src tests contract_tests
+
+spec: setup ## lint spec/openapi.yaml with neuropay's rules and Spectral's spectral:oas
+	$(BIN)/neuropay spec lint spec/openapi.yaml
+	$(NODE_BIN)/spectral lint --fail-severity=error spec/openapi.yaml
+
+fuzz: setup ## a long plain-schemathesis run against the reference server
+	$(BIN)/python -m neuropay_contract.benchmarks.fuzz
+
+docs: setup ## developer docs into reports/docs
+	$(BIN)/neuropay docs --out $(REPORTS)/docs --format html,md
+
+postman: setup ## regenerate the committed Postman collection and environments
+	$(BIN)/neuropay postman export --out postman/
+
+bench: bench-server bench-contract bench-docs bench-postman ## every benchmark
+
+bench-server: setup ## reference server vs prism mock under wrk
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_server
+
+bench-contract: setup ## this suite vs plain schemathesis run
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_contract
+
+bench-docs: setup ## neuropay docs vs redocly build-docs
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_docs
+
+bench-postman: setup ## neuropay postman convert vs openapi-to-postmanv2
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_postman
+
+clean: ## remove generated output (keeps the venv and node_modules)
+	rm -rf $(REPORTS)/* .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build
