@@ -1,0 +1,7 @@
+"""The reference server: a stateful, persistent implementation of spec/openapi.yaml."""
+
+from .app import create_app
+from .keys import ApiKey, default_keys
+from .runner import RunningServer, serve_app, start_server
+
+__all__ = ["ApiKey", "RunningServer", "create_app", "default_keys", "serve_app", "start_server"]

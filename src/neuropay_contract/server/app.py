@@ -1,0 +1,208 @@
+"""The reference server's HTTP layer (Starlette): auth, body limits, JSON, validation against the
+spec's own schemas, the error envelope, and dispatch to :class:`CheckoutService`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonschema.exceptions import best_match
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..spec import ApiSpec, Operation, load_spec
+from .keys import ApiKey, KeyRing, default_keys
+from .pages import page_routes
+from .service import ApiError, Caller, CheckoutService, key_hash
+from .store import Store
+
+log = logging.getLogger("neuropay.mock")
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.http, headers=headers)
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not valid JSON")
+
+
+def _integral_floats_to_int(value: Any) -> Any:
+    """JSON Schema 2020-12 counts 3000.0 as an integer; store it as 3000."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_to_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_to_int(v) for v in value]
+    return value
+
+
+def _pointer(path: Sequence[Any]) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+class ApiHandler:
+    """Validates a request to one operation and runs it."""
+
+    def __init__(self, spec: ApiSpec, service: CheckoutService, keys: KeyRing) -> None:
+        self.spec = spec
+        self.service = service
+        self.keys = keys
+        self.max_body = spec.max_body_bytes
+        self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
+        self.replay_header = str(spec.idempotency.get("replay_header", "Idempotent-Replayed"))
+        self.ops_by_path: dict[str, Operation] = {
+            op.path: op for op in spec.operations.values() if op.operation_id in service.operations
+        }
+
+    def authenticate(self, request: Request, base_url: str) -> Caller:
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        presented = presented.strip()
+        if not header.strip() or (scheme.lower() == "bearer" and not presented):
+            raise ApiError(401, "missing_api_key", "Send your API key as Authorization: Bearer <key>.")
+        if scheme.lower() != "bearer":
+            raise ApiError(401, "invalid_api_key", "Use the Bearer scheme: Authorization: Bearer <key>.")
+        key = self.keys.find(presented)
+        if key is None:
+            raise ApiError(401, "invalid_api_key", "The API key is not valid.")
+        return Caller(key.merchant, key.mode, key_hash(key.key), base_url)
+
+    async def read_json(self, request: Request) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise ApiError(413, "payload_too_large", f"The body is larger than {self.max_body} bytes.")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Send the body as application/json, not {content_type or 'no Content-Type'}.",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise ApiError(413, "payload_too_large", f"The body is larger than {self.max_body} bytes.")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(400, "invalid_json", "The body is not valid UTF-8 JSON.") from None
+        return body  # type: ignore[no-any-return]
+
+    def validate(self, op: Operation, body: Any) -> dict[str, Any]:
+        if op.request_schema is None:
+            return body if isinstance(body, dict) else {}
+        error = best_match(self.spec.validator(op.request_schema).iter_errors(body))
+        if error is not None:
+            path = list(error.absolute_path)
+            if error.validator in ("required", "dependentRequired") and isinstance(error.instance, dict):
+                # Point at the missing property itself, not at the object that lacks it.
+                wanted = error.validator_value
+                if isinstance(wanted, dict):
+                    wanted = [n for names in wanted.values() for n in names]
+                missing = [n for n in wanted if n not in error.instance]
+                path += missing[:1]
+            raise ApiError(400, "invalid_request", error.message[:500], _pointer(path))
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_request", "The body must be a JSON object.", "")
+        return body
+
+    def idempotency_key(self, request: Request, op: Operation) -> str | None:
+        value = request.headers.get(self.idem_header)
+        if value is None or not op.accepts_idempotency_key:
+            return None
+        if not 1 <= len(value) <= 255 or not all(0x21 <= ord(c) <= 0x7E for c in value):
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"{self.idem_header} must be 1 to 255 printable ASCII characters without spaces.",
+                self.idem_header,
+            )
+        return value
+
+    async def __call__(self, request: Request) -> Response:
+        op = self.ops_by_path[request.url.path]
+        if request.method != op.method:
+            raise ApiError(405, "method_not_allowed", f"{request.url.path} only takes {op.method}.")
+        base_url = f"{request.url.scheme}://{request.url.netloc}"
+        caller = self.authenticate(request, base_url)
+        body = _integral_floats_to_int(await self.read_json(request))
+        body = self.validate(op, body)
+        idem_key = self.idempotency_key(request, op)
+        future = self.service.store.submit(
+            lambda store: self.service._call(store, op.operation_id, caller, body, idem_key)
+        )
+        status, result, replayed = await asyncio.wrap_future(future)
+        headers = {self.replay_header: "true"} if replayed else None
+        return JSONResponse(result, status_code=status, headers=headers)
+
+
+def create_app(
+    spec: ApiSpec | None = None,
+    db_path: str | Path = ":memory:",
+    api_keys: Sequence[ApiKey] | None = None,
+) -> Starlette:
+    """The reference server as an ASGI app. Keys given are stored; with none, the stored keys are
+    used, and a new database gets :func:`default_keys`. ``app.state.keys`` lists them."""
+    spec = spec or load_spec()
+    store = Store(db_path)
+
+    def init_keys(s: Store) -> list[ApiKey]:
+        for key in api_keys or ():
+            s.add_key(key.key, key.merchant, key.mode)
+        if not s.keys():
+            for key in default_keys():
+                s.add_key(key.key, key.merchant, key.mode)
+        return [ApiKey(k.key, k.merchant, k.mode) for k in s.keys()]
+
+    keys = store.run(init_keys)
+    service = CheckoutService(spec, store)
+    handler = ApiHandler(spec, service, KeyRing(keys))
+    spec_text = spec.text or json.dumps(spec.document)
+
+    async def api(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            headers = {"Allow": "POST"} if exc.http == 405 else None
+            if exc.http == 401:
+                headers = {"WWW-Authenticate": 'Bearer realm="neuropay"'}
+            return error_response(exc, headers)
+        except Exception:
+            log.exception("internal error on %s", request.url.path)
+            return error_response(ApiError(500, "internal_error", "The server failed; nothing changed."))
+
+    async def not_found(request: Request) -> Response:
+        return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
+
+    async def openapi_yaml(request: Request) -> Response:
+        return PlainTextResponse(spec_text, media_type="application/yaml")
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(spec.document)
+
+    routes = [Route(path, api, methods=ALL_METHODS) for path in handler.ops_by_path]
+    routes += [
+        Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *page_routes(service),
+        Route("/{path:path}", not_found, methods=ALL_METHODS),
+    ]
+    app = Starlette(routes=routes)
+    app.state.keys = keys
+    app.state.store = store
+    app.state.service = service
+    return app

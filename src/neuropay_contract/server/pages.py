@@ -1,0 +1,129 @@
+"""The pages a customer sees: the hosted checkout page and the client page of saved cards.
+
+They take no API key: the checkout's ``url`` and the customer's ``client_page`` (with its token)
+are the capabilities, as on the real platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..templating import make_environment
+from .service import ApiError, CheckoutService
+
+_ENV = make_environment()
+
+# Pages load nothing from anywhere: inline styles only, forms post back to this server.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
+
+
+def _amount(minor: int, currency: str) -> str:
+    return f"{minor / 100:,.2f} {currency}".replace(",", " ")
+
+
+def _render(name: str, status: int = 200, framable: bool = False, **context: Any) -> HTMLResponse:
+    html = _ENV.get_template(f"server/{name}").render(**context)
+    headers = {"Content-Security-Policy": _CSP, "Cache-Control": "no-store"}
+    if not framable:
+        headers["X-Frame-Options"] = "DENY"
+        headers["Content-Security-Policy"] += "; frame-ancestors 'none'"
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _not_found(what: str) -> HTMLResponse:
+    return _render("not_found.html.j2", status=404, what=what)
+
+
+def page_routes(service: CheckoutService) -> list[Route]:
+    test_cards = service.test_mode.hosted_page_cards
+
+    def checkout_page(checkout: dict[str, Any], notice: str | None = None, status: int = 200) -> HTMLResponse:
+        customer_can_save = bool(
+            checkout["customer_id"] and checkout["allowSaveCard"] and checkout["status"] == "created"
+        )
+        return _render(
+            "pay.html.j2",
+            status=status,
+            framable=checkout["template"] == "iframe",
+            checkout=checkout,
+            amount=_amount(checkout["amount"], checkout["currency"]),
+            can_pay=checkout["status"] == "created",
+            can_save=customer_can_save,
+            test_cards=test_cards if not checkout["livemode"] else (),
+            notice=notice,
+        )
+
+    async def pay_get(request: Request) -> Response:
+        checkout = service.page_checkout(request.path_params["checkout_id"])
+        if checkout is None:
+            return _not_found("checkout")
+        return checkout_page(checkout)
+
+    async def pay_post(request: Request) -> Response:
+        checkout_id = request.path_params["checkout_id"]
+        form = await request.form()
+        action = str(form.get("action", "pay"))
+        try:
+            if action == "cancel":
+                result = service.page_cancel(checkout_id)
+                return RedirectResponse(result["returnUrlCancel"], status_code=303)
+            number = "".join(ch for ch in str(form.get("card_number", "")) if ch.isdigit())
+            if not 12 <= len(number) <= 19:
+                checkout = service.page_checkout(checkout_id)
+                if checkout is None:
+                    return _not_found("checkout")
+                return checkout_page(checkout, "Enter a card number of 12 to 19 digits.", 422)
+            month, year = _expiry(str(form.get("expiry", "")))
+            result = service.page_pay(
+                checkout_id, number, form.get("save_card") == "on", month, year
+            )
+        except ApiError as exc:
+            if exc.http == 404:
+                return _not_found("checkout")
+            checkout = service.page_checkout(checkout_id)
+            assert checkout is not None
+            return checkout_page(checkout, f"This checkout is {checkout['status']}.", 409)
+        if result["status"] == "failed":
+            return checkout_page(result, "The card was declined.")
+        return RedirectResponse(result["returnUrl"], status_code=303)
+
+    async def client_get(request: Request) -> Response:
+        customer = service.client_customer(
+            request.path_params["customer_id"], request.query_params.get("token", "")
+        )
+        if customer is None:
+            return _not_found("customer")
+        return _render("customer.html.j2", customer=customer, token=request.query_params["token"])
+
+    async def client_post(request: Request) -> Response:
+        form = await request.form()
+        customer_id = request.path_params["customer_id"]
+        token = str(form.get("token", ""))
+        action = str(form.get("action", ""))
+        if action not in ("delete", "default"):
+            return _not_found("action")
+        customer = service.client_update_cards(customer_id, token, str(form.get("card_id", "")), action)
+        if customer is None:
+            return _not_found("customer")
+        return RedirectResponse(f"/customer/{customer_id}?token={token}", status_code=303)
+
+    return [
+        Route("/pay/{checkout_id}", pay_get, methods=["GET"]),
+        Route("/pay/{checkout_id}", pay_post, methods=["POST"]),
+        Route("/customer/{customer_id}", client_get, methods=["GET"]),
+        Route("/customer/{customer_id}", client_post, methods=["POST"]),
+    ]
+
+
+def _expiry(text: str) -> tuple[int, int]:
+    """``MM/YY`` or ``MM/YYYY``; anything else means 12/2030 (test cards need no real expiry)."""
+    month_text, _, year_text = text.strip().partition("/")
+    try:
+        month, year = int(month_text), int(year_text)
+    except ValueError:
+        return 12, 2030
+    year = year + 2000 if year < 100 else year
+    return (month, year) if 1 <= month <= 12 and 2000 <= year <= 2100 else (12, 2030)

@@ -1,0 +1,446 @@
+"""What each operation does to the stored objects. Status moves come only from the spec's
+``x-lifecycle`` via :meth:`Lifecycle.decide`; this module supplies the facts (guards) and effects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..lifecycle import Answer, Lifecycle, refund_guard
+from ..spec import ApiSpec, TestMode
+from .store import IdempotencyRecord, Store
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, rendered as the spec's error envelope."""
+
+    def __init__(self, http: int, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.http = http
+        self.code = code
+        self.message = message
+        self.param = param
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "param": self.param}}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the merchant and mode of the API key (the key itself is never kept)."""
+
+    merchant: str
+    mode: str
+    key_hash: str
+    base_url: str
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def body_hash(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _brand(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or number[:2] == "22":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    return "unknown"
+
+
+class CheckoutService:
+    """The API's behaviour over a :class:`Store`. Methods run inside one store transaction."""
+
+    def __init__(self, spec: ApiSpec, store: Store) -> None:
+        self.spec = spec
+        self.store = store
+        self.lifecycle: Lifecycle = spec.require_lifecycle()
+        test_mode = spec.test_mode
+        if test_mode is None:
+            raise ValueError("the reference server needs the spec's x-test-mode extension")
+        self.test_mode: TestMode = test_mode
+        self.max_metadata = int(spec.limits.get("max_metadata_keys", 50))
+        self.retention_s = float(spec.idempotency.get("retention_hours", 24)) * 3600
+        self._handlers: dict[str, Callable[[Store, Caller, dict[str, Any]], dict[str, Any]]] = {
+            "createCheckout": self._create_checkout,
+            "retrieveCheckout": self._retrieve_checkout,
+            "updateCheckout": self._update_checkout,
+            "createCustomer": self._create_customer,
+            "retrieveCustomer": self._retrieve_customer,
+            "deleteCustomer": self._delete_customer,
+        }
+        for op in self.lifecycle.restricted_operations:
+            self._handlers.setdefault(op, self._lifecycle_handler(op))
+        # Operations whose transitions refund money need the amount guard among their facts.
+        self._refund_ops = {
+            self.lifecycle.trigger_operation(t)
+            for t in self.lifecycle.transitions
+            if t.effect == "refund"
+        }
+
+    @property
+    def operations(self) -> set[str]:
+        return set(self._handlers)
+
+    # -- entry point -------------------------------------------------------------------------
+    def call(
+        self, operation: str, caller: Caller, body: dict[str, Any], idem_key: str | None
+    ) -> tuple[int, dict[str, Any], bool]:
+        """Run one operation in one transaction: (HTTP status, body, replayed)."""
+        return self.store.run(lambda store: self._call(store, operation, caller, body, idem_key))
+
+    def _call(
+        self,
+        store: Store,
+        operation: str,
+        caller: Caller,
+        body: dict[str, Any],
+        idem_key: str | None,
+    ) -> tuple[int, dict[str, Any], bool]:
+        now = time.time()
+        digest = body_hash(body)
+        if idem_key is not None:
+            record = store.get_idempotency(caller.key_hash, idem_key, now - self.retention_s)
+            if record is not None:
+                if record.operation == operation and record.body_hash == digest:
+                    return record.status, record.response, True
+                conflict = self.spec.idempotency.get("conflict") or {}
+                raise ApiError(
+                    int(conflict.get("http", 409)),
+                    str(conflict.get("code", "idempotency_key_reused")),
+                    "This Idempotency-Key was used with another body or operation; "
+                    "use a new key for a new request.",
+                )
+        try:
+            status, result = 200, self._handlers[operation](store, caller, body)
+        except ApiError as exc:
+            if exc.http >= 500:
+                raise
+            status, result = exc.http, exc.body()
+        if idem_key is not None:
+            store.put_idempotency(
+                caller.key_hash,
+                idem_key,
+                IdempotencyRecord(operation, digest, status, result),
+                now,
+                self.retention_s,
+            )
+        return status, result, False
+
+    # -- checkouts ---------------------------------------------------------------------------
+    def _customer(self, store: Store, caller: Caller, customer_id: str) -> tuple[dict[str, Any], str]:
+        found = store.get_customer(customer_id, caller.merchant, caller.mode)
+        if found is None:
+            raise ApiError(404, "customer_not_found", f"No customer {customer_id}.", "/customer_id")
+        return found[0], found[1]
+
+    def _card_outcome(self, caller: Caller, customer: dict[str, Any], card_id: str) -> str:
+        if any(card["card_id"] == card_id for card in customer["savedCards"]):
+            return "success"  # only cards that paid successfully are ever saved
+        if caller.mode == "test":
+            for card in self.test_mode.card_ids:
+                if card.value == card_id:
+                    return card.outcome
+        raise ApiError(
+            404,
+            "card_not_found",
+            f"Customer {customer['customer_id']} has no card {card_id}.",
+            "/card_id",
+        )
+
+    def _create_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        capture = bool(body.get("capture", True))
+        facts = {"capture_true" if capture else "capture_false"}
+        customer_id = body.get("customer_id")
+        card_id = body.get("card_id")
+        if customer_id is not None:
+            customer, _ = self._customer(store, caller, customer_id)
+            if card_id is not None:
+                outcome = self._card_outcome(caller, customer, card_id)
+                facts.add("payment_succeeds" if outcome == "success" else "payment_declines")
+        if card_id is None:
+            facts.add("no_card")
+        decision = self.lifecycle.decide(None, "createCheckout", facts)
+        if isinstance(decision, Answer):
+            raise ApiError(decision.http, decision.code, "The checkout cannot be created.")
+        checkout_id = new_id()
+        stamp = now_utc()
+        checkout: dict[str, Any] = {
+            "checkout_id": checkout_id,
+            "object": "checkout",
+            "livemode": caller.mode == "live",
+            "identifier": body.get("identifier") or checkout_id,
+            "status": decision.target,
+            "amount": body["amount"],
+            "refunded_amount": 0,
+            "currency": body["currency"],
+            "message": body["message"],
+            "capture": capture,
+            "allowSaveCard": bool(body.get("allowSaveCard", True)),
+            "returnUrl": body["returnUrl"],
+            "returnUrlCancel": body["returnUrlCancel"],
+            "customer_id": customer_id,
+            "card_id": card_id,
+            "template": body.get("template"),
+            "metaData": {k: v for k, v in body["metaData"].items() if v != ""},
+            "paymentMethods": body.get("paymentMethods"),
+            "url": f"{caller.base_url}/pay/{checkout_id}",
+            "refunds": [],
+            "created": stamp,
+            "updated": stamp,
+        }
+        store.put_checkout(checkout, caller.merchant, caller.mode)
+        return checkout
+
+    def _load_checkout(self, store: Store, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+        checkout_id = body["checkout_id"]
+        checkout = store.get_checkout(checkout_id, caller.merchant, caller.mode)
+        if checkout is None:
+            raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.", "/checkout_id")
+        return checkout
+
+    def _retrieve_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        return self._load_checkout(store, caller, body)
+
+    def _update_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        checkout = self._load_checkout(store, caller, body)
+        merged = dict(checkout["metaData"])
+        for key, value in body["metaData"].items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        if len(merged) > self.max_metadata:
+            raise ApiError(
+                409,
+                "metadata_limit_exceeded",
+                f"A checkout holds at most {self.max_metadata} metadata keys; "
+                f"this update would leave {len(merged)}. Delete keys with empty values.",
+                "/metaData",
+            )
+        checkout["metaData"] = merged
+        checkout["updated"] = now_utc()
+        store.put_checkout(checkout, caller.merchant, caller.mode)
+        return checkout
+
+    def _lifecycle_handler(
+        self, operation: str
+    ) -> Callable[[Store, Caller, dict[str, Any]], dict[str, Any]]:
+        def handler(store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+            if operation in self.test_mode.helpers and caller.mode != "test":
+                http, code = self.test_mode.live_key_answer
+                raise ApiError(http, code, f"{operation} is a test helper: use a test key.")
+            checkout = self._load_checkout(store, caller, body)
+            return self.apply(store, checkout, operation, body, caller.merchant, caller.mode)
+
+        return handler
+
+    def facts_for(self, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]) -> set[str]:
+        """The guards that hold for ``operation`` with ``body`` on ``checkout``."""
+        facts = {"capture_true" if checkout["capture"] else "capture_false"}
+        if operation in self._refund_ops:
+            remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
+            facts.add(refund_guard(remaining, body.get("amount")))
+        number = body.get("card_number")
+        if number is None:
+            number = self.test_mode.card_number("success") or ""
+        outcome = self.test_mode.outcome_of_number(str(number))
+        facts.add("payment_succeeds" if outcome == "success" else "payment_declines")
+        return facts
+
+    def apply(
+        self,
+        store: Store,
+        checkout: dict[str, Any],
+        operation: str,
+        body: Mapping[str, Any],
+        merchant: str,
+        mode: str,
+    ) -> dict[str, Any]:
+        """Decide and apply ``operation`` (or the event whose helper it is) to ``checkout``."""
+        status = str(checkout["status"])
+        decision = self.lifecycle.decide(status, operation, self.facts_for(checkout, operation, body))
+        if isinstance(decision, Answer):
+            raise ApiError(decision.http, decision.code, self._refusal(decision, checkout, operation, body),
+                           "/amount" if decision.code != "invalid_status" else None)
+        stamp = now_utc()
+        if decision.effect == "refund":
+            remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
+            amount = int(body.get("amount", remaining))
+            checkout["refunds"].append(
+                {
+                    "refund_id": new_id(),
+                    "amount": amount,
+                    "reason": body.get("reason"),
+                    "refundDetails": body.get("refundDetails"),
+                    "created": stamp,
+                }
+            )
+            checkout["refunded_amount"] = int(checkout["refunded_amount"]) + amount
+        checkout["status"] = decision.target
+        checkout["updated"] = stamp
+        store.put_checkout(checkout, merchant, mode)
+        return checkout
+
+    def _refusal(
+        self, answer: Answer, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]
+    ) -> str:
+        remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
+        if answer.code == "refund_exceeds_remaining":
+            return f"Refund of {body.get('amount')} exceeds the {remaining} left to refund."
+        if answer.code == "partial_release_not_allowed":
+            return f"A reservation is released whole; omit amount or send {remaining}."
+        allowed = sorted(
+            {t.source for t in self.lifecycle.transitions
+             if t.source and self.lifecycle.trigger_operation(t) == operation}
+        )
+        return (
+            f"Cannot {operation} a checkout in status '{checkout['status']}'; "
+            f"it needs status {', '.join(repr(s) for s in allowed) or 'none'}."
+        )
+
+    # -- customers ---------------------------------------------------------------------------
+    def _create_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        customer_id = new_id()
+        token = secrets.token_hex(16)
+        customer = {
+            "customer_id": customer_id,
+            "object": "customer",
+            "livemode": caller.mode == "live",
+            "first_name": body["first_name"],
+            "last_name": body["last_name"],
+            "email": body["email"],
+            "metaData": {k: v for k, v in (body.get("metaData") or {}).items() if v != ""},
+            "client_page": f"{caller.base_url}/customer/{customer_id}?token={token}",
+            "savedCards": [],
+            "default_card_id": None,
+            "deleted": False,
+            "created": now_utc(),
+        }
+        store.put_customer(customer, caller.merchant, caller.mode, token)
+        return customer
+
+    def _retrieve_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        return self._customer(store, caller, body["customer_id"])[0]
+
+    def _delete_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        customer, token = self._customer(store, caller, body["customer_id"])
+        customer["deleted"] = True
+        store.put_customer(customer, caller.merchant, caller.mode, token, deleted=True)
+        return customer
+
+    # -- hosted pages (no API key: the URL is the capability) --------------------------------
+    def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
+        return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
+
+    def page_pay(
+        self, checkout_id: str, card_number: str, save_card: bool, exp_month: int, exp_year: int
+    ) -> dict[str, Any]:
+        """The customer pays on the hosted page: the ``customer.pay`` event, maybe saving the card."""
+        helper = self.lifecycle.events["customer.pay"].helper or "testPayCheckout"
+
+        def pay(store: Store) -> dict[str, Any]:
+            owner = store.checkout_owner(checkout_id)
+            checkout = store.get_checkout(checkout_id, None, None)
+            if owner is None or checkout is None:
+                raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
+            merchant, mode = owner
+            result = self.apply(store, checkout, helper, {"card_number": card_number}, merchant, mode)
+            succeeded = result["status"] in ("paid", "reserved")
+            if save_card and succeeded and result["customer_id"] and result["allowSaveCard"]:
+                self._save_card(store, result["customer_id"], card_number, exp_month, exp_year)
+            return result
+
+        return self.store.run(pay)
+
+    def page_cancel(self, checkout_id: str) -> dict[str, Any]:
+        helper = self.lifecycle.events["customer.cancel"].helper or "testCancelCheckout"
+
+        def cancel(store: Store) -> dict[str, Any]:
+            owner = store.checkout_owner(checkout_id)
+            checkout = store.get_checkout(checkout_id, None, None)
+            if owner is None or checkout is None:
+                raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
+            return self.apply(store, checkout, helper, {}, owner[0], owner[1])
+
+        return self.store.run(cancel)
+
+    def _save_card(
+        self, store: Store, customer_id: str, number: str, exp_month: int, exp_year: int
+    ) -> None:
+        found = store.get_customer(customer_id, None, None)
+        if found is None:
+            return
+        customer, token, merchant, mode = found
+        card_id = f"card_{new_id()}"
+        first = not customer["savedCards"]
+        customer["savedCards"].append(
+            {
+                "card_id": card_id,
+                "brand": _brand(number),
+                "last4": number[-4:],
+                "exp_month": exp_month,
+                "exp_year": exp_year,
+                "is_default": first,
+                "created": now_utc(),
+            }
+        )
+        if first:
+            customer["default_card_id"] = card_id
+        store.put_customer(customer, merchant, mode, token)
+
+    def client_customer(self, customer_id: str, token: str) -> dict[str, Any] | None:
+        """The customer behind a client page link, if the token matches."""
+
+        def load(store: Store) -> dict[str, Any] | None:
+            found = store.get_customer(customer_id, None, None)
+            if found is None or not secrets.compare_digest(found[1], token):
+                return None
+            return found[0]
+
+        return self.store.run(load)
+
+    def client_update_cards(
+        self, customer_id: str, token: str, card_id: str, action: str
+    ) -> dict[str, Any] | None:
+        """Delete a saved card or make it the default, from the client page."""
+
+        def update(store: Store) -> dict[str, Any] | None:
+            found = store.get_customer(customer_id, None, None)
+            if found is None or not secrets.compare_digest(found[1], token):
+                return None
+            customer, tok, merchant, mode = found
+            cards = customer["savedCards"]
+            if not any(c["card_id"] == card_id for c in cards):
+                return customer
+            if action == "delete":
+                cards[:] = [c for c in cards if c["card_id"] != card_id]
+                if customer["default_card_id"] == card_id:
+                    customer["default_card_id"] = cards[0]["card_id"] if cards else None
+            elif action == "default":
+                customer["default_card_id"] = card_id
+            for card in cards:
+                card["is_default"] = card["card_id"] == customer["default_card_id"]
+            store.put_customer(customer, merchant, mode, tok)
+            return customer
+
+        return self.store.run(update)
