@@ -1,0 +1,169 @@
+"""Fixtures of the contract suite: the target (given or embedded), clients, the lifecycle driver.
+
+Options come from the ``neuropay`` pytest plugin (neuropay_contract.pytest_plugin)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import settings
+
+from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
+from neuropay_contract.contract.reach import Driver, PaymentMeans
+from neuropay_contract.errors import NeuropayError
+from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY
+from neuropay_contract.spec import ApiSpec, load_spec
+
+
+@dataclass
+class Target:
+    url: str
+    api_key: str
+    second_api_key: str | None
+    live_api_key: str | None
+    embedded: bool
+    profile: str
+    spec: ApiSpec
+    means: PaymentMeans
+
+    @property
+    def limits(self) -> dict[str, int]:
+        return PROFILES[self.profile]
+
+
+def _fail_run(config: pytest.Config, reason: str) -> None:
+    state = config.stash.get(RESULTS_KEY, None)
+    if state is not None:
+        state.error = reason
+    pytest.exit(reason, returncode=2)
+
+
+def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> None:
+    """The target answers and the keys work, before any check: a wrong key never passes."""
+    client = ContractClient(target.url, target.api_key, target.spec, recorder)
+    probe = {"checkout_id": secrets.token_hex(16)}
+    try:
+        resp = client.call("retrieveCheckout", probe)
+    except httpx.HTTPError as exc:
+        _fail_run(config, f"cannot reach {target.url}: {type(exc).__name__}: {exc}")
+        return
+    if resp.status == 401:
+        _fail_run(config, f"the target refused the API key (401 on retrieveCheckout at {target.url})")
+    if resp.status != 404:
+        _fail_run(
+            config,
+            f"preflight: retrieveCheckout of an unknown id at {target.url} answered {resp.status}, "
+            "expected 404; is this the Neuro-Pay API?",
+        )
+    for name, key in (("second", target.second_api_key), ("live", target.live_api_key)):
+        if key and client.with_key(key).call("retrieveCheckout", probe).status == 401:
+            _fail_run(config, f"the target refused the {name} API key")
+    recorder.per_operation.clear()
+
+
+@pytest.fixture(scope="session")
+def np_spec(pytestconfig: pytest.Config) -> ApiSpec:
+    try:
+        return load_spec(pytestconfig.getoption("--np-spec"))
+    except NeuropayError as exc:
+        _fail_run(pytestconfig, str(exc))
+        raise
+
+
+@pytest.fixture(scope="session")
+def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]:
+    config = pytestconfig
+    option = config.getoption
+    profile = str(option("--profile"))
+    settings.load_profile(f"np-{profile}")
+    means = PaymentMeans.from_spec(
+        np_spec,
+        card_number_success=option("--card-number-success"),
+        card_number_decline=option("--card-number-decline"),
+        card_id_success=option("--card-id-success"),
+        card_id_decline=option("--card-id-decline"),
+    )
+    state = config.stash[RESULTS_KEY]
+    url = option("--target-url")
+    if url:
+        key = option("--api-key") or os.environ.get("NEUROPAY_API_KEY")
+        if not key:
+            _fail_run(config, "no API key: pass --api-key or set NEUROPAY_API_KEY")
+        target = Target(
+            url=url.rstrip("/"),
+            api_key=str(key),
+            second_api_key=option("--second-api-key") or os.environ.get("NEUROPAY_SECOND_API_KEY"),
+            live_api_key=option("--live-api-key") or os.environ.get("NEUROPAY_LIVE_API_KEY"),
+            embedded=False,
+            profile=profile,
+            spec=np_spec,
+            means=means,
+        )
+        yield from _with_target(config, state, target)
+        return
+    from neuropay_contract.server import start_server
+
+    with start_server(spec=np_spec) as server:
+        target = Target(
+            url=server.url,
+            api_key=server.test_key,
+            second_api_key=server.second_test_key,
+            live_api_key=server.live_key,
+            embedded=True,
+            profile=profile,
+            spec=np_spec,
+            means=means,
+        )
+        yield from _with_target(config, state, target)
+
+
+def _with_target(config: pytest.Config, state: Any, target: Target) -> Iterator[Target]:
+    secrets_ = Secrets()
+    secrets_.add(target.api_key, "NEUROPAY_API_KEY")
+    secrets_.add(target.second_api_key, "NEUROPAY_SECOND_API_KEY")
+    secrets_.add(target.live_api_key, "NEUROPAY_LIVE_API_KEY")
+    state.recorder = Recorder(secrets=secrets_)
+    state.target = target
+    _preflight(config, target, state.recorder)
+    yield target
+
+
+@pytest.fixture(scope="session")
+def np_http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=float(os.environ.get("NEUROPAY_TIMEOUT", "10"))) as client:
+        yield client
+
+
+@pytest.fixture
+def np_client(pytestconfig: pytest.Config, np_target: Target, np_http: httpx.Client) -> ContractClient:
+    recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    return ContractClient(np_target.url, np_target.api_key, np_target.spec, recorder, np_http)
+
+
+@pytest.fixture
+def np_driver(np_client: ContractClient, np_target: Target) -> Driver:
+    return Driver(np_client, np_target.means)
+
+
+@pytest.fixture
+def np_second_client(np_client: ContractClient, np_target: Target) -> ContractClient:
+    from neuropay_contract.contract import not_covered
+
+    if not np_target.second_api_key:
+        not_covered("no second merchant key (--second-api-key)")
+    return np_client.with_key(np_target.second_api_key)
+
+
+@pytest.fixture
+def np_live_client(np_client: ContractClient, np_target: Target) -> ContractClient:
+    from neuropay_contract.contract import not_covered
+
+    if not np_target.live_api_key:
+        not_covered("no live key of the same merchant (--live-api-key)")
+    return np_client.with_key(np_target.live_api_key)

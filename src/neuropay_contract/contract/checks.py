@@ -1,0 +1,178 @@
+"""Checks raise :class:`ContractViolation`: failures are data (rule, expected, received, steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from ..spec import ApiSpec
+from .client import Response
+
+NOT_COVERED_PREFIX = "not covered: "
+
+
+class ContractViolation(AssertionError):
+    """The target broke a rule of the contract."""
+
+    def __init__(
+        self,
+        rule: str,
+        title: str,
+        message: str,
+        *,
+        operation: str | None = None,
+        expected: Any = None,
+        received: Any = None,
+    ) -> None:
+        super().__init__(f"[{rule}] {title}: {message}")
+        self.rule = rule
+        self.title = title
+        self.message = message
+        self.operation = operation
+        self.expected = expected
+        self.received = received
+
+
+def not_covered(reason: str) -> None:
+    """Stop this check: the target cannot reach what it needs. Reported as not covered."""
+    pytest.skip(NOT_COVERED_PREFIX + reason)
+
+
+def _envelope_problem(body: Any) -> str | None:
+    if not isinstance(body, dict) or set(body) != {"error"}:
+        return "the body is not {\"error\": {...}}"
+    error = body["error"]
+    if not isinstance(error, dict) or not {"code", "message", "param"} <= set(error):
+        return "error needs code, message and param"
+    if not isinstance(error["code"], str) or not isinstance(error["message"], str):
+        return "error.code and error.message must be strings"
+    return None
+
+
+def check_status(resp: Response, expected: int | Iterable[int], rule: str, title: str) -> None:
+    wanted = {expected} if isinstance(expected, int) else set(expected)
+    if resp.status not in wanted:
+        raise ContractViolation(
+            rule,
+            title,
+            f"{resp.operation} answered {resp.status}, expected {' or '.join(map(str, sorted(wanted)))}",
+            operation=resp.operation,
+            expected={"status": sorted(wanted)},
+            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+        )
+
+
+def check_response_schema(spec: ApiSpec, resp: Response, rule: str = "schema.response") -> None:
+    """The body matches the schema the spec documents for this operation and status."""
+    if resp.operation is None:
+        return
+    op = spec.operation(resp.operation)
+    documented = op.responses.get(str(resp.status)) or op.responses.get(f"{str(resp.status)[0]}XX")
+    documented = documented or op.responses.get("default")
+    if documented is None:
+        raise ContractViolation(
+            "schema.status-documented",
+            "Undocumented status code",
+            f"{resp.operation} answered {resp.status}, which the spec does not document",
+            operation=resp.operation,
+            expected={"status": sorted(op.responses)},
+            received={"status": resp.status, "body": resp.body},
+        )
+    if documented.schema is None:
+        return
+    errors = spec.validation_errors(documented.schema, resp.body)
+    if errors:
+        first = errors[0]
+        where = "/" + "/".join(str(p) for p in first.absolute_path)
+        raise ContractViolation(
+            rule,
+            "Response does not match its schema",
+            f"{resp.operation} {resp.status} body at {where}: {first.message[:300]}",
+            operation=resp.operation,
+            expected={"schema": f"{documented.pointer}", "at": where},
+            received=resp.body,
+        )
+
+
+def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[str], rule: str, title: str) -> None:
+    """An error answer with this status, the envelope and one of these codes."""
+    codes = {code} if isinstance(code, str) else set(code)
+    problem = _envelope_problem(resp.body)
+    received_code = resp.json_object().get("error", {}) if problem is None else None
+    got = received_code.get("code") if isinstance(received_code, dict) else None
+    if resp.status != http or problem is not None or got not in codes:
+        raise ContractViolation(
+            rule,
+            title,
+            f"{resp.operation} answered {resp.status} {got or ''}".strip()
+            + f", expected {http} {'/'.join(sorted(codes))}"
+            + (f" ({problem})" if problem and resp.status == http else ""),
+            operation=resp.operation,
+            expected={"status": http, "error.code": sorted(codes)},
+            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+        )
+    check_response_schema(spec, resp, rule="schema.error-envelope")
+
+
+def check_unchanged(
+    before: Mapping[str, Any], after: Mapping[str, Any], operation: str, rule: str = "lifecycle.unchanged-after-refusal"
+) -> None:
+    """A refused operation changed nothing: the re-read object equals the one read before."""
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    if changed:
+        raise ContractViolation(
+            rule,
+            "A refused operation changed the object",
+            f"after {operation} was refused, these fields changed on re-read: {', '.join(changed)}",
+            operation=operation,
+            expected={k: before.get(k) for k in changed},
+            received={k: after.get(k) for k in changed},
+        )
+
+
+def check_money(checkout: Mapping[str, Any], amount: int | None = None, currency: str | None = None) -> None:
+    """Money invariants of one checkout."""
+    refunds = checkout.get("refunds") or []
+    total = sum(int(r.get("amount", 0)) for r in refunds if isinstance(r, dict))
+    refunded = checkout.get("refunded_amount")
+    cid = checkout.get("checkout_id")
+    if refunded != total:
+        raise ContractViolation(
+            "money.refunded-equals-sum",
+            "refunded_amount is not the sum of refunds",
+            f"checkout {cid}: refunded_amount {refunded} but refunds add up to {total}",
+            expected={"refunded_amount": total},
+            received={"refunded_amount": refunded, "refunds": refunds},
+        )
+    if isinstance(refunded, int) and isinstance(checkout.get("amount"), int) and refunded > checkout["amount"]:
+        raise ContractViolation(
+            "money.refund-cap",
+            "More refunded than paid",
+            f"checkout {cid}: refunded {refunded} of {checkout['amount']}",
+            expected={"refunded_amount": f"<= {checkout['amount']}"},
+            received={"refunded_amount": refunded},
+        )
+    for name, wanted in (("amount", amount), ("currency", currency)):
+        if wanted is not None and checkout.get(name) != wanted:
+            raise ContractViolation(
+                "money.immutable",
+                f"{name} changed",
+                f"checkout {cid}: {name} was {wanted!r}, now {checkout.get(name)!r}",
+                expected={name: wanted},
+                received={name: checkout.get(name)},
+            )
+
+
+def expect_status_field(checkout: Mapping[str, Any], expected: str, after: str, rule: str) -> None:
+    got = checkout.get("status")
+    if got != expected:
+        raise ContractViolation(
+            rule,
+            "Wrong status",
+            f"after {after} the checkout is '{got}', expected '{expected}'",
+            operation=after.split(" ")[0],
+            expected={"status": expected},
+            received={"status": got},
+        )

@@ -1,0 +1,180 @@
+"""An HTTP client for contract checks that records every exchange, with the API keys redacted."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..results import Step
+from ..spec import ApiSpec
+
+_DEFAULT = object()
+BODY_LIMIT = 20_000  # characters of a body kept in a recorded step
+
+
+@dataclass
+class Secrets:
+    """API keys of a run and the shell variables that stand for them in anything written."""
+
+    names: dict[str, str] = field(default_factory=dict)  # key -> "$NEUROPAY_API_KEY"
+
+    def add(self, key: str | None, variable: str) -> None:
+        if key:
+            self.names[key] = f"${variable}"
+
+    def redact(self, text: str) -> str:
+        for key, name in self.names.items():
+            text = text.replace(key, name)
+        return text
+
+    def redact_any(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact(str(k)): self.redact_any(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact_any(v) for v in value]
+        return value
+
+
+@dataclass
+class Recorder:
+    """Steps of the current check and request counts per operation, for the results."""
+
+    secrets: Secrets = field(default_factory=Secrets)
+    steps: list[Step] = field(default_factory=list)
+    per_operation: Counter[str] = field(default_factory=Counter)
+
+    def start_check(self) -> None:
+        self.steps = []
+
+    def record(self, step: Step) -> None:
+        self.per_operation[step.operation or f"{step.method} {step.url}"] += 1
+        self.steps.append(step)
+
+
+@dataclass
+class Response:
+    """A target's answer: status, headers and the parsed JSON body (None when not JSON)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    text: str
+    operation: str | None
+
+    def json_object(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+
+def _truncate(value: Any) -> Any:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    if len(text) <= BODY_LIMIT:
+        return value
+    return text[:BODY_LIMIT] + f"… ({len(text) - BODY_LIMIT} more characters)"
+
+
+class ContractClient:
+    """Calls the target's operations by operationId and records each exchange."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        spec: ApiSpec,
+        recorder: Recorder,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.spec = spec
+        self.recorder = recorder
+        self.http = http or httpx.Client(timeout=timeout)
+
+    def with_key(self, api_key: str | None) -> ContractClient:
+        """The same client speaking with another key (or none)."""
+        return ContractClient(self.base_url, api_key, self.spec, self.recorder, self.http)
+
+    def call(
+        self,
+        operation_id: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        api_key: Any = _DEFAULT,
+        method: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = "application/json",
+    ) -> Response:
+        """Send a request to the operation's path; ``api_key=None`` sends no Authorization."""
+        op = self.spec.operation(operation_id)
+        return self.request(
+            method or op.method,
+            op.path,
+            body,
+            headers=headers,
+            api_key=api_key,
+            content=content,
+            content_type=content_type,
+            operation=operation_id,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        api_key: Any = _DEFAULT,
+        content: bytes | None = None,
+        content_type: str | None = "application/json",
+        operation: str | None = None,
+    ) -> Response:
+        key = self.api_key if api_key is _DEFAULT else api_key
+        sent: dict[str, str] = {}
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        if content_type is not None and (body is not None or content is not None):
+            sent["Content-Type"] = content_type
+        sent.update(headers or {})
+        payload = content if content is not None else (
+            json.dumps(body).encode() if body is not None else None
+        )
+        url = f"{self.base_url}{path}"
+        started = time.perf_counter()
+        answer = self.http.request(method, url, content=payload, headers=sent)
+        elapsed = (time.perf_counter() - started) * 1000
+        try:
+            parsed: Any = answer.json()
+        except ValueError:
+            parsed = None
+        secrets = self.recorder.secrets
+        recorded_body: Any = body
+        if content is not None:
+            recorded_body = content.decode("utf-8", "replace")[:2000]
+        self.recorder.record(
+            Step(
+                method=method,
+                url=url,
+                operation=operation,
+                request_headers={k: secrets.redact(v) for k, v in sent.items()},
+                request_body=secrets.redact_any(_truncate(recorded_body)),
+                status=answer.status_code,
+                response_headers={
+                    k: secrets.redact(v)
+                    for k, v in answer.headers.items()
+                    if k.lower() in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
+                },
+                response_body=secrets.redact_any(_truncate(parsed if parsed is not None else answer.text)),
+                elapsed_ms=round(elapsed, 2),
+            )
+        )
+        return Response(answer.status_code, answer.headers, parsed, answer.text, operation)

@@ -1,0 +1,212 @@
+"""Drive a fresh checkout into any lifecycle status, using only what the spec declares.
+
+Paths are found by a breadth-first search over ``x-lifecycle`` transitions; each transition is
+performed by its operation, or by the test helper of its event, with a request that satisfies its
+guards (capture flag, succeeding or declining payment means, full or partial refund amount).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..lifecycle import Lifecycle, Transition
+from ..spec import ApiSpec
+from .checks import ContractViolation, check_response_schema, not_covered
+from .client import ContractClient, Response
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PaymentMeans:
+    """Test cards the run pays with; defaults come from the spec's x-test-mode."""
+
+    card_number_success: str | None
+    card_number_decline: str | None
+    card_id_success: str | None
+    card_id_decline: str | None
+
+    @classmethod
+    def from_spec(cls, spec: ApiSpec, **overrides: str | None) -> PaymentMeans:
+        tm = spec.test_mode
+        values = {
+            "card_number_success": tm.card_number("success") if tm else None,
+            "card_number_decline": tm.card_number("decline") if tm else None,
+            "card_id_success": tm.card_id("success") if tm else None,
+            "card_id_decline": tm.card_id("decline") if tm else None,
+        }
+        values.update({k: v for k, v in overrides.items() if v})
+        return cls(**values)
+
+
+def create_body(capture: bool = True, **extra: Any) -> dict[str, Any]:
+    """A valid create request (each call a distinct identifier)."""
+    n = next(_counter)
+    body: dict[str, Any] = {
+        "identifier": f"contract-{n}",
+        "amount": 3000,
+        "currency": "SEK",
+        "message": f"Contract check {n}",
+        "capture": capture,
+        "returnUrl": "https://shop.example.com/thanks",
+        "returnUrlCancel": "https://shop.example.com/cart",
+        "metaData": {"suite": "neuropay-contract"},
+    }
+    body.update(extra)
+    return body
+
+
+def customer_body() -> dict[str, Any]:
+    n = next(_counter)
+    return {"first_name": "Contract", "last_name": f"Check {n}", "email": f"check{n}@example.com"}
+
+
+def plan(lifecycle: Lifecycle, target: str, capture: bool | None = None) -> list[tuple[Transition, bool]]:
+    """The shortest list of transitions (with the capture flag) from creation to ``target``."""
+    starts = [capture] if capture is not None else [True, False]
+    queue: deque[tuple[str, bool, list[tuple[Transition, bool]]]] = deque()
+    seen: set[tuple[str, bool]] = set()
+    for flag in starts:
+        for t in lifecycle.transitions:
+            if t.source is None and _capture_ok(t, flag):
+                queue.append((t.target, flag, [(t, flag)]))
+    while queue:
+        status, flag, path = queue.popleft()
+        if status == target:
+            return path
+        if (status, flag) in seen:
+            continue
+        seen.add((status, flag))
+        for t in lifecycle.transitions:
+            if t.source == status and _capture_ok(t, flag) and t.target != status:
+                queue.append((t.target, flag, [*path, (t, flag)]))
+    raise ValueError(f"x-lifecycle has no path to {target!r}")
+
+
+def _capture_ok(t: Transition, capture: bool) -> bool:
+    return not (("capture_true" in t.guard and not capture) or ("capture_false" in t.guard and capture))
+
+
+class Driver:
+    """Performs lifecycle transitions on a target and checks each lands where the spec says."""
+
+    def __init__(self, client: ContractClient, means: PaymentMeans) -> None:
+        self.client = client
+        self.spec = client.spec
+        self.lifecycle = client.spec.require_lifecycle()
+        self.means = means
+        self._customer: str | None = None
+
+    def test_customer(self) -> str:
+        if self._customer is None:
+            resp = self.client.call("createCustomer", customer_body())
+            if resp.status != 200:
+                raise ContractViolation(
+                    "customers.create",
+                    "Customer could not be created",
+                    f"createCustomer answered {resp.status}",
+                    operation="createCustomer",
+                    expected={"status": 200},
+                    received={"status": resp.status, "body": resp.body},
+                )
+            self._customer = str(resp.json_object()["customer_id"])
+        return self._customer
+
+    def request_for(self, t: Transition, checkout: Mapping[str, Any] | None, capture: bool) -> tuple[str, dict[str, Any]]:
+        """The operation and body that perform ``t`` (guards satisfied)."""
+        op = self.lifecycle.trigger_operation(t)
+        if op is None:
+            not_covered(f"transition {t.name} has no operation or test helper")
+        assert op is not None
+        if t.source is None:
+            if "no_card" in t.guard:
+                return op, create_body(capture)
+            card = self.means.card_id_success if "payment_succeeds" in t.guard else self.means.card_id_decline
+            if card is None:
+                not_covered(f"no test card id for {t.name}; pass --card-id-success/--card-id-decline")
+            return op, create_body(capture, customer_id=self.test_customer(), card_id=card)
+        assert checkout is not None
+        body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
+        if "payment_succeeds" in t.guard or "payment_declines" in t.guard:
+            number = (
+                self.means.card_number_success if "payment_succeeds" in t.guard else self.means.card_number_decline
+            )
+            if number is None:
+                not_covered(f"no test card number for {t.name}")
+            body["card_number"] = number
+        remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
+        if "amount_partial" in t.guard:
+            if remaining < 2:
+                not_covered(f"checkout has {remaining} left: no partial refund possible")
+            body["amount"] = max(1, remaining // 3)
+        elif "amount_full" in t.guard and remaining != int(checkout["amount"]):
+            body["amount"] = remaining
+        return op, body
+
+    def perform(self, t: Transition, checkout: Mapping[str, Any] | None, capture: bool) -> dict[str, Any]:
+        """Make transition ``t`` and check the answer: 200, documented schema, the target status."""
+        op, body = self.request_for(t, checkout, capture)
+        resp = self.client.call(op, body)
+        self._not_covered_if_missing(op, resp)
+        if resp.status != 200:
+            raise ContractViolation(
+                "lifecycle.transition-allowed",
+                "An allowed transition was refused",
+                f"{op} from '{t.source or 'new'}' ({t.name}) answered {resp.status}, expected 200 → '{t.target}'",
+                operation=op,
+                expected={"status": 200, "checkout.status": t.target},
+                received={"status": resp.status, "body": resp.body},
+            )
+        check_response_schema(self.spec, resp)
+        result = resp.json_object()
+        if result.get("status") != t.target:
+            raise ContractViolation(
+                "lifecycle.transition-target",
+                "Wrong status after a transition",
+                f"{op} from '{t.source or 'new'}' ({t.name}) left the checkout '{result.get('status')}', "
+                f"expected '{t.target}'",
+                operation=op,
+                expected={"status": t.target},
+                received={"status": result.get("status")},
+            )
+        return result
+
+    def _not_covered_if_missing(self, op: str, resp: Response) -> None:
+        code = resp.json_object().get("error", {})
+        code = code.get("code") if isinstance(code, dict) else None
+        spec_op = self.spec.operation(op)
+        if spec_op.test_only and (resp.status in (404, 405, 501) and code in (None, "not_found")):
+            not_covered(f"the target has no test helper {op} ({spec_op.path} answered {resp.status})")
+        if code == "card_not_found" and op == "createCheckout":
+            not_covered("the target does not accept the spec's test card ids; pass --card-id-success")
+
+    def reach(self, status: str, capture: bool | None = None) -> dict[str, Any]:
+        """A fresh checkout in ``status`` (and with that capture flag, when given)."""
+        try:
+            path = plan(self.lifecycle, status, capture)
+        except ValueError:
+            not_covered(f"no path to status '{status}' in x-lifecycle")
+            raise
+        checkout: dict[str, Any] | None = None
+        for t, flag in path:
+            checkout = self.perform(t, checkout, flag)
+        assert checkout is not None
+        return checkout
+
+    def retrieve(self, checkout_id: str) -> dict[str, Any]:
+        resp = self.client.call("retrieveCheckout", {"checkout_id": checkout_id})
+        if resp.status != 200:
+            raise ContractViolation(
+                "checkouts.retrievable",
+                "A checkout of this merchant cannot be retrieved",
+                f"retrieveCheckout of {checkout_id} answered {resp.status}",
+                operation="retrieveCheckout",
+                expected={"status": 200},
+                received={"status": resp.status, "body": resp.body},
+            )
+        check_response_schema(self.spec, resp)
+        return resp.json_object()

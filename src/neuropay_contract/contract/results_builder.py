@@ -1,0 +1,181 @@
+"""Turn pytest reports of suite checks into the results model (results.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .. import __version__
+from ..results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults
+from .checks import NOT_COVERED_PREFIX, ContractViolation
+from .curl import sequence_to_curl
+
+
+def _schemathesis_failure(exc: BaseException, operation: str | None) -> Failure | None:
+    """A schemathesis check failure (or a group of them) as our Failure."""
+    try:
+        from schemathesis.core.failures import Failure as StFailure
+        from schemathesis.core.failures import FailureGroup
+    except ImportError:  # pragma: no cover - schemathesis is a dependency
+        return None
+    failures: list[Any] = []
+    if isinstance(exc, FailureGroup):
+        failures = list(exc.exceptions)
+    elif isinstance(exc, StFailure):
+        failures = [exc]
+    if not failures:
+        return None
+    first = failures[0]
+    check = first.checks[0] if getattr(first, "checks", ()) else first.code
+    titles = "; ".join(f"{f.code} {f.title}" for f in failures)
+    return Failure(
+        rule=f"schemathesis.{check}",
+        title=str(first.title),
+        message=f"{titles}. {str(first.message)[:1500]}",
+        operation=operation,
+        expected={"check": check, "code": first.code},
+        received=str(first.message)[:2000],
+    )
+
+
+def check_result(
+    item: pytest.Item, mark: pytest.Mark, report: pytest.TestReport, call: pytest.CallInfo[None], state: Any
+) -> CheckResult:
+    category = str(mark.kwargs.get("category") or (mark.args[0] if mark.args else "contract"))
+    operation = mark.kwargs.get("operation")
+    status = mark.kwargs.get("status")
+    steps = list(state.recorder.steps) if state.recorder is not None else []
+    result = CheckResult(
+        id=item.nodeid,
+        name=item.name,
+        category=category,
+        outcome="passed",
+        operation=operation,
+        status=status,
+        requests=len(steps),
+        duration_s=round(report.duration, 4),
+    )
+    if report.skipped:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        result.outcome = "not_covered"
+        result.reason = reason.removeprefix(NOT_COVERED_PREFIX)
+        return result
+    if report.passed:
+        return result
+    exc = call.excinfo.value if call.excinfo is not None else None
+    secrets = state.recorder.secrets if state.recorder is not None else None
+    failure: Failure | None
+    if isinstance(exc, ContractViolation):
+        failure = Failure(
+            rule=exc.rule,
+            title=exc.title,
+            message=exc.message,
+            operation=exc.operation or operation,
+            expected=exc.expected,
+            received=exc.received,
+        )
+    else:
+        failure = _schemathesis_failure(exc, operation) if exc is not None else None
+    if failure is None:
+        result.outcome = "error"
+        text = str(exc) if exc is not None else str(report.longrepr)
+        result.reason = f"{type(exc).__name__ if exc else 'error'}: {text}"[:2000]
+        if secrets is not None:
+            result.reason = secrets.redact(result.reason)
+        failure = Failure(
+            rule="suite.error",
+            title="The check could not run to the end",
+            message=result.reason,
+            operation=operation,
+        )
+        result.failure = failure
+    else:
+        result.outcome = "failed"
+        result.failure = failure
+    failure.steps = steps
+    failure.curl = sequence_to_curl(steps) if steps else ""
+    if secrets is not None:
+        failure.expected = secrets.redact_any(failure.expected)
+        failure.received = secrets.redact_any(failure.received)
+        failure.message = secrets.redact(failure.message)
+    return result
+
+
+def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:
+    lifecycle = spec.lifecycle if spec is not None else None
+    if lifecycle is None:
+        return []
+    by_pair: dict[tuple[str, str], list[CheckResult]] = {}
+    for check in checks:
+        if check.category == "lifecycle" and check.status and check.operation:
+            by_pair.setdefault((check.status, check.operation), []).append(check)
+    cells: list[LifecycleCell] = []
+    for status in lifecycle.states:
+        for op in lifecycle.restricted_operations:
+            answer = lifecycle.forbidden_answer(status, op)
+            if answer is not None:
+                expected = f"{answer.http} {answer.code}"
+            else:
+                targets = sorted({t.target for t in lifecycle.transitions_from(status, op)})
+                expected = "→ " + " / ".join(targets)
+            found = by_pair.get((status, op), [])
+            if not found:
+                cells.append(LifecycleCell(status, op, expected, "not_covered", "no check ran"))
+                continue
+            worst = next(
+                (c for c in found if c.outcome in ("failed", "error")),
+                next((c for c in found if c.outcome == "not_covered"), found[0]),
+            )
+            cells.append(LifecycleCell(status, op, expected, worst.outcome, worst.reason))
+    return cells
+
+
+def build_results(config: pytest.Config, state: Any) -> RunResults:
+    from ..pytest_plugin import now_iso, spec_digest
+
+    target = state.target
+    spec = getattr(target, "spec", None)
+    checks: list[CheckResult] = state.checks
+    operations: dict[str, OperationSummary] = {}
+    if spec is not None:
+        for op in spec.operations:
+            operations[op] = OperationSummary()
+    if state.recorder is not None:
+        for op, count in state.recorder.per_operation.items():
+            operations.setdefault(op, OperationSummary()).requests = count
+    for check in checks:
+        if check.operation:
+            summary = operations.setdefault(check.operation, OperationSummary())
+            if check.outcome == "passed":
+                summary.passed += 1
+            elif check.outcome == "failed":
+                summary.failed += 1
+            elif check.outcome == "not_covered":
+                summary.not_covered += 1
+            else:
+                summary.errors += 1
+    failed = any(c.outcome in ("failed", "error") for c in checks)
+    spec_path = Path(str(getattr(spec, "path", "") or ""))
+    return RunResults(
+        target_url=getattr(target, "url", "") or "",
+        embedded_target=bool(getattr(target, "embedded", False)),
+        spec_path=str(spec_path),
+        spec_title=spec.title if spec is not None else "",
+        spec_version=spec.version if spec is not None else "",
+        spec_sha256=spec_digest(spec_path) if spec_path.name else "",
+        started=now_iso(state.started),
+        finished=now_iso(),
+        duration_s=round(time.time() - state.started, 3),
+        seed=config.getoption("--seed"),
+        profile=str(config.getoption("--profile")),
+        verdict="violations" if failed else "conformant",
+        tool_version=__version__,
+        checks=checks,
+        operations=operations,
+        lifecycle=_lifecycle_cells(spec, checks),
+        error=state.error,
+    )

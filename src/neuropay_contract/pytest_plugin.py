@@ -1,0 +1,127 @@
+"""pytest plugin of the contract suite: options, Hypothesis profiles, preflight and results.
+
+Registered as the ``neuropay`` pytest11 entry point, so ``pytest contract_tests --target-url ...``
+works from a checkout and ``neuropay test`` from an installed wheel. It does nothing for tests
+that do not carry the ``np_check`` marker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROFILES: dict[str, dict[str, int]] = {
+    # max_examples for property and fuzz checks, stateful steps
+    "dev": {"examples": 4, "fuzz": 4, "stateful_steps": 6},
+    "ci": {"examples": 15, "fuzz": 15, "stateful_steps": 10},
+    "deep": {"examples": 100, "fuzz": 100, "stateful_steps": 25},
+}
+
+RESULTS_KEY = pytest.StashKey["RunState"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("neuropay", "neuropay contract suite")
+    group.addoption("--target-url", default=os.environ.get("NEUROPAY_TARGET_URL"),
+                    help="base URL of the server under test (default: the embedded reference server)")
+    group.addoption("--api-key", default=None, help="test API key (default: $NEUROPAY_API_KEY)")
+    group.addoption("--second-api-key", default=None,
+                    help="test key of another merchant, for isolation checks ($NEUROPAY_SECOND_API_KEY)")
+    group.addoption("--live-api-key", default=None,
+                    help="live key of the first merchant, for test/live isolation ($NEUROPAY_LIVE_API_KEY)")
+    group.addoption("--profile", default=os.environ.get("NEUROPAY_PROFILE", "dev"),
+                    choices=sorted(PROFILES), help="how hard to look: dev (fast), ci, deep")
+    group.addoption("--seed", type=int, default=None, help="seed for generated data (reproducible runs)")
+    group.addoption("--report-dir", default=None, help="write results.json and reports here")
+    group.addoption("--np-spec", default=None, help="spec to test against (default: the bundled spec)")
+    for name in ("card-number-success", "card-number-decline", "card-id-success", "card-id-decline"):
+        group.addoption(f"--{name}", default=None, help=f"override the spec's test-mode {name.replace('-', ' ')}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "np_check(category, operation=None, status=None): a check of the contract suite"
+    )
+    from hypothesis import HealthCheck, settings
+
+    for name, values in PROFILES.items():
+        settings.register_profile(
+            f"np-{name}",
+            max_examples=values["examples"],
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            print_blob=False,
+        )
+    config.stash[RESULTS_KEY] = RunState(started=time.time())
+
+
+@dataclass
+class RunState:
+    """What the plugin learns during a run, turned into RunResults at the end."""
+
+    started: float
+    checks: list[Any] = field(default_factory=list)
+    recorder: Any = None
+    target: Any = None
+    error: str | None = None
+
+
+def _marker(item: pytest.Item) -> pytest.Mark | None:
+    return item.get_closest_marker("np_check")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    state = item.config.stash.get(RESULTS_KEY, None)
+    if state is not None and state.recorder is not None and _marker(item) is not None:
+        state.recorder.start_check()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    mark = _marker(item)
+    state = item.config.stash.get(RESULTS_KEY, None)
+    if mark is None or state is None:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        from .contract.results_builder import check_result
+
+        state.checks.append(check_result(item, mark, report, call, state))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(RESULTS_KEY, None)
+    if state is None or not state.checks:
+        return
+    from .contract.results_builder import build_results
+
+    results = build_results(session.config, state)
+    session.config.stash[FINAL_KEY] = results
+    report_dir = session.config.getoption("--report-dir")
+    if report_dir:
+        from .reports import write_reports
+
+        write_reports(results, Path(report_dir), secrets=state.recorder.secrets if state.recorder else None)
+
+
+FINAL_KEY = pytest.StashKey[Any]()
+
+
+def spec_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def now_iso(stamp: float | None = None) -> str:
+    moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,119 @@
+"""Render RunResults as HTML and Markdown (Jinja) and JUnit XML (ElementTree: escaped by design)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Any
+
+from ..results import CheckResult, RunResults
+from ..templating import make_environment
+
+
+def _pretty(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in ``text``."""
+    longest = 0
+    run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def _context(results: RunResults) -> dict[str, Any]:
+    by_category: dict[str, list[CheckResult]] = defaultdict(list)
+    for check in results.checks:
+        by_category[check.category].append(check)
+    statuses: list[str] = []
+    operations: list[str] = []
+    matrix: dict[tuple[str, str], Any] = {}
+    for cell in results.lifecycle:
+        if cell.status not in statuses:
+            statuses.append(cell.status)
+        if cell.operation not in operations:
+            operations.append(cell.operation)
+        matrix[(cell.status, cell.operation)] = cell
+    return {
+        "r": results,
+        "counts": results.counts(),
+        "failures": results.failures,
+        "not_covered": results.not_covered,
+        "categories": dict(sorted(by_category.items())),
+        "statuses": statuses,
+        "matrix_operations": operations,
+        "matrix": matrix,
+        "pretty": _pretty,
+        "fence": _fence,
+    }
+
+
+def render_html(results: RunResults) -> str:
+    return make_environment().get_template("reports/report.html.j2").render(**_context(results))
+
+
+def render_markdown(results: RunResults) -> str:
+    return make_environment().get_template("reports/report.md.j2").render(**_context(results))
+
+
+def render_junit(results: RunResults) -> str:
+    """One testsuite per category, one testcase per check."""
+    root = ET.Element(
+        "testsuites",
+        name="neuropay contract",
+        tests=str(len(results.checks)),
+        failures=str(sum(c.outcome == "failed" for c in results.checks)),
+        errors=str(sum(c.outcome == "error" for c in results.checks)),
+        skipped=str(sum(c.outcome == "not_covered" for c in results.checks)),
+        time=f"{results.duration_s:.3f}",
+    )
+    groups: dict[str, list[CheckResult]] = defaultdict(list)
+    for check in results.checks:
+        groups[check.category].append(check)
+    for category, checks in sorted(groups.items()):
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=category,
+            tests=str(len(checks)),
+            failures=str(sum(c.outcome == "failed" for c in checks)),
+            errors=str(sum(c.outcome == "error" for c in checks)),
+            skipped=str(sum(c.outcome == "not_covered" for c in checks)),
+            timestamp=results.started,
+        )
+        props = ET.SubElement(suite, "properties")
+        for name, value in (
+            ("target", results.target_url),
+            ("spec", f"{results.spec_title} {results.spec_version}"),
+            ("seed", str(results.seed)),
+            ("profile", results.profile),
+        ):
+            ET.SubElement(props, "property", name=name, value=value)
+        for check in checks:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"neuropay.{category}",
+                name=check.name,
+                time=f"{check.duration_s:.3f}",
+            )
+            if check.outcome == "not_covered":
+                ET.SubElement(case, "skipped", message=f"not covered: {check.reason or ''}")
+            elif check.failure is not None:
+                f = check.failure
+                tag = "failure" if check.outcome == "failed" else "error"
+                node = ET.SubElement(case, tag, message=f"[{f.rule}] {f.title}", type=f.rule)
+                node.text = (
+                    f"{f.message}\n\nexpected:\n{_pretty(f.expected)}\n\nreceived:\n{_pretty(f.received)}"
+                    f"\n\nreproduce:\n{f.curl}"
+                )
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
