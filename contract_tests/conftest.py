@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import settings
 
 from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
 from neuropay_contract.contract.reach import Driver, PaymentMeans
@@ -81,7 +80,6 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]
     config = pytestconfig
     option = config.getoption
     profile = str(option("--profile"))
-    settings.load_profile(f"np-{profile}")
     means = PaymentMeans.from_spec(
         np_spec,
         card_number_success=option("--card-number-success"),

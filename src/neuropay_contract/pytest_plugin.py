@@ -61,6 +61,19 @@ def pytest_configure(config: pytest.Config) -> None:
             print_blob=False,
         )
     config.stash[RESULTS_KEY] = RunState(started=time.time())
+    global ACTIVE_PROFILE
+    ACTIVE_PROFILE = str(config.getoption("--profile"))
+
+
+ACTIVE_PROFILE = "dev"
+
+
+def np_settings() -> Any:
+    """Hypothesis settings of the active profile, for ``@np_settings()`` on suite properties
+    (test modules import after pytest_configure, so the chosen profile is known)."""
+    from hypothesis import settings
+
+    return settings(settings.get_profile(f"np-{ACTIVE_PROFILE}"))
 
 
 @dataclass

@@ -113,7 +113,21 @@ def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[s
             expected={"status": http, "error.code": sorted(codes)},
             received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
         )
-    check_response_schema(spec, resp, rule="schema.error-envelope")
+    op = spec.operation(resp.operation) if resp.operation else None
+    if op is not None and str(resp.status) in op.responses:
+        check_response_schema(spec, resp, rule="schema.error-envelope")
+    elif "Error" in spec.schemas:
+        # Answers no operation documents (405 for other methods) still use the envelope.
+        errors = spec.validation_errors("Error", resp.body)
+        if errors:
+            raise ContractViolation(
+                "schema.error-envelope",
+                "Error answer without the envelope",
+                f"{resp.operation} {resp.status}: {errors[0].message[:300]}",
+                operation=resp.operation,
+                expected={"schema": "#/components/schemas/Error"},
+                received=resp.body,
+            )
 
 
 def check_unchanged(

@@ -116,19 +116,26 @@ class Driver:
             self._customer = str(resp.json_object()["customer_id"])
         return self._customer
 
-    def request_for(self, t: Transition, checkout: Mapping[str, Any] | None, capture: bool) -> tuple[str, dict[str, Any]]:
+    def request_for(
+        self,
+        t: Transition,
+        checkout: Mapping[str, Any] | None,
+        capture: bool,
+        create_extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
         """The operation and body that perform ``t`` (guards satisfied)."""
         op = self.lifecycle.trigger_operation(t)
         if op is None:
             not_covered(f"transition {t.name} has no operation or test helper")
         assert op is not None
         if t.source is None:
+            extra = dict(create_extra or {})
             if "no_card" in t.guard:
-                return op, create_body(capture)
+                return op, create_body(capture, **extra)
             card = self.means.card_id_success if "payment_succeeds" in t.guard else self.means.card_id_decline
             if card is None:
                 not_covered(f"no test card id for {t.name}; pass --card-id-success/--card-id-decline")
-            return op, create_body(capture, customer_id=self.test_customer(), card_id=card)
+            return op, create_body(capture, customer_id=self.test_customer(), card_id=card, **extra)
         assert checkout is not None
         body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
         if "payment_succeeds" in t.guard or "payment_declines" in t.guard:
@@ -147,9 +154,15 @@ class Driver:
             body["amount"] = remaining
         return op, body
 
-    def perform(self, t: Transition, checkout: Mapping[str, Any] | None, capture: bool) -> dict[str, Any]:
+    def perform(
+        self,
+        t: Transition,
+        checkout: Mapping[str, Any] | None,
+        capture: bool,
+        create_extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Make transition ``t`` and check the answer: 200, documented schema, the target status."""
-        op, body = self.request_for(t, checkout, capture)
+        op, body = self.request_for(t, checkout, capture, create_extra)
         resp = self.client.call(op, body)
         self._not_covered_if_missing(op, resp)
         if resp.status != 200:
@@ -184,8 +197,9 @@ class Driver:
         if code == "card_not_found" and op == "createCheckout":
             not_covered("the target does not accept the spec's test card ids; pass --card-id-success")
 
-    def reach(self, status: str, capture: bool | None = None) -> dict[str, Any]:
-        """A fresh checkout in ``status`` (and with that capture flag, when given)."""
+    def reach(self, status: str, capture: bool | None = None, **create_extra: Any) -> dict[str, Any]:
+        """A fresh checkout in ``status`` (with that capture flag, when given; ``create_extra``
+        overrides fields of the create request, such as ``amount``)."""
         try:
             path = plan(self.lifecycle, status, capture)
         except ValueError:
@@ -193,7 +207,7 @@ class Driver:
             raise
         checkout: dict[str, Any] | None = None
         for t, flag in path:
-            checkout = self.perform(t, checkout, flag)
+            checkout = self.perform(t, checkout, flag, create_extra)
         assert checkout is not None
         return checkout
 

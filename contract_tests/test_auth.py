@@ -1,0 +1,88 @@
+"""Authentication and merchant isolation for every operation."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+from _support import example_body, id_field, op_params
+
+from neuropay_contract.contract import ContractClient, Driver, customer_body
+from neuropay_contract.contract.checks import ContractViolation, check_error, check_unchanged
+
+KEYS = {
+    "missing": (None, {"missing_api_key"}),
+    "malformed": ("not a key", {"invalid_api_key", "missing_api_key"}),
+    "unknown": ("sk_test_" + "0" * 32, {"invalid_api_key"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KEYS))
+@pytest.mark.parametrize("operation", op_params("auth"))
+def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str) -> None:
+    """Without a key, with a malformed and with an unknown key: 401 and the envelope."""
+    key, codes = KEYS[kind]
+    headers: dict[str, str] = {}
+    if kind == "malformed":
+        resp = np_client.call(operation, example_body(operation), api_key=None, headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    else:
+        resp = np_client.call(operation, example_body(operation), api_key=key, headers=headers)
+    check_error(np_client.spec, resp, 401, codes, f"auth.{kind}-key", f"{operation} with a {kind} key was not refused")
+
+
+def _own_objects(driver: Driver, client: ContractClient) -> dict[str, str]:
+    checkout = driver.reach("created")
+    customer = client.call("createCustomer", customer_body()).json_object()
+    return {"checkout_id": checkout["checkout_id"], "customer_id": str(customer.get("customer_id"))}
+
+
+ID_OPS = op_params("isolation", lambda op: id_field(op.operation_id) is not None)
+
+
+@pytest.mark.parametrize("operation", ID_OPS)
+def test_other_merchant_sees_nothing(
+    np_driver: Driver, np_client: ContractClient, np_second_client: ContractClient, operation: str
+) -> None:
+    """Nothing one merchant made is visible or changeable by another: 404, and unchanged."""
+    ids = _own_objects(np_driver, np_client)
+    field = id_field(operation)
+    assert field is not None
+    body: dict[str, Any] = {**example_body(operation), field: ids[field]}
+    resp = np_second_client.call(operation, body)
+    code = "checkout_not_found" if field == "checkout_id" else "customer_not_found"
+    check_error(np_client.spec, resp, 404, code, "auth.merchant-isolation", f"another merchant reached {operation}")
+    if field == "checkout_id":
+        before = np_driver.retrieve(ids["checkout_id"])
+        check_unchanged(before, np_driver.retrieve(ids["checkout_id"]), operation, rule="auth.merchant-isolation")
+    else:
+        again = np_client.call("retrieveCustomer", {"customer_id": ids["customer_id"]})
+        if again.status != 200:
+            raise ContractViolation(
+                "auth.merchant-isolation",
+                "Another merchant changed a customer",
+                f"after another merchant called {operation}, the owner's retrieveCustomer answered {again.status}",
+                operation=operation,
+                expected={"status": 200},
+                received={"status": again.status, "body": again.body},
+            )
+
+
+@pytest.mark.parametrize("operation", op_params("isolation", lambda op: id_field(op.operation_id) == "checkout_id" and not op.test_only))
+def test_live_key_sees_no_test_objects(
+    np_driver: Driver, np_live_client: ContractClient, operation: str
+) -> None:
+    """A live key of the same merchant cannot see or change test-mode checkouts."""
+    checkout = np_driver.reach("created")
+    resp = np_live_client.call(operation, {**example_body(operation), "checkout_id": checkout["checkout_id"]})
+    check_error(np_driver.spec, resp, 404, "checkout_not_found", "auth.mode-isolation", f"a live key reached a test checkout via {operation}")
+
+
+@pytest.mark.parametrize("operation", op_params("auth", lambda op: op.test_only))
+def test_helpers_refuse_live_keys(np_live_client: ContractClient, operation: str) -> None:
+    """Test helpers answer 403 test_mode_only to live keys."""
+    tm = np_live_client.spec.test_mode
+    assert tm is not None
+    http, code = tm.live_key_answer
+    resp = np_live_client.call(operation, {"checkout_id": secrets.token_hex(16)})
+    check_error(np_live_client.spec, resp, http, code, "auth.test-helper-live-key", f"{operation} accepted a live key")

@@ -1,0 +1,73 @@
+"""Money as properties: random refund sequences never break the invariants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neuropay_contract.contract import ContractClient, ContractViolation, Driver
+from neuropay_contract.contract.checks import check_error, check_money, check_response_schema
+from neuropay_contract.lifecycle import Answer, refund_guard
+from neuropay_contract.pytest_plugin import np_settings
+
+REFUND = st.one_of(st.none(), st.integers(min_value=1, max_value=4000))
+
+
+@pytest.mark.np_check(category="money", operation="refundCheckout", status="paid")
+@np_settings()
+@given(amount=st.integers(min_value=1, max_value=3000), refunds=st.lists(REFUND, min_size=1, max_size=5))
+def test_refund_sequences_keep_the_money_right(
+    np_driver: Driver, np_client: ContractClient, amount: int, refunds: list[int | None]
+) -> None:
+    """Never more refunded than paid; refunded_amount is the sum of refunds; the status follows the
+    totals; amount and currency never change; a refused refund changes nothing."""
+    lifecycle = np_client.spec.require_lifecycle()
+    checkout = np_driver.reach("paid", capture=True, amount=amount)
+    currency = checkout["currency"]
+    for requested in refunds:
+        remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
+        body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
+        if requested is not None:
+            body["amount"] = requested
+        decision = lifecycle.decide(checkout["status"], "refundCheckout", {refund_guard(remaining, requested), "capture_true"})
+        resp = np_client.call("refundCheckout", body)
+        if isinstance(decision, Answer):
+            check_error(np_client.spec, resp, decision.http, decision.code, "money.refund-refused", f"a refund of {requested} with {remaining} left was not refused")
+            after = np_driver.retrieve(checkout["checkout_id"])
+        else:
+            if resp.status != 200:
+                raise ContractViolation(
+                    "money.refund-accepted",
+                    "A valid refund was refused",
+                    f"refund of {requested} with {remaining} left answered {resp.status}",
+                    operation="refundCheckout",
+                    expected={"status": 200, "checkout.status": decision.target},
+                    received={"status": resp.status, "body": resp.body},
+                )
+            check_response_schema(np_client.spec, resp)
+            after = resp.json_object()
+            refunded = requested if requested is not None else remaining
+            if after.get("refunded_amount") != int(checkout["refunded_amount"]) + refunded:
+                raise ContractViolation(
+                    "money.refund-amount",
+                    "The refund moved the wrong amount",
+                    f"refunded_amount {checkout['refunded_amount']} + {refunded} → {after.get('refunded_amount')}",
+                    operation="refundCheckout",
+                    expected={"refunded_amount": int(checkout["refunded_amount"]) + refunded},
+                    received={"refunded_amount": after.get("refunded_amount")},
+                )
+            if after.get("status") != decision.target:
+                raise ContractViolation(
+                    "money.status-follows-totals",
+                    "The status does not follow the refunded total",
+                    f"refunded {after.get('refunded_amount')} of {after.get('amount')}: status '{after.get('status')}', expected '{decision.target}'",
+                    operation="refundCheckout",
+                    expected={"status": decision.target},
+                    received={"status": after.get("status")},
+                )
+        check_money(after, amount=int(checkout["amount"]), currency=currency)
+        checkout = after
+    check_money(np_driver.retrieve(checkout["checkout_id"]), amount=int(checkout["amount"]), currency=currency)
