@@ -1,0 +1,71 @@
+"""Every operation fuzzed with schemathesis (positive and negative data), with real ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _support import OPERATIONS, id_field, np
+from hypothesis import given
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from neuropay_contract.contract import ContractClient, Driver, customer_body
+from neuropay_contract.contract.fuzz import load_schema, record
+from neuropay_contract.pytest_plugin import RESULTS_KEY, np_settings
+
+
+@pytest.fixture(scope="module")
+def st_schema(np_target: Any) -> Any:
+    return load_schema(np_target.spec)
+
+
+@pytest.fixture(scope="module")
+def id_pool(pytestconfig: pytest.Config, np_target: Any, np_http: Any) -> dict[str, list[str]]:
+    """Objects this run made, in several statuses, so fuzzing reaches the business logic."""
+    recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    client = ContractClient(np_target.url, np_target.api_key, np_target.spec, recorder, np_http)
+    driver = Driver(client, np_target.means)
+    checkouts = [driver.reach(s)["checkout_id"] for s in ("created", "reserved", "paid", "partialRefund", "canceled")]
+    customers = [str(client.call("createCustomer", customer_body()).json_object().get("customer_id"))]
+    return {"checkout_id": checkouts, "customer_id": customers}
+
+
+CASES = [
+    pytest.param(op.operation_id, mode, id=f"{op.operation_id}-{mode.value}", marks=np("fuzz", op.operation_id))
+    for op in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+]
+
+
+@pytest.mark.parametrize(("operation", "mode"), CASES)
+def test_fuzz(
+    pytestconfig: pytest.Config,
+    np_target: Any,
+    st_schema: Any,
+    id_pool: dict[str, list[str]],
+    operation: str,
+    mode: GenerationMode,
+) -> None:
+    """schemathesis' checks on generated requests: no server error, documented status, content
+    type and headers, response schema, valid data accepted, invalid data rejected."""
+    op = np_target.spec.operation(operation)
+    st_operation = st_schema[op.path][op.method]
+    field = id_field(operation)
+    recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    headers = {"Authorization": f"Bearer {np_target.api_key}"}
+
+    @np_settings()
+    @given(data=st.data())
+    def run(data: Any) -> None:
+        recorder.start_check()  # a failure reproduces its own (shrunk) example only
+        case = data.draw(st_operation.as_strategy(mode))
+        if mode == GenerationMode.POSITIVE and field and isinstance(case.body, dict):
+            real = data.draw(st.sampled_from([None, *id_pool[field]]))
+            if real is not None:
+                case.body[field] = real
+        response = case.call(base_url=np_target.url, headers=headers, timeout=10)
+        record(recorder, case, response, operation, np_target.url)
+        case.validate_response(response)
+
+    run()

@@ -1,0 +1,48 @@
+"""Stateful runs over the spec's links, with a model of the expected checkout status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from neuropay_contract.contract.fuzz import StatusModel, load_schema, record
+from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY, np_settings
+
+
+@pytest.mark.np_check(category="stateful", operation=None)
+def test_link_driven_sequences(pytestconfig: pytest.Config, np_target: Any) -> None:
+    """schemathesis chains operations through the links (create → pay → capture → refund …); every
+    answer passes its checks and every status matches what x-lifecycle predicts."""
+    recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    spec = np_target.spec
+    base = load_schema(spec).as_state_machine()
+    by_path = {(op.method, op.path): op.operation_id for op in spec.operations.values()}
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            self.model = StatusModel(spec)
+            recorder.start_check()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": np_target.url, "headers": {"Authorization": f"Bearer {np_target.api_key}"}}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            operation = by_path.get((str(case.method).upper(), case.path), case.path)
+            record(recorder, case, response, operation, np_target.url)
+            super().validate_response(response, case, additional_checks=additional_checks, **kwargs)
+            try:
+                answer = response.json()
+            except Exception:
+                answer = None
+            self.model.observe(operation, case.body, int(response.status_code), answer)
+
+    profile = PROFILES[np_target.profile]
+    Machine.run(
+        settings=settings(
+            np_settings(),
+            max_examples=max(5, profile["examples"] * 2),
+            stateful_step_count=profile["stateful_steps"],
+        )
+    )
