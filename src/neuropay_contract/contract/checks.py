@@ -102,6 +102,15 @@ def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[s
     problem = _envelope_problem(resp.body)
     received_code = resp.json_object().get("error", {}) if problem is None else None
     got = received_code.get("code") if isinstance(received_code, dict) else None
+    if resp.status == http and problem is not None:
+        raise ContractViolation(
+            "schema.error-envelope",
+            "Error answer without the envelope",
+            f"{resp.operation} answered {resp.status} but {problem}",
+            operation=resp.operation,
+            expected={"status": http, "body": {"error": {"code": sorted(codes), "message": "…", "param": "…"}}},
+            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+        )
     if resp.status != http or problem is not None or got not in codes:
         raise ContractViolation(
             rule,

@@ -28,6 +28,8 @@ def _schemathesis_failure(exc: BaseException, operation: str | None) -> Failure 
         failures = [exc]
     if not failures:
         return None
+    # A 500 is the most telling of several findings on one answer; then keep schemathesis' order.
+    failures.sort(key=lambda f: "not_a_server_error" not in getattr(f, "checks", ()))
     first = failures[0]
     check = first.checks[0] if getattr(first, "checks", ()) else first.code
     titles = "; ".join(f"{f.code} {f.title}" for f in failures)

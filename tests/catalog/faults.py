@@ -1,0 +1,300 @@
+"""A catalog of deliberately broken servers: the reference server with one fault each.
+
+Each fault patches one behaviour of a fresh reference app (its service, or its HTTP answers
+through an ASGI wrapper) and names the rule the contract suite must report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from neuropay_contract.server.service import ApiError, CheckoutService
+
+Asgi = Callable[..., Any]
+Rewrite = Callable[[str, Any, int, Any], tuple[int, Any, dict[str, str]] | None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    rule: str  # regex the failing check's rule must match
+    apply: Callable[[Any], Asgi]  # (reference app) -> the broken app
+
+
+def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
+    """An ASGI wrapper that lets ``rewrite(path, request_json, status, response_json)`` replace
+    JSON answers (return None to leave one alone)."""
+
+    async def wrapped(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        start: dict[str, Any] = {}
+        body_parts: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body_parts.append(message.get("body", b""))
+
+        await app(scope, replay, capture)
+        body = b"".join(body_parts)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        status = int(start.get("status", 500))
+        try:
+            request_json = json.loads(raw) if raw else None
+        except ValueError:
+            request_json = None
+        try:
+            response_json = json.loads(body) if body else None
+        except ValueError:
+            response_json = None
+        changed = rewrite(scope["path"], request_json, status, response_json) if response_json is not None else None
+        if changed is not None:
+            status, response_json, extra = changed
+            body = json.dumps(response_json).encode()
+            headers = [(k, v) for k, v in headers if k.lower().decode() not in {h.lower() for h in extra}]
+            headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
+def _service(app: Any) -> CheckoutService:
+    service: CheckoutService = app.state.service
+    return service
+
+
+# -- service-level faults ------------------------------------------------------------------------
+def _capture_twice(app: Any) -> Asgi:
+    service = _service(app)
+    original = service.apply
+
+    def apply(store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str) -> dict[str, Any]:
+        if operation == "captureCheckout" and checkout["status"] == "paid":
+            return checkout  # "already captured" answered as a success
+        return original(store, checkout, operation, body, merchant, mode)
+
+    service.apply = apply  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _refund_above_amount(app: Any) -> Asgi:
+    service = _service(app)
+    original = service.facts_for
+
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+        facts = original(checkout, operation, body)
+        if "amount_exceeds" in facts:  # no cap: treat it as the rest
+            facts = (facts - {"amount_exceeds"}) | {"amount_full"}
+        return facts
+
+    service.facts_for = facts_for  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _partial_release(app: Any) -> Asgi:
+    service = _service(app)
+    original = service.facts_for
+
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+        facts = original(checkout, operation, body)
+        if checkout["status"] == "reserved" and "amount_partial" in facts:
+            facts = (facts - {"amount_partial"}) | {"amount_full"}
+        return facts
+
+    service.facts_for = facts_for  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _refused_but_changed(app: Any) -> Asgi:
+    service = _service(app)
+    original = service.apply
+
+    def apply(store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str) -> dict[str, Any]:
+        try:
+            return original(store, checkout, operation, body, merchant, mode)
+        except ApiError:
+            checkout["metaData"] = {**checkout["metaData"], "last_refused": operation}
+            store.put_checkout(checkout, merchant, mode)  # written although refused
+            raise
+
+    service.apply = apply  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _metadata_delete_ignored(app: Any) -> Asgi:
+    service = _service(app)
+    original = service._update_checkout
+
+    def update(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
+        body = {**body, "metaData": {k: v for k, v in body["metaData"].items() if v != ""}}
+        return original(store, caller, body)
+
+    service._handlers["updateCheckout"] = update
+    return app  # type: ignore[no-any-return]
+
+
+def _deleted_customer_retrievable(app: Any) -> Asgi:
+    service = _service(app)
+
+    def retrieve(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
+        found = store.get_customer(body["customer_id"], caller.merchant, caller.mode, include_deleted=True)
+        if found is None:
+            raise ApiError(404, "customer_not_found", "No customer.", "/customer_id")
+        return found[0]  # type: ignore[no-any-return]
+
+    service._handlers["retrieveCustomer"] = retrieve
+    return app  # type: ignore[no-any-return]
+
+
+def _sees_other_merchants(app: Any) -> Asgi:
+    service = _service(app)
+
+    def retrieve(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
+        found = store.get_checkout(body["checkout_id"], None, None)  # no owner check
+        if found is None:
+            raise ApiError(404, "checkout_not_found", "No checkout.", "/checkout_id")
+        return found  # type: ignore[no-any-return]
+
+    service._handlers["retrieveCheckout"] = retrieve
+    return app  # type: ignore[no-any-return]
+
+
+def _idempotency_ignored(app: Any) -> Asgi:
+    service = _service(app)
+    original = service._call
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        return original(store, operation, caller, body, None)
+
+    service._call = call  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _helpers_accept_live_keys(app: Any) -> Asgi:
+    service = _service(app)
+    service.test_mode = type(service.test_mode)(
+        **{**service.test_mode.__dict__, "helpers": {}}
+    )
+    return app  # type: ignore[no-any-return]
+
+
+# -- HTTP-level faults ---------------------------------------------------------------------------
+def _answers(rewrite: Rewrite) -> Callable[[Any], Asgi]:
+    return lambda app: rewrite_json(app, rewrite)
+
+
+def _is_checkout(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("object") == "checkout"
+
+
+def _wrong_status_after_partial(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/refund" and _is_checkout(resp) and resp["status"] == "partialRefund":
+        return status, {**resp, "status": "refunded"}, {}
+    return None
+
+
+def _missing_field(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp):
+        return status, {k: v for k, v in resp.items() if k != "refunded_amount"}, {}
+    return None
+
+
+def _amount_as_string(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp):
+        return status, {**resp, "amount": str(resp["amount"])}, {}
+    return None
+
+
+def _local_time(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp):
+        return status, {**resp, "created": resp["created"].replace("Z", "+01:00")}, {}
+    return None
+
+
+def _server_error(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/create" and isinstance(req, dict) and isinstance(req.get("amount"), int) and req["amount"] > 5000:
+        return 500, {"error": {"code": "internal_error", "message": "boom", "param": None}}, {}
+    return None
+
+
+def _auth_ignored_on_retrieve(app: Any) -> Asgi:
+    keys = list(app.state.keys)
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/checkout/retrieve":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            headers.append((b"authorization", f"Bearer {keys[0].key}".encode()))
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _wrong_envelope(path: str, req: Any, status: int, resp: Any) -> Any:
+    if status >= 400 and isinstance(resp, dict) and "error" in resp:
+        return status, {"message": resp["error"]["message"]}, {}
+    return None
+
+
+def _refunded_not_sum(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp) and resp["refunds"]:
+        return status, {**resp, "refunded_amount": resp["refunded_amount"] + 1}, {}
+    return None
+
+
+def _no_allow_header(app: Any) -> Asgi:
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def strip(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 405:
+                message = {**message, "headers": [(k, v) for k, v in message["headers"] if k.lower() != b"allow"]}
+            await send(message)
+
+        await app(scope, receive, strip)
+
+    return wrapped
+
+
+FAULTS = [
+    Fault("capture-twice", "a paid checkout can be captured again", r"lifecycle\.forbidden-answer", _capture_twice),
+    Fault("refund-above-amount", "a refund above what is left is accepted", r"lifecycle\.rejection-answer|money\.", _refund_above_amount),
+    Fault("partial-release", "a reservation can be released in part", r"lifecycle\.rejection-answer", _partial_release),
+    Fault("wrong-status-after-partial-refund", "a partial refund answers 'refunded'", r"lifecycle\.transition-target|money\.status-follows-totals|stateful\.status-model", _answers(_wrong_status_after_partial)),
+    Fault("refused-but-changed", "a refused move still writes the checkout", r"lifecycle\.unchanged-after-refusal", _refused_but_changed),
+    Fault("metadata-delete-ignored", "an empty metadata value does not delete the key", r"metadata\.merge", _metadata_delete_ignored),
+    Fault("missing-required-field", "the checkout lacks refunded_amount", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_missing_field)),
+    Fault("amount-as-string", "the amount is sent as a string", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_amount_as_string)),
+    Fault("local-time", "times carry +01:00 instead of UTC", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_local_time)),
+    Fault("server-error", "a 500 on creates above 5000", r"schemathesis\.not_a_server_error", _answers(_server_error)),
+    Fault("auth-ignored-on-retrieve", "retrieve works without a key", r"auth\.(missing|malformed|unknown)-key", _auth_ignored_on_retrieve),
+    Fault("cross-merchant-visible", "one merchant retrieves another's checkout", r"auth\.(merchant|mode)-isolation", lambda app: _sees_other_merchants(app)),
+    Fault("deleted-customer-retrievable", "a deleted customer is still retrievable", r"customers\.retrieve-after-delete", _deleted_customer_retrievable),
+    Fault("wrong-error-envelope", "errors as {\"message\": ...}", r"schema\.error-envelope", _answers(_wrong_envelope)),
+    Fault("idempotent-retry-refunds-twice", "Idempotency-Key is ignored", r"idempotency\.", _idempotency_ignored),
+    Fault("refunded-not-sum", "refunded_amount is not the sum of refunds", r"money\.refunded-equals-sum", _answers(_refunded_not_sum)),
+    Fault("no-allow-header", "405 without Allow", r"protocol\.allow-header", _no_allow_header),
+    Fault("helpers-accept-live-keys", "test helpers work with live keys", r"auth\.test-helper-live-key", _helpers_accept_live_keys),
+]

@@ -1,0 +1,68 @@
+"""The suite has teeth: every broken server makes `neuropay test` exit 1 naming the broken rule,
+and the reference server passes with different seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuropay_contract.server import create_app, serve_app
+
+from .faults import FAULTS, Fault
+
+NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
+
+
+def run_suite(url: str, keys: list[str], report_dir: Path, seed: int = 1) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEUROPAY_API_KEY": keys[0]}
+    return subprocess.run(
+        [*NEUROPAY, "test", "--target-url", url, "--second-api-key", keys[1], "--live-api-key", keys[2],
+         "--profile", "dev", "--seed", str(seed), "--report-dir", str(report_dir)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+
+
+def _keys(app: object) -> list[str]:
+    keys = app.state.keys  # type: ignore[attr-defined]
+    test = [k.key for k in keys if k.mode == "test"]
+    live = [k.key for k in keys if k.mode == "live"]
+    return [test[0], test[1], live[0]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
+    app = create_app()
+    keys = _keys(app)
+    with serve_app(fault.apply(app)) as url:
+        proc = run_suite(url, keys, tmp_path)
+    app.state.store.close()
+    assert proc.returncode == 1, f"{fault.name}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    results = json.loads((tmp_path / "results.json").read_text())
+    rules = sorted({c["failure"]["rule"] for c in results["checks"] if c["failure"]})
+    assert any(re.match(fault.rule, rule) for rule in rules), f"{fault.name}: rules {rules}"
+    for key in keys:
+        for name in ("results.json", "report.html", "report.md", "junit.xml"):
+            assert key not in (tmp_path / name).read_text()
+        assert key not in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 22, 33])
+def test_reference_server_is_conformant(seed: int, tmp_path: Path) -> None:
+    app = create_app()
+    keys = _keys(app)
+    with serve_app(app) as url:
+        proc = run_suite(url, keys, tmp_path, seed)
+    app.state.store.close()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["verdict"] == "conformant"
+    assert results["summary"]["failed"] == 0 and results["summary"]["not_covered"] == 0
+    assert results["summary"]["passed"] > 250
