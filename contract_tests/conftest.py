@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import requests
 import pytest
 
 from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
@@ -45,7 +46,12 @@ def _fail_run(config: pytest.Config, reason: str) -> None:
 
 def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> None:
     """The target answers and the keys work, before any check: a wrong key never passes."""
-    client = ContractClient(target.url, target.api_key, target.spec, recorder)
+    with httpx.Client(timeout=10) as http:
+        _probe(config, target, ContractClient(target.url, target.api_key, target.spec, recorder, http))
+    recorder.per_operation.clear()
+
+
+def _probe(config: pytest.Config, target: Target, client: ContractClient) -> None:
     probe = {"checkout_id": secrets.token_hex(16)}
     try:
         resp = client.call("retrieveCheckout", probe)
@@ -63,7 +69,6 @@ def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> Non
     for name, key in (("second", target.second_api_key), ("live", target.live_api_key)):
         if key and client.with_key(key).call("retrieveCheckout", probe).status == 401:
             _fail_run(config, f"the target refused the {name} API key")
-    recorder.per_operation.clear()
 
 
 @pytest.fixture(scope="session")
@@ -165,3 +170,10 @@ def np_live_client(np_client: ContractClient, np_target: Target) -> ContractClie
     if not np_target.live_api_key:
         not_covered("no live key of the same merchant (--live-api-key)")
     return np_client.with_key(np_target.live_api_key)
+
+
+@pytest.fixture(scope="session")
+def st_session() -> Iterator[requests.Session]:
+    """One HTTP session for schemathesis' calls (its default opens one per call)."""
+    with requests.Session() as session:
+        yield session

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from _support import OPERATIONS, id_field, np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,6 +44,7 @@ def test_fuzz(
     pytestconfig: pytest.Config,
     np_target: Any,
     st_schema: Any,
+    st_session: requests.Session,
     id_pool: dict[str, list[str]],
     operation: str,
     mode: GenerationMode,
@@ -64,7 +66,7 @@ def test_fuzz(
             real = data.draw(st.sampled_from([None, *id_pool[field]]))
             if real is not None:
                 case.body[field] = real
-        response = case.call(base_url=np_target.url, headers=headers, timeout=10)
+        response = case.call(base_url=np_target.url, headers=headers, session=st_session, timeout=10)
         record(recorder, case, response, operation, np_target.url)
         case.validate_response(response)
 
