@@ -1,0 +1,118 @@
+"""The spec linter: the real spec is clean, each rule fires on its broken fixture, and odd input
+gets a one-line error with exit 2."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from neuropay_contract._resources import default_spec_path
+from neuropay_contract.linting import RULES, lint_spec
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("NP*.yaml"))
+REALSPECS = sorted((Path(__file__).resolve().parents[3] / "shared" / "realspecs").glob("*"))
+
+
+def _apply(document: Any, patch: list[dict[str, Any]]) -> Any:
+    """A minimal JSON Patch (add, remove, replace) for the fixtures."""
+    doc = copy.deepcopy(document)
+    for step in patch:
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in step["path"].split("/")[1:]]
+        parent = doc
+        for token in tokens[:-1]:
+            parent = parent[int(token)] if isinstance(parent, list) else parent[token]
+        last = tokens[-1]
+        if step["op"] == "remove":
+            del parent[int(last) if isinstance(parent, list) else last]
+        elif isinstance(parent, list):
+            parent.append(step["value"]) if last == "-" else parent.insert(int(last), step["value"])
+        else:
+            parent[last] = step["value"]
+    return doc
+
+
+def test_the_spec_is_clean() -> None:
+    report = lint_spec(default_spec_path())
+    assert report.findings == []
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_each_rule_fires_on_its_fixture(fixture: Path, tmp_path: Path) -> None:
+    document = yaml.safe_load(default_spec_path().read_text())
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text(yaml.safe_dump(_apply(document, yaml.safe_load(fixture.read_text())), sort_keys=False))
+    report = lint_spec(broken)
+    rule = fixture.stem.split("-")[0]
+    fired = {f.rule for f in report.findings}
+    assert rule in fired, f"{rule} did not fire; got {fired}"
+    finding = next(f for f in report.findings if f.rule == rule)
+    assert finding.line is not None and finding.line >= 1
+    assert finding.pointer.startswith("#")
+
+
+def test_every_rule_has_a_fixture() -> None:
+    covered = {f.stem.split("-")[0] for f in FIXTURES}
+    assert {"NP000", *RULES} <= covered
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "neuropay_contract", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_exit_codes_and_output(tmp_path: Path) -> None:
+    clean = _cli("spec", "lint")
+    assert clean.returncode == 0 and "clean" in clean.stdout
+    document = yaml.safe_load(default_spec_path().read_text())
+    del document["paths"]["/checkout/capture"]["post"]["summary"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
+    found = _cli("spec", "lint", str(broken), "--format", "text")
+    assert found.returncode == 1
+    line = next(l for l in found.stdout.splitlines() if " NP001 " in l)
+    assert line.startswith(f"{broken}:") and "/checkout/capture" in line.replace("~1", "/")
+    as_json = json.loads(_cli("spec", "lint", str(broken), "--format", "json").stdout)
+    assert as_json["findings"][0]["rule"] == "NP001"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("garbage.yaml", b"openapi: [\n"), ("binary.yaml", bytes(range(256))), ("list.yaml", b"- 1\n- 2\n"), ("empty.yaml", b"")],
+)
+def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    proc = _cli("spec", "lint", str(path))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("neuropay: error:")
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_exits_2() -> None:
+    proc = _cli("spec", "lint", "/no/such/spec.yaml")
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+@pytest.mark.skipif(not REALSPECS, reason="shared/realspecs is not beside the checkout")
+@pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
+def test_other_peoples_documents_do_not_crash(path: Path) -> None:
+    report = lint_spec(path)
+    assert all(f.rule for f in report.findings)
+    assert not any("could not run" in f.message for f in report.findings)
+
+
+@pytest.mark.node
+def test_spectral_oas_ruleset_finds_no_error() -> None:
+    root = Path(__file__).resolve().parents[2]
+    spectral = root / "node_modules" / ".bin" / "spectral"
+    proc = subprocess.run(
+        [str(spectral), "lint", "--fail-severity=error", "--ruleset", str(root / ".spectral.yaml"), str(root / "spec" / "openapi.yaml")],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
