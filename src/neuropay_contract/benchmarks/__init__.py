@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench-*`): each prints figures against a named peer in one run."""
