@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import requests
 import pytest
+import requests
 
 from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
 from neuropay_contract.contract.reach import Driver, PaymentMeans
@@ -47,7 +47,9 @@ def _fail_run(config: pytest.Config, reason: str) -> None:
 def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> None:
     """The target answers and the keys work, before any check: a wrong key never passes."""
     with httpx.Client(timeout=10) as http:
-        _probe(config, target, ContractClient(target.url, target.api_key, target.spec, recorder, http))
+        _probe(
+            config, target, ContractClient(target.url, target.api_key, target.spec, recorder, http)
+        )
     recorder.per_operation.clear()
 
 
@@ -59,7 +61,9 @@ def _probe(config: pytest.Config, target: Target, client: ContractClient) -> Non
         _fail_run(config, f"cannot reach {target.url}: {type(exc).__name__}: {exc}")
         return
     if resp.status == 401:
-        _fail_run(config, f"the target refused the API key (401 on retrieveCheckout at {target.url})")
+        _fail_run(
+            config, f"the target refused the API key (401 on retrieveCheckout at {target.url})"
+        )
     if resp.status != 404:
         _fail_run(
             config,
@@ -144,7 +148,9 @@ def np_http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def np_client(pytestconfig: pytest.Config, np_target: Target, np_http: httpx.Client) -> ContractClient:
+def np_client(
+    pytestconfig: pytest.Config, np_target: Target, np_http: httpx.Client
+) -> ContractClient:
     recorder = pytestconfig.stash[RESULTS_KEY].recorder
     return ContractClient(np_target.url, np_target.api_key, np_target.spec, recorder, np_http)
 

@@ -6,8 +6,8 @@ import secrets
 from typing import Any
 
 import pytest
-from _support import example_body, id_field, op_params
 
+from _support import example_body, id_field, op_params
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.checks import ContractViolation, check_error, check_unchanged
 
@@ -25,10 +25,22 @@ def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str
     key, codes = KEYS[kind]
     headers: dict[str, str] = {}
     if kind == "malformed":
-        resp = np_client.call(operation, example_body(operation), api_key=None, headers={"Authorization": "Basic Zm9vOmJhcg=="})
+        resp = np_client.call(
+            operation,
+            example_body(operation),
+            api_key=None,
+            headers={"Authorization": "Basic Zm9vOmJhcg=="},
+        )
     else:
         resp = np_client.call(operation, example_body(operation), api_key=key, headers=headers)
-    check_error(np_client.spec, resp, 401, codes, f"auth.{kind}-key", f"{operation} with a {kind} key was not refused")
+    check_error(
+        np_client.spec,
+        resp,
+        401,
+        codes,
+        f"auth.{kind}-key",
+        f"{operation} with a {kind} key was not refused",
+    )
 
 
 def _own_objects(driver: Driver, client: ContractClient) -> dict[str, str]:
@@ -51,10 +63,22 @@ def test_other_merchant_sees_nothing(
     body: dict[str, Any] = {**example_body(operation), field: ids[field]}
     resp = np_second_client.call(operation, body)
     code = "checkout_not_found" if field == "checkout_id" else "customer_not_found"
-    check_error(np_client.spec, resp, 404, code, "auth.merchant-isolation", f"another merchant reached {operation}")
+    check_error(
+        np_client.spec,
+        resp,
+        404,
+        code,
+        "auth.merchant-isolation",
+        f"another merchant reached {operation}",
+    )
     if field == "checkout_id":
         before = np_driver.retrieve(ids["checkout_id"])
-        check_unchanged(before, np_driver.retrieve(ids["checkout_id"]), operation, rule="auth.merchant-isolation")
+        check_unchanged(
+            before,
+            np_driver.retrieve(ids["checkout_id"]),
+            operation,
+            rule="auth.merchant-isolation",
+        )
     else:
         again = np_client.call("retrieveCustomer", {"customer_id": ids["customer_id"]})
         if again.status != 200:
@@ -68,14 +92,28 @@ def test_other_merchant_sees_nothing(
             )
 
 
-@pytest.mark.parametrize("operation", op_params("isolation", lambda op: id_field(op.operation_id) == "checkout_id" and not op.test_only))
+@pytest.mark.parametrize(
+    "operation",
+    op_params(
+        "isolation", lambda op: id_field(op.operation_id) == "checkout_id" and not op.test_only
+    ),
+)
 def test_live_key_sees_no_test_objects(
     np_driver: Driver, np_live_client: ContractClient, operation: str
 ) -> None:
     """A live key of the same merchant cannot see or change test-mode checkouts."""
     checkout = np_driver.reach("created")
-    resp = np_live_client.call(operation, {**example_body(operation), "checkout_id": checkout["checkout_id"]})
-    check_error(np_driver.spec, resp, 404, "checkout_not_found", "auth.mode-isolation", f"a live key reached a test checkout via {operation}")
+    resp = np_live_client.call(
+        operation, {**example_body(operation), "checkout_id": checkout["checkout_id"]}
+    )
+    check_error(
+        np_driver.spec,
+        resp,
+        404,
+        "checkout_not_found",
+        "auth.mode-isolation",
+        f"a live key reached a test checkout via {operation}",
+    )
 
 
 @pytest.mark.parametrize("operation", op_params("auth", lambda op: op.test_only))
@@ -85,4 +123,11 @@ def test_helpers_refuse_live_keys(np_live_client: ContractClient, operation: str
     assert tm is not None
     http, code = tm.live_key_answer
     resp = np_live_client.call(operation, {"checkout_id": secrets.token_hex(16)})
-    check_error(np_live_client.spec, resp, http, code, "auth.test-helper-live-key", f"{operation} accepted a live key")
+    check_error(
+        np_live_client.spec,
+        resp,
+        http,
+        code,
+        "auth.test-helper-live-key",
+        f"{operation} accepted a live key",
+    )

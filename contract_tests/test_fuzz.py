@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 import requests
-from _support import OPERATIONS, id_field, np
 from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from _support import OPERATIONS, id_field, np
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.fuzz import load_schema, record
 from neuropay_contract.pytest_plugin import RESULTS_KEY, np_settings
@@ -27,13 +27,23 @@ def id_pool(pytestconfig: pytest.Config, np_target: Any, np_http: Any) -> dict[s
     recorder = pytestconfig.stash[RESULTS_KEY].recorder
     client = ContractClient(np_target.url, np_target.api_key, np_target.spec, recorder, np_http)
     driver = Driver(client, np_target.means)
-    checkouts = [driver.reach(s)["checkout_id"] for s in ("created", "reserved", "paid", "partialRefund", "canceled")]
-    customers = [str(client.call("createCustomer", customer_body()).json_object().get("customer_id"))]
+    checkouts = [
+        driver.reach(s)["checkout_id"]
+        for s in ("created", "reserved", "paid", "partialRefund", "canceled")
+    ]
+    customers = [
+        str(client.call("createCustomer", customer_body()).json_object().get("customer_id"))
+    ]
     return {"checkout_id": checkouts, "customer_id": customers}
 
 
 CASES = [
-    pytest.param(op.operation_id, mode, id=f"{op.operation_id}-{mode.value}", marks=np("fuzz", op.operation_id))
+    pytest.param(
+        op.operation_id,
+        mode,
+        id=f"{op.operation_id}-{mode.value}",
+        marks=np("fuzz", op.operation_id),
+    )
     for op in OPERATIONS
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 ]
@@ -66,7 +76,9 @@ def test_fuzz(
             real = data.draw(st.sampled_from([None, *id_pool[field]]))
             if real is not None:
                 case.body[field] = real
-        response = case.call(base_url=np_target.url, headers=headers, session=st_session, timeout=10)
+        response = case.call(
+            base_url=np_target.url, headers=headers, session=st_session, timeout=10
+        )
         record(recorder, case, response, operation, np_target.url)
         case.validate_response(response)
 

@@ -18,7 +18,10 @@ REFUND = st.one_of(st.none(), st.integers(min_value=1, max_value=4000))
 
 @pytest.mark.np_check(category="money", operation="refundCheckout", status="paid")
 @np_settings()
-@given(amount=st.integers(min_value=1, max_value=3000), refunds=st.lists(REFUND, min_size=1, max_size=5))
+@given(
+    amount=st.integers(min_value=1, max_value=3000),
+    refunds=st.lists(REFUND, min_size=1, max_size=5),
+)
 def test_refund_sequences_keep_the_money_right(
     np_driver: Driver, np_client: ContractClient, amount: int, refunds: list[int | None]
 ) -> None:
@@ -33,10 +36,21 @@ def test_refund_sequences_keep_the_money_right(
         body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
         if requested is not None:
             body["amount"] = requested
-        decision = lifecycle.decide(checkout["status"], "refundCheckout", {refund_guard(remaining, requested), "capture_true"})
+        decision = lifecycle.decide(
+            checkout["status"],
+            "refundCheckout",
+            {refund_guard(remaining, requested), "capture_true"},
+        )
         resp = np_client.call("refundCheckout", body)
         if isinstance(decision, Answer):
-            check_error(np_client.spec, resp, decision.http, decision.code, "money.refund-refused", f"a refund of {requested} with {remaining} left was not refused")
+            check_error(
+                np_client.spec,
+                resp,
+                decision.http,
+                decision.code,
+                "money.refund-refused",
+                f"a refund of {requested} with {remaining} left was not refused",
+            )
             after = np_driver.retrieve(checkout["checkout_id"])
         else:
             if resp.status != 200:
@@ -71,4 +85,8 @@ def test_refund_sequences_keep_the_money_right(
                 )
         check_money(after, amount=int(checkout["amount"]), currency=currency)
         checkout = after
-    check_money(np_driver.retrieve(checkout["checkout_id"]), amount=int(checkout["amount"]), currency=currency)
+    check_money(
+        np_driver.retrieve(checkout["checkout_id"]),
+        amount=int(checkout["amount"]),
+        currency=currency,
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import SPEC, example_body, op_params
 
+from _support import SPEC, example_body, op_params
 from neuropay_contract.contract import ContractClient, ContractViolation, create_body
 from neuropay_contract.contract.checks import check_error, check_response_schema
 
@@ -15,7 +15,14 @@ from neuropay_contract.contract.checks import check_error, check_response_schema
 @pytest.mark.parametrize("operation", op_params("protocol"))
 def test_other_methods_answer_405(np_client: ContractClient, operation: str, method: str) -> None:
     resp = np_client.call(operation, None, method=method)
-    check_error(SPEC, resp, 405, "method_not_allowed", "protocol.method-not-allowed", f"{method} was not refused with 405")
+    check_error(
+        SPEC,
+        resp,
+        405,
+        "method_not_allowed",
+        "protocol.method-not-allowed",
+        f"{method} was not refused with 405",
+    )
     allow = resp.headers.get("allow", "")
     if "POST" not in allow.upper():
         raise ContractViolation(
@@ -32,27 +39,61 @@ def test_other_methods_answer_405(np_client: ContractClient, operation: str, met
 def test_not_json_answers_415(np_client: ContractClient, operation: str) -> None:
     body = json.dumps(example_body(operation)).encode()
     resp = np_client.call(operation, None, content=body, content_type="text/plain")
-    check_error(SPEC, resp, 415, "unsupported_media_type", "protocol.unsupported-media-type", "a text/plain body was not refused with 415")
+    check_error(
+        SPEC,
+        resp,
+        415,
+        "unsupported_media_type",
+        "protocol.unsupported-media-type",
+        "a text/plain body was not refused with 415",
+    )
 
 
-@pytest.mark.parametrize("garbage", [b"{not json", b"\xff\xfe\x00", b"", b"[1, 2", b"NaN"], ids=["broken", "binary", "empty", "truncated", "nan"])
+@pytest.mark.parametrize(
+    "garbage",
+    [b"{not json", b"\xff\xfe\x00", b"", b"[1, 2", b"NaN"],
+    ids=["broken", "binary", "empty", "truncated", "nan"],
+)
 @pytest.mark.parametrize("operation", op_params("protocol"))
 def test_garbage_answers_400(np_client: ContractClient, operation: str, garbage: bytes) -> None:
     resp = np_client.call(operation, None, content=garbage)
-    check_error(SPEC, resp, 400, {"invalid_json", "invalid_request"}, "protocol.invalid-json", "garbage JSON was not refused with 400")
+    check_error(
+        SPEC,
+        resp,
+        400,
+        {"invalid_json", "invalid_request"},
+        "protocol.invalid-json",
+        "garbage JSON was not refused with 400",
+    )
 
 
 @pytest.mark.parametrize("operation", op_params("protocol"))
 def test_huge_body_answers_413(np_client: ContractClient, operation: str) -> None:
     body = {**example_body(operation), "padding": "x" * (SPEC.max_body_bytes + 1024)}
     resp = np_client.call(operation, body)
-    check_error(SPEC, resp, 413, "payload_too_large", "protocol.payload-too-large", "a body over the limit was not refused with 413")
+    check_error(
+        SPEC,
+        resp,
+        413,
+        "payload_too_large",
+        "protocol.payload-too-large",
+        "a body over the limit was not refused with 413",
+    )
 
 
-@pytest.mark.parametrize("operation", op_params("protocol", lambda op: op.request_schema is not None))
+@pytest.mark.parametrize(
+    "operation", op_params("protocol", lambda op: op.request_schema is not None)
+)
 def test_unknown_field_answers_400(np_client: ContractClient, operation: str) -> None:
     resp = np_client.call(operation, {**example_body(operation), "no_such_field": 1})
-    check_error(SPEC, resp, 400, "invalid_request", "protocol.unknown-field", "an unknown field was accepted")
+    check_error(
+        SPEC,
+        resp,
+        400,
+        "invalid_request",
+        "protocol.unknown-field",
+        "an unknown field was accepted",
+    )
 
 
 @pytest.mark.np_check(category="protocol", operation="createCheckout")

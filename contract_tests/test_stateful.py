@@ -13,7 +13,9 @@ from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY, np_settings
 
 
 @pytest.mark.np_check(category="stateful", operation=None)
-def test_link_driven_sequences(pytestconfig: pytest.Config, np_target: Any, st_session: Any) -> None:
+def test_link_driven_sequences(
+    pytestconfig: pytest.Config, np_target: Any, st_session: Any
+) -> None:
     """schemathesis chains operations through the links (create → pay → capture → refund …); every
     answer passes its checks and every status matches what x-lifecycle predicts."""
     recorder = pytestconfig.stash[RESULTS_KEY].recorder
@@ -37,7 +39,9 @@ def test_link_driven_sequences(pytestconfig: pytest.Config, np_target: Any, st_s
                 "session": st_session,
             }
 
-        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
             operation = by_path.get((str(case.method).upper(), case.path), case.path)
             record(recorder, case, response, operation, np_target.url)
             super().validate_response(response, case, additional_checks=additional_checks, **kwargs)

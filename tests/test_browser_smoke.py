@@ -42,7 +42,8 @@ def test_click_and_screenshot(page: Any, site: str) -> None:
     page.page.click("#b")
     assert page.page.text_content("#b") == "clicked"
     assert page.screenshot("smoke.png").stat().st_size > 0
-    assert page.console_errors == [] and page.outside_requests == []
+    assert page.console_errors == []
+    assert page.outside_requests == []
 
 
 @pytest.mark.browser

@@ -33,16 +33,27 @@ def test_there_are_examples_for_every_operation() -> None:
 def test_nine_public_operations_and_three_test_helpers() -> None:
     public = {op.operation_id for op in SPEC.operations.values() if not op.test_only}
     assert public == {
-        "createCheckout", "retrieveCheckout", "captureCheckout", "refundCheckout", "updateCheckout",
-        "deleteCheckout", "createCustomer", "retrieveCustomer", "deleteCustomer",
+        "createCheckout",
+        "retrieveCheckout",
+        "captureCheckout",
+        "refundCheckout",
+        "updateCheckout",
+        "deleteCheckout",
+        "createCustomer",
+        "retrieveCustomer",
+        "deleteCustomer",
     }
-    assert {op.operation_id for op in SPEC.operations.values() if op.test_only} == set(SPEC.test_mode.helpers)  # type: ignore[union-attr]
+    assert {op.operation_id for op in SPEC.operations.values() if op.test_only} == set(
+        SPEC.test_mode.helpers
+    )  # type: ignore[union-attr]
 
 
 def test_lifecycle_matrix_is_complete() -> None:
     for status in LIFECYCLE.states:
         for op in LIFECYCLE.restricted_operations:
-            assert bool(LIFECYCLE.transitions_from(status, op)) != bool(LIFECYCLE.forbidden_answer(status, op)), (status, op)
+            assert bool(LIFECYCLE.transitions_from(status, op)) != bool(
+                LIFECYCLE.forbidden_answer(status, op)
+            ), (status, op)
     assert len(LIFECYCLE.forbidden) == 45
 
 
@@ -72,9 +83,19 @@ def test_every_lifecycle_code_is_in_the_catalogue() -> None:
         ("created", "testPayCheckout", {"payment_succeeds", "capture_true"}, "paid"),
         ("created", "deleteCheckout", set(), "canceled"),
         ("reserved", "refundCheckout", {"amount_full", "capture_false"}, "reserve released"),
-        ("reserved", "refundCheckout", {"amount_partial", "capture_false"}, Answer(409, "partial_release_not_allowed")),
+        (
+            "reserved",
+            "refundCheckout",
+            {"amount_partial", "capture_false"},
+            Answer(409, "partial_release_not_allowed"),
+        ),
         ("paid", "refundCheckout", {"amount_partial", "capture_true"}, "partialRefund"),
-        ("paid", "refundCheckout", {"amount_exceeds", "capture_true"}, Answer(409, "refund_exceeds_remaining")),
+        (
+            "paid",
+            "refundCheckout",
+            {"amount_exceeds", "capture_true"},
+            Answer(409, "refund_exceeds_remaining"),
+        ),
         ("partialRefund", "refundCheckout", {"amount_full", "capture_true"}, "refunded"),
         ("paid", "captureCheckout", set(), Answer(409, "invalid_status")),
         ("refunded", "refundCheckout", {"amount_full"}, Answer(409, "invalid_status")),
@@ -85,7 +106,8 @@ def test_decide(status: str | None, operation: str, facts: set[str], expected: o
     if isinstance(expected, Answer):
         assert decision == expected
     else:
-        assert isinstance(decision, Transition) and decision.target == expected
+        assert isinstance(decision, Transition)
+        assert decision.target == expected
 
 
 def test_refund_guard() -> None:

@@ -131,7 +131,9 @@ class Lifecycle:
                 return f.answer
         return None
 
-    def decide(self, status: str | None, operation: str, facts: Iterable[str]) -> Transition | Answer:
+    def decide(
+        self, status: str | None, operation: str, facts: Iterable[str]
+    ) -> Transition | Answer:
         """What ``operation`` does in ``status`` given the guards that hold (``facts``).
 
         Returns the transition to apply, or the error answer (after which nothing may change).

@@ -29,20 +29,46 @@ RESULTS_KEY = pytest.StashKey["RunState"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("neuropay", "neuropay contract suite")
-    group.addoption("--target-url", default=os.environ.get("NEUROPAY_TARGET_URL"),
-                    help="base URL of the server under test (default: the embedded reference server)")
+    group.addoption(
+        "--target-url",
+        default=os.environ.get("NEUROPAY_TARGET_URL"),
+        help="base URL of the server under test (default: the embedded reference server)",
+    )
     group.addoption("--api-key", default=None, help="test API key (default: $NEUROPAY_API_KEY)")
-    group.addoption("--second-api-key", default=None,
-                    help="test key of another merchant, for isolation checks ($NEUROPAY_SECOND_API_KEY)")
-    group.addoption("--live-api-key", default=None,
-                    help="live key of the first merchant, for test/live isolation ($NEUROPAY_LIVE_API_KEY)")
-    group.addoption("--profile", default=os.environ.get("NEUROPAY_PROFILE", "dev"),
-                    choices=sorted(PROFILES), help="how hard to look: dev (fast), ci, deep")
-    group.addoption("--seed", type=int, default=None, help="seed for generated data (reproducible runs)")
+    group.addoption(
+        "--second-api-key",
+        default=None,
+        help="test key of another merchant, for isolation checks ($NEUROPAY_SECOND_API_KEY)",
+    )
+    group.addoption(
+        "--live-api-key",
+        default=None,
+        help="live key of the first merchant, for test/live isolation ($NEUROPAY_LIVE_API_KEY)",
+    )
+    group.addoption(
+        "--profile",
+        default=os.environ.get("NEUROPAY_PROFILE", "dev"),
+        choices=sorted(PROFILES),
+        help="how hard to look: dev (fast), ci, deep",
+    )
+    group.addoption(
+        "--seed", type=int, default=None, help="seed for generated data (reproducible runs)"
+    )
     group.addoption("--report-dir", default=None, help="write results.json and reports here")
-    group.addoption("--np-spec", default=None, help="spec to test against (default: the bundled spec)")
-    for name in ("card-number-success", "card-number-decline", "card-id-success", "card-id-decline"):
-        group.addoption(f"--{name}", default=None, help=f"override the spec's test-mode {name.replace('-', ' ')}")
+    group.addoption(
+        "--np-spec", default=None, help="spec to test against (default: the bundled spec)"
+    )
+    for name in (
+        "card-number-success",
+        "card-number-decline",
+        "card-id-success",
+        "card-id-decline",
+    ):
+        group.addoption(
+            f"--{name}",
+            default=None,
+            help=f"override the spec's test-mode {name.replace('-', ' ')}",
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,7 +151,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if report_dir:
         from .reports import write_reports
 
-        write_reports(results, Path(report_dir), secrets=state.recorder.secrets if state.recorder else None)
+        write_reports(
+            results, Path(report_dir), secrets=state.recorder.secrets if state.recorder else None
+        )
 
 
 FINAL_KEY = pytest.StashKey[Any]()

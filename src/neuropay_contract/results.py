@@ -153,7 +153,9 @@ class RunResults:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise NeuropayError(f"results file {path} does not exist; run `neuropay test` first") from None
+            raise NeuropayError(
+                f"results file {path} does not exist; run `neuropay test` first"
+            ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise NeuropayError(f"results file {path} is not valid JSON: {exc}") from None
         from jsonschema import Draft202012Validator

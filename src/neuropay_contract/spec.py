@@ -124,7 +124,9 @@ class ErrorCodeInfo:
 class ApiSpec:
     """A loaded OpenAPI document with resolved operations and the project's extensions."""
 
-    def __init__(self, document: Mapping[str, Any], path: Path | None = None, text: str = "") -> None:
+    def __init__(
+        self, document: Mapping[str, Any], path: Path | None = None, text: str = ""
+    ) -> None:
         if not isinstance(document, Mapping) or "openapi" not in document:
             raise SpecError(f"{path or 'document'} is not an OpenAPI document (no 'openapi' field)")
         self.document: Mapping[str, Any] = document
@@ -233,7 +235,9 @@ class ApiSpec:
             return [self._absolutize(v) for v in node]
         return node
 
-    def validation_errors(self, schema: Mapping[str, Any] | str, instance: Any) -> list[ValidationError]:
+    def validation_errors(
+        self, schema: Mapping[str, Any] | str, instance: Any
+    ) -> list[ValidationError]:
         """Every way ``instance`` breaks ``schema``, most relevant first."""
         errors = list(self.validator(schema).iter_errors(instance))
         return sorted(errors, key=lambda e: (len(list(e.path)), str(e.message)))
@@ -289,7 +293,9 @@ class ApiSpec:
             test_only=bool(raw.get("x-test-only", False)),
             parameters=params,
             request_schema=request_schema,
-            request_required=bool(body.get("required", False)) if isinstance(body, Mapping) else False,
+            request_required=bool(body.get("required", False))
+            if isinstance(body, Mapping)
+            else False,
             request_examples=request_examples,
             responses=responses,
             pointer=pointer,
@@ -449,5 +455,7 @@ def load_spec(path: str | Path | None = None) -> ApiSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpecError(f"spec file {spec_path} is not valid YAML or JSON{where}: {problem}") from None
+        raise SpecError(
+            f"spec file {spec_path} is not valid YAML or JSON{where}: {problem}"
+        ) from None
     return ApiSpec(document, spec_path, text)

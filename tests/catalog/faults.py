@@ -28,7 +28,9 @@ def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
     """An ASGI wrapper that lets ``rewrite(path, request_json, status, response_json)`` replace
     JSON answers (return None to leave one alone)."""
 
-    async def wrapped(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def wrapped(
+        scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -69,11 +71,17 @@ def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
             response_json = json.loads(body) if body else None
         except ValueError:
             response_json = None
-        changed = rewrite(scope["path"], request_json, status, response_json) if response_json is not None else None
+        changed = (
+            rewrite(scope["path"], request_json, status, response_json)
+            if response_json is not None
+            else None
+        )
         if changed is not None:
             status, response_json, extra = changed
             body = json.dumps(response_json).encode()
-            headers = [(k, v) for k, v in headers if k.lower().decode() not in {h.lower() for h in extra}]
+            headers = [
+                (k, v) for k, v in headers if k.lower().decode() not in {h.lower() for h in extra}
+            ]
             headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -92,7 +100,9 @@ def _capture_twice(app: Any) -> Asgi:
     service = _service(app)
     original = service.apply
 
-    def apply(store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str) -> dict[str, Any]:
+    def apply(
+        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
+    ) -> dict[str, Any]:
         if operation == "captureCheckout" and checkout["status"] == "paid":
             return checkout  # "already captured" answered as a success
         return original(store, checkout, operation, body, merchant, mode)
@@ -133,7 +143,9 @@ def _refused_but_changed(app: Any) -> Asgi:
     service = _service(app)
     original = service.apply
 
-    def apply(store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str) -> dict[str, Any]:
+    def apply(
+        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
+    ) -> dict[str, Any]:
         try:
             return original(store, checkout, operation, body, merchant, mode)
         except ApiError:
@@ -161,7 +173,9 @@ def _deleted_customer_retrievable(app: Any) -> Asgi:
     service = _service(app)
 
     def retrieve(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
-        found = store.get_customer(body["customer_id"], caller.merchant, caller.mode, include_deleted=True)
+        found = store.get_customer(
+            body["customer_id"], caller.merchant, caller.mode, include_deleted=True
+        )
         if found is None:
             raise ApiError(404, "customer_not_found", "No customer.", "/customer_id")
         return found[0]  # type: ignore[no-any-return]
@@ -196,9 +210,7 @@ def _idempotency_ignored(app: Any) -> Asgi:
 
 def _helpers_accept_live_keys(app: Any) -> Asgi:
     service = _service(app)
-    service.test_mode = type(service.test_mode)(
-        **{**service.test_mode.__dict__, "helpers": {}}
-    )
+    service.test_mode = type(service.test_mode)(**{**service.test_mode.__dict__, "helpers": {}})
     return app  # type: ignore[no-any-return]
 
 
@@ -236,7 +248,12 @@ def _local_time(path: str, req: Any, status: int, resp: Any) -> Any:
 
 
 def _server_error(path: str, req: Any, status: int, resp: Any) -> Any:
-    if path == "/checkout/create" and isinstance(req, dict) and isinstance(req.get("amount"), int) and req["amount"] > 5000:
+    if (
+        path == "/checkout/create"
+        and isinstance(req, dict)
+        and isinstance(req.get("amount"), int)
+        and req["amount"] > 5000
+    ):
         return 500, {"error": {"code": "internal_error", "message": "boom", "param": None}}, {}
     return None
 
@@ -270,7 +287,10 @@ def _no_allow_header(app: Any) -> Asgi:
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
         async def strip(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start" and message.get("status") == 405:
-                message = {**message, "headers": [(k, v) for k, v in message["headers"] if k.lower() != b"allow"]}
+                message = {
+                    **message,
+                    "headers": [(k, v) for k, v in message["headers"] if k.lower() != b"allow"],
+                }
             await send(message)
 
         await app(scope, receive, strip)
@@ -279,22 +299,107 @@ def _no_allow_header(app: Any) -> Asgi:
 
 
 FAULTS = [
-    Fault("capture-twice", "a paid checkout can be captured again", r"lifecycle\.forbidden-answer", _capture_twice),
-    Fault("refund-above-amount", "a refund above what is left is accepted", r"lifecycle\.rejection-answer|money\.", _refund_above_amount),
-    Fault("partial-release", "a reservation can be released in part", r"lifecycle\.rejection-answer", _partial_release),
-    Fault("wrong-status-after-partial-refund", "a partial refund answers 'refunded'", r"lifecycle\.transition-target|money\.status-follows-totals|stateful\.status-model", _answers(_wrong_status_after_partial)),
-    Fault("refused-but-changed", "a refused move still writes the checkout", r"lifecycle\.unchanged-after-refusal", _refused_but_changed),
-    Fault("metadata-delete-ignored", "an empty metadata value does not delete the key", r"metadata\.merge", _metadata_delete_ignored),
-    Fault("missing-required-field", "the checkout lacks refunded_amount", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_missing_field)),
-    Fault("amount-as-string", "the amount is sent as a string", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_amount_as_string)),
-    Fault("local-time", "times carry +01:00 instead of UTC", r"schema\.response|schemathesis\.response_schema_conformance", _answers(_local_time)),
-    Fault("server-error", "a 500 on creates above 5000", r"schemathesis\.not_a_server_error", _answers(_server_error)),
-    Fault("auth-ignored-on-retrieve", "retrieve works without a key", r"auth\.(missing|malformed|unknown)-key", _auth_ignored_on_retrieve),
-    Fault("cross-merchant-visible", "one merchant retrieves another's checkout", r"auth\.(merchant|mode)-isolation", lambda app: _sees_other_merchants(app)),
-    Fault("deleted-customer-retrievable", "a deleted customer is still retrievable", r"customers\.retrieve-after-delete", _deleted_customer_retrievable),
-    Fault("wrong-error-envelope", "errors as {\"message\": ...}", r"schema\.error-envelope", _answers(_wrong_envelope)),
-    Fault("idempotent-retry-refunds-twice", "Idempotency-Key is ignored", r"idempotency\.", _idempotency_ignored),
-    Fault("refunded-not-sum", "refunded_amount is not the sum of refunds", r"money\.refunded-equals-sum", _answers(_refunded_not_sum)),
+    Fault(
+        "capture-twice",
+        "a paid checkout can be captured again",
+        r"lifecycle\.forbidden-answer",
+        _capture_twice,
+    ),
+    Fault(
+        "refund-above-amount",
+        "a refund above what is left is accepted",
+        r"lifecycle\.rejection-answer|money\.",
+        _refund_above_amount,
+    ),
+    Fault(
+        "partial-release",
+        "a reservation can be released in part",
+        r"lifecycle\.rejection-answer",
+        _partial_release,
+    ),
+    Fault(
+        "wrong-status-after-partial-refund",
+        "a partial refund answers 'refunded'",
+        r"lifecycle\.transition-target|money\.status-follows-totals|stateful\.status-model",
+        _answers(_wrong_status_after_partial),
+    ),
+    Fault(
+        "refused-but-changed",
+        "a refused move still writes the checkout",
+        r"lifecycle\.unchanged-after-refusal",
+        _refused_but_changed,
+    ),
+    Fault(
+        "metadata-delete-ignored",
+        "an empty metadata value does not delete the key",
+        r"metadata\.merge",
+        _metadata_delete_ignored,
+    ),
+    Fault(
+        "missing-required-field",
+        "the checkout lacks refunded_amount",
+        r"schema\.response|schemathesis\.response_schema_conformance",
+        _answers(_missing_field),
+    ),
+    Fault(
+        "amount-as-string",
+        "the amount is sent as a string",
+        r"schema\.response|schemathesis\.response_schema_conformance",
+        _answers(_amount_as_string),
+    ),
+    Fault(
+        "local-time",
+        "times carry +01:00 instead of UTC",
+        r"schema\.response|schemathesis\.response_schema_conformance",
+        _answers(_local_time),
+    ),
+    Fault(
+        "server-error",
+        "a 500 on creates above 5000",
+        r"schemathesis\.not_a_server_error",
+        _answers(_server_error),
+    ),
+    Fault(
+        "auth-ignored-on-retrieve",
+        "retrieve works without a key",
+        r"auth\.(missing|malformed|unknown)-key",
+        _auth_ignored_on_retrieve,
+    ),
+    Fault(
+        "cross-merchant-visible",
+        "one merchant retrieves another's checkout",
+        r"auth\.(merchant|mode)-isolation",
+        lambda app: _sees_other_merchants(app),
+    ),
+    Fault(
+        "deleted-customer-retrievable",
+        "a deleted customer is still retrievable",
+        r"customers\.retrieve-after-delete",
+        _deleted_customer_retrievable,
+    ),
+    Fault(
+        "wrong-error-envelope",
+        'errors as {"message": ...}',
+        r"schema\.error-envelope",
+        _answers(_wrong_envelope),
+    ),
+    Fault(
+        "idempotent-retry-refunds-twice",
+        "Idempotency-Key is ignored",
+        r"idempotency\.",
+        _idempotency_ignored,
+    ),
+    Fault(
+        "refunded-not-sum",
+        "refunded_amount is not the sum of refunds",
+        r"money\.refunded-equals-sum",
+        _answers(_refunded_not_sum),
+    ),
     Fault("no-allow-header", "405 without Allow", r"protocol\.allow-header", _no_allow_header),
-    Fault("helpers-accept-live-keys", "test helpers work with live keys", r"auth\.test-helper-live-key", _helpers_accept_live_keys),
+    Fault(
+        "helpers-accept-live-keys",
+        "test helpers work with live keys",
+        r"auth\.test-helper-live-key",
+        _helpers_accept_live_keys,
+    ),
 ]

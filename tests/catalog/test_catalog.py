@@ -19,12 +19,31 @@ from .faults import FAULTS, Fault
 NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
 
 
-def run_suite(url: str, keys: list[str], report_dir: Path, seed: int = 1) -> subprocess.CompletedProcess[str]:
+def run_suite(
+    url: str, keys: list[str], report_dir: Path, seed: int = 1
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NEUROPAY_API_KEY": keys[0]}
     return subprocess.run(
-        [*NEUROPAY, "test", "--target-url", url, "--second-api-key", keys[1], "--live-api-key", keys[2],
-         "--profile", "dev", "--seed", str(seed), "--report-dir", str(report_dir)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            *NEUROPAY,
+            "test",
+            "--target-url",
+            url,
+            "--second-api-key",
+            keys[1],
+            "--live-api-key",
+            keys[2],
+            "--profile",
+            "dev",
+            "--seed",
+            str(seed),
+            "--report-dir",
+            str(report_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -43,7 +62,9 @@ def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
     with serve_app(fault.apply(app)) as url:
         proc = run_suite(url, keys, tmp_path)
     app.state.store.close()
-    assert proc.returncode == 1, f"{fault.name}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 1, (
+        f"{fault.name}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     rules = sorted({c["failure"]["rule"] for c in results["checks"] if c["failure"]})
     assert any(re.match(fault.rule, rule) for rule in rules), f"{fault.name}: rules {rules}"
@@ -64,5 +85,6 @@ def test_reference_server_is_conformant(seed: int, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["verdict"] == "conformant"
-    assert results["summary"]["failed"] == 0 and results["summary"]["not_covered"] == 0
+    assert results["summary"]["failed"] == 0
+    assert results["summary"]["not_covered"] == 0
     assert results["summary"]["passed"] > 250

@@ -47,13 +47,16 @@ def test_the_spec_is_clean() -> None:
 def test_each_rule_fires_on_its_fixture(fixture: Path, tmp_path: Path) -> None:
     document = yaml.safe_load(default_spec_path().read_text())
     broken = tmp_path / "openapi.yaml"
-    broken.write_text(yaml.safe_dump(_apply(document, yaml.safe_load(fixture.read_text())), sort_keys=False))
+    broken.write_text(
+        yaml.safe_dump(_apply(document, yaml.safe_load(fixture.read_text())), sort_keys=False)
+    )
     report = lint_spec(broken)
     rule = fixture.stem.split("-")[0]
     fired = {f.rule for f in report.findings}
     assert rule in fired, f"{rule} did not fire; got {fired}"
     finding = next(f for f in report.findings if f.rule == rule)
-    assert finding.line is not None and finding.line >= 1
+    assert finding.line is not None
+    assert finding.line >= 1
     assert finding.pointer.startswith("#")
 
 
@@ -63,40 +66,54 @@ def test_every_rule_has_a_fixture() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "neuropay_contract", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_exit_codes_and_output(tmp_path: Path) -> None:
     clean = _cli("spec", "lint")
-    assert clean.returncode == 0 and "clean" in clean.stdout
+    assert clean.returncode == 0
+    assert "clean" in clean.stdout
     document = yaml.safe_load(default_spec_path().read_text())
     del document["paths"]["/checkout/capture"]["post"]["summary"]
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(document, sort_keys=False))
     found = _cli("spec", "lint", str(broken), "--format", "text")
     assert found.returncode == 1
-    line = next(l for l in found.stdout.splitlines() if " NP001 " in l)
-    assert line.startswith(f"{broken}:") and "/checkout/capture" in line.replace("~1", "/")
+    line = next(row for row in found.stdout.splitlines() if " NP001 " in row)
+    assert line.startswith(f"{broken}:")
+    assert "/checkout/capture" in line.replace("~1", "/")
     as_json = json.loads(_cli("spec", "lint", str(broken), "--format", "json").stdout)
     assert as_json["findings"][0]["rule"] == "NP001"
 
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("garbage.yaml", b"openapi: [\n"), ("binary.yaml", bytes(range(256))), ("list.yaml", b"- 1\n- 2\n"), ("empty.yaml", b"")],
+    [
+        ("garbage.yaml", b"openapi: [\n"),
+        ("binary.yaml", bytes(range(256))),
+        ("list.yaml", b"- 1\n- 2\n"),
+        ("empty.yaml", b""),
+    ],
 )
 def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, name: str, content: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     proc = _cli("spec", "lint", str(path))
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("neuropay: error:")
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("neuropay: error:")
     assert "Traceback" not in proc.stderr
 
 
 def test_missing_file_exits_2() -> None:
     proc = _cli("spec", "lint", "/no/such/spec.yaml")
-    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
 
 
 @pytest.mark.skipif(not REALSPECS, reason="shared/realspecs is not beside the checkout")
@@ -112,7 +129,16 @@ def test_spectral_oas_ruleset_finds_no_error() -> None:
     root = Path(__file__).resolve().parents[2]
     spectral = root / "node_modules" / ".bin" / "spectral"
     proc = subprocess.run(
-        [str(spectral), "lint", "--fail-severity=error", "--ruleset", str(root / ".spectral.yaml"), str(root / "spec" / "openapi.yaml")],
-        capture_output=True, text=True, timeout=180,
+        [
+            str(spectral),
+            "lint",
+            "--fail-severity=error",
+            "--ruleset",
+            str(root / ".spectral.yaml"),
+            str(root / "spec" / "openapi.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

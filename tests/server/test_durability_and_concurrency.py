@@ -21,7 +21,9 @@ from ._helpers import api, create
 def _start_mock(db: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     url, keys = "", []
@@ -34,7 +36,8 @@ def _start_mock(db: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
             keys.append(match.group(1))
         if line.startswith("  try:"):
             break
-    assert url and len(keys) == 3
+    assert url
+    assert len(keys) == 3
     return proc, url, keys
 
 
@@ -45,11 +48,26 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
         with api(url, keys[0]) as client:
             made = [create(client, capture=False) for _ in range(20)]
             for checkout in made[:10]:
-                assert client.post("/checkout/test/pay", json={"checkout_id": checkout["checkout_id"]}).status_code == 200
-            assert client.post("/checkout/capture", json={"checkout_id": made[0]["checkout_id"]}).status_code == 200
-            refund = client.post("/checkout/refund", json={"checkout_id": made[0]["checkout_id"], "amount": 100})
+                assert (
+                    client.post(
+                        "/checkout/test/pay", json={"checkout_id": checkout["checkout_id"]}
+                    ).status_code
+                    == 200
+                )
+            assert (
+                client.post(
+                    "/checkout/capture", json={"checkout_id": made[0]["checkout_id"]}
+                ).status_code
+                == 200
+            )
+            refund = client.post(
+                "/checkout/refund", json={"checkout_id": made[0]["checkout_id"], "amount": 100}
+            )
             assert refund.status_code == 200
-            customer = client.post("/checkout/create-customer", json={"first_name": "K", "last_name": "L", "email": "k@l.se"}).json()
+            customer = client.post(
+                "/checkout/create-customer",
+                json={"first_name": "K", "last_name": "L", "email": "k@l.se"},
+            ).json()
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=10)
@@ -58,14 +76,28 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
         assert keys2 == keys  # keys are stored with the data
         with api(url, keys[0]) as client:
             for index, checkout in enumerate(made):
-                again = client.post("/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}).json()
-                expected = "partialRefund" if index == 0 else "reserved" if index < 10 else "created"
+                again = client.post(
+                    "/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}
+                ).json()
+                expected = (
+                    "partialRefund" if index == 0 else "reserved" if index < 10 else "created"
+                )
                 assert again["status"] == expected
-            assert client.post("/checkout/retrieve", json={"checkout_id": made[0]["checkout_id"]}).json()["refunded_amount"] == 100
-            assert client.post("/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}).status_code == 200
+            assert (
+                client.post(
+                    "/checkout/retrieve", json={"checkout_id": made[0]["checkout_id"]}
+                ).json()["refunded_amount"]
+                == 100
+            )
+            assert (
+                client.post(
+                    "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
+                ).status_code
+                == 200
+            )
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=10)
+        _out, err = proc.communicate(timeout=10)
     for key in keys:
         assert key not in err  # never logged
 
@@ -87,7 +119,12 @@ def test_hundred_concurrent_partial_refunds(server: RunningServer) -> None:
     accepted = statuses.count(200)
     assert set(statuses) <= {200, 409}
     assert accepted == 5000 // 73 == len(final["refunds"])
-    assert final["refunded_amount"] == sum(r["amount"] for r in final["refunds"]) == accepted * 73 <= 5000
+    assert (
+        final["refunded_amount"]
+        == sum(r["amount"] for r in final["refunds"])
+        == accepted * 73
+        <= 5000
+    )
     assert final["status"] == "partialRefund"
 
 
@@ -98,7 +135,10 @@ def test_hundred_concurrent_idempotent_retries_refund_once(server: RunningServer
     body = {"checkout_id": checkout["checkout_id"], "amount": 10}
 
     def retry(_: int) -> tuple[int, str]:
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.test_key}", "Idempotency-Key": "same"}) as own:
+        with httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {server.test_key}", "Idempotency-Key": "same"},
+        ) as own:
             resp = own.post("/checkout/refund", json=body)
             return resp.status_code, resp.text
 
@@ -107,5 +147,8 @@ def test_hundred_concurrent_idempotent_retries_refund_once(server: RunningServer
     assert {status for status, _ in answers} == {200}
     assert len({text for _, text in answers}) == 1
     with api(server.url, server.test_key) as client:
-        final = client.post("/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}).json()
-    assert final["refunded_amount"] == 10 and len(final["refunds"]) == 1
+        final = client.post(
+            "/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}
+        ).json()
+    assert final["refunded_amount"] == 10
+    assert len(final["refunds"]) == 1

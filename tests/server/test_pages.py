@@ -44,7 +44,8 @@ def test_page_escapes_the_message_and_sets_frame_headers(server: RunningServer) 
         framed = create(client, template="iframe")
     page = httpx.get(hostile["url"])
     assert page.status_code == 200
-    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert not re.search(r"(src|href)=\"https?://", page.text)  # nothing loaded from outside
@@ -58,15 +59,26 @@ def test_pay_cancel_and_decline_over_http(server: RunningServer) -> None:
     with api(server.url, server.test_key) as client:
         paid, canceled, declined = create(client), create(client), create(client)
         pay = httpx.post(paid["url"], data={"action": "pay", "card_number": "4242 4242 4242 4242"})
-        assert pay.status_code == 303 and pay.headers["location"] == paid["returnUrl"]
+        assert pay.status_code == 303
+        assert pay.headers["location"] == paid["returnUrl"]
         cancel = httpx.post(canceled["url"], data={"action": "cancel"})
-        assert cancel.status_code == 303 and cancel.headers["location"] == canceled["returnUrlCancel"]
-        decline = httpx.post(declined["url"], data={"action": "pay", "card_number": "4000000000000002"})
-        assert decline.status_code == 200 and "declined" in decline.text
-        statuses = [client.post("/checkout/retrieve", json={"checkout_id": c["checkout_id"]}).json()["status"] for c in (paid, canceled, declined)]
+        assert cancel.status_code == 303
+        assert cancel.headers["location"] == canceled["returnUrlCancel"]
+        decline = httpx.post(
+            declined["url"], data={"action": "pay", "card_number": "4000000000000002"}
+        )
+        assert decline.status_code == 200
+        assert "declined" in decline.text
+        statuses = [
+            client.post("/checkout/retrieve", json={"checkout_id": c["checkout_id"]}).json()[
+                "status"
+            ]
+            for c in (paid, canceled, declined)
+        ]
     assert statuses == ["paid", "canceled", "failed"]
     again = httpx.post(paid["url"], data={"action": "pay", "card_number": "4242424242424242"})
-    assert again.status_code == 409 and "paid" in again.text
+    assert again.status_code == 409
+    assert "paid" in again.text
 
 
 def test_live_pages_list_no_test_cards(server: RunningServer) -> None:
@@ -76,10 +88,20 @@ def test_live_pages_list_no_test_cards(server: RunningServer) -> None:
 
 
 @pytest.mark.browser
-def test_customer_pays_saves_a_card_and_manages_it(server: RunningServer, shop: str, page: Any) -> None:
+def test_customer_pays_saves_a_card_and_manages_it(
+    server: RunningServer, shop: str, page: Any
+) -> None:
     with api(server.url, server.test_key) as client:
-        customer = client.post("/checkout/create-customer", json={"first_name": "Astrid", "last_name": "L", "email": "a@l.se"}).json()
-        checkout = create(client, customer_id=customer["customer_id"], returnUrl=f"{shop}/thanks", returnUrlCancel=f"{shop}/cart")
+        customer = client.post(
+            "/checkout/create-customer",
+            json={"first_name": "Astrid", "last_name": "L", "email": "a@l.se"},
+        ).json()
+        checkout = create(
+            client,
+            customer_id=customer["customer_id"],
+            returnUrl=f"{shop}/thanks",
+            returnUrlCancel=f"{shop}/cart",
+        )
         browser = page.page
         browser.goto(checkout["url"])
         assert browser.text_content("#amount").strip() == "30.00 SEK"
@@ -89,14 +111,32 @@ def test_customer_pays_saves_a_card_and_manages_it(server: RunningServer, shop: 
         browser.check("#save_card")
         browser.click("#pay")
         browser.wait_for_url(f"{shop}/thanks")
-        assert client.post("/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}).json()["status"] == "paid"
-        saved = client.post("/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}).json()
-        assert [(c["brand"], c["last4"], c["exp_month"], c["exp_year"], c["is_default"]) for c in saved["savedCards"]] == [("visa", "4242", 11, 2031, True)]
+        assert (
+            client.post("/checkout/retrieve", json={"checkout_id": checkout["checkout_id"]}).json()[
+                "status"
+            ]
+            == "paid"
+        )
+        saved = client.post(
+            "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
+        ).json()
+        assert [
+            (c["brand"], c["last4"], c["exp_month"], c["exp_year"], c["is_default"])
+            for c in saved["savedCards"]
+        ] == [("visa", "4242", 11, 2031, True)]
         card_id = saved["savedCards"][0]["card_id"]
-        auto = client.post("/checkout/create", json={**_body(shop), "customer_id": customer["customer_id"], "card_id": card_id}).json()
+        auto = client.post(
+            "/checkout/create",
+            json={**_body(shop), "customer_id": customer["customer_id"], "card_id": card_id},
+        ).json()
         assert auto["status"] == "paid"
 
-        second = create(client, customer_id=customer["customer_id"], returnUrl=f"{shop}/thanks", returnUrlCancel=f"{shop}/cart")
+        second = create(
+            client,
+            customer_id=customer["customer_id"],
+            returnUrl=f"{shop}/thanks",
+            returnUrlCancel=f"{shop}/cart",
+        )
         browser.goto(second["url"])
         browser.fill("#card_number", "5555555555554444")
         browser.check("#save_card")
@@ -109,20 +149,34 @@ def test_customer_pays_saves_a_card_and_manages_it(server: RunningServer, shop: 
         mastercard = browser.locator("tr[data-card-id]", has_text="mastercard")
         mastercard.locator("button.make-default").click()
         browser.wait_for_load_state()
-        after = client.post("/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}).json()
+        after = client.post(
+            "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
+        ).json()
         assert after["default_card_id"] != card_id
         browser.locator(f"tr[data-card-id='{card_id}'] button.delete").click()
         browser.wait_for_load_state()
-        final = client.post("/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}).json()
-        assert [c["brand"] for c in final["savedCards"]] == ["mastercard"] and final["savedCards"][0]["is_default"]
-        gone = client.post("/checkout/create", json={**_body(shop), "customer_id": customer["customer_id"], "card_id": card_id})
-        assert gone.status_code == 404 and gone.json()["error"]["code"] == "card_not_found"
+        final = client.post(
+            "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
+        ).json()
+        assert [c["brand"] for c in final["savedCards"]] == ["mastercard"]
+        assert final["savedCards"][0]["is_default"]
+        gone = client.post(
+            "/checkout/create",
+            json={**_body(shop), "customer_id": customer["customer_id"], "card_id": card_id},
+        )
+        assert gone.status_code == 404
+        assert gone.json()["error"]["code"] == "card_not_found"
 
         third = create(client, returnUrl=f"{shop}/thanks", returnUrlCancel=f"{shop}/cart")
         browser.goto(third["url"])
         browser.click("#cancel")
         browser.wait_for_url(f"{shop}/cart")
-        assert client.post("/checkout/retrieve", json={"checkout_id": third["checkout_id"]}).json()["status"] == "canceled"
+        assert (
+            client.post("/checkout/retrieve", json={"checkout_id": third["checkout_id"]}).json()[
+                "status"
+            ]
+            == "canceled"
+        )
     assert page.console_errors == []
     assert page.outside_requests == []
     assert browser.evaluate("typeof window.__xss") == "undefined"
@@ -130,6 +184,10 @@ def test_customer_pays_saves_a_card_and_manages_it(server: RunningServer, shop: 
 
 def _body(shop: str) -> dict[str, Any]:
     return {
-        "amount": 1200, "currency": "SEK", "message": "Again", "metaData": {},
-        "returnUrl": f"{shop}/thanks", "returnUrlCancel": f"{shop}/cart",
+        "amount": 1200,
+        "currency": "SEK",
+        "message": "Again",
+        "metaData": {},
+        "returnUrl": f"{shop}/thanks",
+        "returnUrlCancel": f"{shop}/cart",
     }

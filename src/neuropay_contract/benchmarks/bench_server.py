@@ -46,14 +46,18 @@ end
 def _wrk(url: str, script: Path) -> dict[str, float]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for pct in ("50", "90", "99"):
         match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
         if match:
             value, unit = float(match.group(1)), match.group(2)
-            figures[f"p{pct}_ms"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+            figures[f"p{pct}_ms"] = (
+                value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+            )
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     figures["non_2xx"] = float(non2xx.group(1)) if non2xx else 0.0
     return figures
@@ -80,7 +84,12 @@ def main() -> int:
     prism = root / "node_modules" / ".bin" / "prism"
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
-        with start_server(db_path=db) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.test_key}"}) as client:
+        with (
+            start_server(db_path=db) as server,
+            httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {server.test_key}"}
+            ) as client,
+        ):
             ids = []
             for _ in range(100):
                 checkout = client.post("/checkout/create", json=create_body(amount=100_000)).json()
@@ -89,8 +98,19 @@ def main() -> int:
             ours = _wrk(server.url, _script(ids, server.test_key, Path(tmp)))
         port = _free_port()
         proc = subprocess.Popen(
-            [str(prism), "mock", str(default_spec_path()), "-h", "127.0.0.1", "-p", str(port), "--errors", "false"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(prism),
+                "mock",
+                str(default_spec_path()),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--errors",
+                "false",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 60
@@ -100,18 +120,28 @@ def main() -> int:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.5)
-            theirs = _wrk(f"http://127.0.0.1:{port}", _script(ids, "sk_test_" + "0" * 32, Path(tmp)))
+            theirs = _wrk(
+                f"http://127.0.0.1:{port}", _script(ids, "sk_test_" + "0" * 32, Path(tmp))
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    print(f"load: wrk -t2 -c{CONNECTIONS} -d{DURATION}, 30% create / 50% retrieve / 20% refund, bearer auth")
+    print(
+        f"load: wrk -t2 -c{CONNECTIONS} -d{DURATION}, 30% create / 50% retrieve / 20% refund, bearer auth"
+    )
     print(f"{'':28}{'neuropay mock':>16}{'prism mock':>16}{'ratio':>10}")
-    print(f"{'requests/s':28}{ours['rps']:>16.0f}{theirs['rps']:>16.0f}{ours['rps'] / theirs['rps']:>9.2f}x")
+    print(
+        f"{'requests/s':28}{ours['rps']:>16.0f}{theirs['rps']:>16.0f}{ours['rps'] / theirs['rps']:>9.2f}x"
+    )
     for pct in ("p50_ms", "p90_ms", "p99_ms"):
         if pct in ours and pct in theirs:
-            print(f"{'latency ' + pct:28}{ours[pct]:>16.2f}{theirs[pct]:>16.2f}{theirs[pct] / ours[pct]:>9.2f}x faster")
+            print(
+                f"{'latency ' + pct:28}{ours[pct]:>16.2f}{theirs[pct]:>16.2f}{theirs[pct] / ours[pct]:>9.2f}x faster"
+            )
     print(f"{'non-2xx answers':28}{ours['non_2xx']:>16.0f}{theirs['non_2xx']:>16.0f}")
-    print("neuropay mock keeps state in SQLite (WAL, synchronous=FULL); prism answers examples and keeps none.")
+    print(
+        "neuropay mock keeps state in SQLite (WAL, synchronous=FULL); prism answers examples and keeps none."
+    )
     return 0
 
 

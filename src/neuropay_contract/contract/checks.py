@@ -42,7 +42,7 @@ def not_covered(reason: str) -> None:
 
 def _envelope_problem(body: Any) -> str | None:
     if not isinstance(body, dict) or set(body) != {"error"}:
-        return "the body is not {\"error\": {...}}"
+        return 'the body is not {"error": {...}}'
     error = body["error"]
     if not isinstance(error, dict) or not {"code", "message", "param"} <= set(error):
         return "error needs code, message and param"
@@ -60,7 +60,10 @@ def check_status(resp: Response, expected: int | Iterable[int], rule: str, title
             f"{resp.operation} answered {resp.status}, expected {' or '.join(map(str, sorted(wanted)))}",
             operation=resp.operation,
             expected={"status": sorted(wanted)},
-            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+            received={
+                "status": resp.status,
+                "body": resp.body if resp.body is not None else resp.text[:500],
+            },
         )
 
 
@@ -96,7 +99,9 @@ def check_response_schema(spec: ApiSpec, resp: Response, rule: str = "schema.res
         )
 
 
-def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[str], rule: str, title: str) -> None:
+def check_error(
+    spec: ApiSpec, resp: Response, http: int, code: str | Iterable[str], rule: str, title: str
+) -> None:
     """An error answer with this status, the envelope and one of these codes."""
     codes = {code} if isinstance(code, str) else set(code)
     problem = _envelope_problem(resp.body)
@@ -108,8 +113,14 @@ def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[s
             "Error answer without the envelope",
             f"{resp.operation} answered {resp.status} but {problem}",
             operation=resp.operation,
-            expected={"status": http, "body": {"error": {"code": sorted(codes), "message": "…", "param": "…"}}},
-            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+            expected={
+                "status": http,
+                "body": {"error": {"code": sorted(codes), "message": "…", "param": "…"}},
+            },
+            received={
+                "status": resp.status,
+                "body": resp.body if resp.body is not None else resp.text[:500],
+            },
         )
     if resp.status != http or problem is not None or got not in codes:
         raise ContractViolation(
@@ -120,7 +131,10 @@ def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[s
             + (f" ({problem})" if problem and resp.status == http else ""),
             operation=resp.operation,
             expected={"status": http, "error.code": sorted(codes)},
-            received={"status": resp.status, "body": resp.body if resp.body is not None else resp.text[:500]},
+            received={
+                "status": resp.status,
+                "body": resp.body if resp.body is not None else resp.text[:500],
+            },
         )
     op = spec.operation(resp.operation) if resp.operation else None
     if op is not None and str(resp.status) in op.responses:
@@ -140,7 +154,10 @@ def check_error(spec: ApiSpec, resp: Response, http: int, code: str | Iterable[s
 
 
 def check_unchanged(
-    before: Mapping[str, Any], after: Mapping[str, Any], operation: str, rule: str = "lifecycle.unchanged-after-refusal"
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    operation: str,
+    rule: str = "lifecycle.unchanged-after-refusal",
 ) -> None:
     """A refused operation changed nothing: the re-read object equals the one read before."""
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
@@ -155,7 +172,9 @@ def check_unchanged(
         )
 
 
-def check_money(checkout: Mapping[str, Any], amount: int | None = None, currency: str | None = None) -> None:
+def check_money(
+    checkout: Mapping[str, Any], amount: int | None = None, currency: str | None = None
+) -> None:
     """Money invariants of one checkout."""
     refunds = checkout.get("refunds") or []
     total = sum(int(r.get("amount", 0)) for r in refunds if isinstance(r, dict))
@@ -169,7 +188,11 @@ def check_money(checkout: Mapping[str, Any], amount: int | None = None, currency
             expected={"refunded_amount": total},
             received={"refunded_amount": refunded, "refunds": refunds},
         )
-    if isinstance(refunded, int) and isinstance(checkout.get("amount"), int) and refunded > checkout["amount"]:
+    if (
+        isinstance(refunded, int)
+        and isinstance(checkout.get("amount"), int)
+        and refunded > checkout["amount"]
+    ):
         raise ContractViolation(
             "money.refund-cap",
             "More refunded than paid",

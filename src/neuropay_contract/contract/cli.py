@@ -46,15 +46,21 @@ def run_suite(
     suite = contract_suite_path()
     args = [
         str(suite),
-        "-c", os.devnull,
-        "--rootdir", str(suite),
-        "-p", "no:cacheprovider",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(suite),
+        "-p",
+        "no:cacheprovider",
         "-q" if not verbose else "-v",
         "--tb=no",
         "--no-header",
-        "-W", "ignore::DeprecationWarning",
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        "--profile", profile,
+        "-W",
+        "ignore::DeprecationWarning",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "--profile",
+        profile,
     ]
     if target_url:
         args += ["--target-url", target_url]
@@ -82,7 +88,11 @@ def run_suite(
         return EXIT_VIOLATIONS, collector.results, None
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return EXIT_ERROR, collector.results, "no contract check was selected"
-    return EXIT_ERROR, collector.results, f"the contract suite could not run (pytest exit {int(code)})"
+    return (
+        EXIT_ERROR,
+        collector.results,
+        f"the contract suite could not run (pytest exit {int(code)})",
+    )
 
 
 def print_summary(results: RunResults, report_dir: Path | None) -> None:
@@ -109,11 +119,15 @@ def print_summary(results: RunResults, report_dir: Path | None) -> None:
     for check in results.failures[:20]:
         f = check.failure
         if f is not None:
-            console.print(f"[red]✗[/red] [bold]{f.rule}[/bold] {f.title}: {f.message[:200]}", markup=True)
+            console.print(
+                f"[red]✗[/red] [bold]{f.rule}[/bold] {f.title}: {f.message[:200]}", markup=True
+            )
     if len(results.failures) > 20:
         console.print(f"… and {len(results.failures) - 20} more failures")
     verdict = (
-        "[green]CONFORMANT[/green]" if results.verdict == "conformant" else "[red]CONTRACT VIOLATIONS[/red]"
+        "[green]CONFORMANT[/green]"
+        if results.verdict == "conformant"
+        else "[red]CONTRACT VIOLATIONS[/red]"
     )
     console.print(
         f"{verdict} {results.target_url}: {counts['passed']} passed, "
@@ -125,20 +139,44 @@ def print_summary(results: RunResults, report_dir: Path | None) -> None:
 
 
 @click.command("test")
-@click.option("--target-url", envvar="NEUROPAY_TARGET_URL", help="Server to test (default: the embedded reference server).")
+@click.option(
+    "--target-url",
+    envvar="NEUROPAY_TARGET_URL",
+    help="Server to test (default: the embedded reference server).",
+)
 @click.option("--api-key", envvar="NEUROPAY_API_KEY", help="Test API key (or $NEUROPAY_API_KEY).")
-@click.option("--second-api-key", envvar="NEUROPAY_SECOND_API_KEY", help="Test key of another merchant.")
-@click.option("--live-api-key", envvar="NEUROPAY_LIVE_API_KEY", help="Live key of the first merchant.")
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="ci", show_default=True,
-              help="How hard to look: dev (fast), ci, deep.")
+@click.option(
+    "--second-api-key", envvar="NEUROPAY_SECOND_API_KEY", help="Test key of another merchant."
+)
+@click.option(
+    "--live-api-key", envvar="NEUROPAY_LIVE_API_KEY", help="Live key of the first merchant."
+)
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="ci",
+    show_default=True,
+    help="How hard to look: dev (fast), ci, deep.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for generated data (reproducible runs).")
-@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-              help="Where results.json, report.html, report.md and junit.xml go.")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where results.json, report.html, report.md and junit.xml go.",
+)
 @click.option("--spec", type=click.Path(path_type=Path), default=None, help="Spec to test against.")
 @click.option("-k", "keyword", default=None, help="Only checks matching this pytest -k expression.")
-@click.option("--card-number-success", default=None, help="Hosted-page card number that succeeds on the target.")
+@click.option(
+    "--card-number-success",
+    default=None,
+    help="Hosted-page card number that succeeds on the target.",
+)
 @click.option("--card-number-decline", default=None, help="Hosted-page card number that declines.")
-@click.option("--card-id-success", default=None, help="Card id that pays automatically on the target.")
+@click.option(
+    "--card-id-success", default=None, help="Card id that pays automatically on the target."
+)
 @click.option("--card-id-decline", default=None, help="Card id that declines automatic payment.")
 @click.option("-v", "--verbose", is_flag=True, help="One line per check.")
 def test_command(

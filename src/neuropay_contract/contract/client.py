@@ -145,8 +145,10 @@ class ContractClient:
         if content_type is not None and (body is not None or content is not None):
             sent["Content-Type"] = content_type
         sent.update(headers or {})
-        payload = content if content is not None else (
-            json.dumps(body).encode() if body is not None else None
+        payload = (
+            content
+            if content is not None
+            else (json.dumps(body).encode() if body is not None else None)
         )
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
@@ -171,9 +173,12 @@ class ContractClient:
                 response_headers={
                     k: secrets.redact(v)
                     for k, v in answer.headers.items()
-                    if k.lower() in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
+                    if k.lower()
+                    in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
                 },
-                response_body=secrets.redact_any(_truncate(parsed if parsed is not None else answer.text)),
+                response_body=secrets.redact_any(
+                    _truncate(parsed if parsed is not None else answer.text)
+                ),
                 elapsed_ms=round(elapsed, 2),
             )
         )

@@ -26,7 +26,11 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
     variables: dict[str, str] = {}  # literal id -> shell variable
     for index, step in enumerate(steps, start=1):
         body = step.request_body
-        text = json.dumps(body, ensure_ascii=False) if body is not None and not isinstance(body, str) else body
+        text = (
+            json.dumps(body, ensure_ascii=False)
+            if body is not None and not isinstance(body, str)
+            else body
+        )
         plain = text is None or "$" not in text  # only then may the heredoc expand variables
         for literal, var in variables.items():
             if text:
@@ -68,7 +72,11 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
 def _created_ids(body: Any) -> list[tuple[str, str]]:
     if not isinstance(body, dict):
         return []
-    return [(f, str(body[f])) for f in _ID_FIELDS[:2] if isinstance(body.get(f), str) and len(str(body[f])) >= 8]
+    return [
+        (f, str(body[f]))
+        for f in _ID_FIELDS[:2]
+        if isinstance(body.get(f), str) and len(str(body[f])) >= 8
+    ]
 
 
 def _new_ids(body: Any, known: dict[str, str]) -> list[tuple[str, str]]:

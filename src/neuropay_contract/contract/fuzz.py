@@ -34,8 +34,13 @@ def record(recorder: Recorder, case: Any, response: Any, operation: str, base_ur
             method=str(case.method).upper(),
             url=f"{base_url}{case.formatted_path}",
             operation=operation,
-            request_headers={k: secrets.redact(v) for k, v in headers.items()} | {"Authorization": "Bearer $NEUROPAY_API_KEY"},
-            request_body=secrets.redact_any(case.body if not isinstance(case.body, bytes) else case.body.decode("utf-8", "replace")),
+            request_headers={k: secrets.redact(v) for k, v in headers.items()}
+            | {"Authorization": "Bearer $NEUROPAY_API_KEY"},
+            request_body=secrets.redact_any(
+                case.body
+                if not isinstance(case.body, bytes)
+                else case.body.decode("utf-8", "replace")
+            ),
             status=int(response.status_code),
             response_headers={},
             response_body=secrets.redact_any(body),
@@ -66,7 +71,9 @@ class StatusModel:
         before = self.known[checkout_id]
         if operation in self.lifecycle.unrestricted:
             if status == 200 and answer.get("status") != before.get("status"):
-                self._fail(operation, before, f"status unchanged ('{before.get('status')}')", answer)
+                self._fail(
+                    operation, before, f"status unchanged ('{before.get('status')}')", answer
+                )
         elif operation in self.lifecycle.restricted_operations:
             facts = {"capture_true" if before.get("capture") else "capture_false"}
             remaining = int(before.get("amount", 0)) - int(before.get("refunded_amount", 0))

@@ -65,7 +65,9 @@ def customer_body() -> dict[str, Any]:
     return {"first_name": "Contract", "last_name": f"Check {n}", "email": f"check{n}@example.com"}
 
 
-def plan(lifecycle: Lifecycle, target: str, capture: bool | None = None) -> list[tuple[Transition, bool]]:
+def plan(
+    lifecycle: Lifecycle, target: str, capture: bool | None = None
+) -> list[tuple[Transition, bool]]:
     """The shortest list of transitions (with the capture flag) from creation to ``target``."""
     starts = [capture] if capture is not None else [True, False]
     queue: deque[tuple[str, bool, list[tuple[Transition, bool]]]] = deque()
@@ -88,7 +90,9 @@ def plan(lifecycle: Lifecycle, target: str, capture: bool | None = None) -> list
 
 
 def _capture_ok(t: Transition, capture: bool) -> bool:
-    return not (("capture_true" in t.guard and not capture) or ("capture_false" in t.guard and capture))
+    return not (
+        ("capture_true" in t.guard and not capture) or ("capture_false" in t.guard and capture)
+    )
 
 
 class Driver:
@@ -132,15 +136,23 @@ class Driver:
             extra = dict(create_extra or {})
             if "no_card" in t.guard:
                 return op, create_body(capture, **extra)
-            card = self.means.card_id_success if "payment_succeeds" in t.guard else self.means.card_id_decline
+            card = (
+                self.means.card_id_success
+                if "payment_succeeds" in t.guard
+                else self.means.card_id_decline
+            )
             if card is None:
-                not_covered(f"no test card id for {t.name}; pass --card-id-success/--card-id-decline")
+                not_covered(
+                    f"no test card id for {t.name}; pass --card-id-success/--card-id-decline"
+                )
             return op, create_body(capture, customer_id=self.test_customer(), card_id=card, **extra)
         assert checkout is not None
         body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
         if "payment_succeeds" in t.guard or "payment_declines" in t.guard:
             number = (
-                self.means.card_number_success if "payment_succeeds" in t.guard else self.means.card_number_decline
+                self.means.card_number_success
+                if "payment_succeeds" in t.guard
+                else self.means.card_number_decline
             )
             if number is None:
                 not_covered(f"no test card number for {t.name}")
@@ -193,11 +205,17 @@ class Driver:
         code = code.get("code") if isinstance(code, dict) else None
         spec_op = self.spec.operation(op)
         if spec_op.test_only and (resp.status in (404, 405, 501) and code in (None, "not_found")):
-            not_covered(f"the target has no test helper {op} ({spec_op.path} answered {resp.status})")
+            not_covered(
+                f"the target has no test helper {op} ({spec_op.path} answered {resp.status})"
+            )
         if code == "card_not_found" and op == "createCheckout":
-            not_covered("the target does not accept the spec's test card ids; pass --card-id-success")
+            not_covered(
+                "the target does not accept the spec's test card ids; pass --card-id-success"
+            )
 
-    def reach(self, status: str, capture: bool | None = None, **create_extra: Any) -> dict[str, Any]:
+    def reach(
+        self, status: str, capture: bool | None = None, **create_extra: Any
+    ) -> dict[str, Any]:
         """A fresh checkout in ``status`` (with that capture flag, when given; ``create_extra``
         overrides fields of the create request, such as ``amount``)."""
         try:

@@ -44,7 +44,11 @@ def _schemathesis_failure(exc: BaseException, operation: str | None) -> Failure 
 
 
 def check_result(
-    item: pytest.Item, mark: pytest.Mark, report: pytest.TestReport, call: pytest.CallInfo[None], state: Any
+    item: pytest.Item,
+    mark: pytest.Mark,
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    state: Any,
 ) -> CheckResult:
     category = str(mark.kwargs.get("category") or (mark.args[0] if mark.args else "contract"))
     operation = mark.kwargs.get("operation")
@@ -61,7 +65,9 @@ def check_result(
         duration_s=round(report.duration, 4),
     )
     if report.skipped:
-        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = (
+            str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        )
         reason = reason.removeprefix("Skipped: ")
         result.outcome = "not_covered"
         result.reason = reason.removeprefix(NOT_COVERED_PREFIX)

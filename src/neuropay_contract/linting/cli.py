@@ -19,16 +19,23 @@ def spec_group() -> None:
 
 @spec_group.command("lint")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def lint_command(path: Path | None, fmt: str) -> int:
     """Validate PATH (default: the bundled spec) with openapi-spec-validator, then the project's
     rules (`neuropay spec rules`). Exit 0 clean, 1 findings, 2 unreadable file."""
     report = lint_spec(path or default_spec_path())
     if fmt == "json":
-        click.echo(json.dumps({
-            "path": str(report.path),
-            "findings": [f.__dict__ for f in report.findings],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "path": str(report.path),
+                    "findings": [f.__dict__ for f in report.findings],
+                },
+                indent=2,
+            )
+        )
     else:
         for f in report.findings:
             click.echo(f"{report.path}:{f.line or 1}: {f.rule} {f.pointer}: {f.message}")

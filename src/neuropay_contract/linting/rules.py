@@ -63,10 +63,18 @@ def operation_metadata(spec: ApiSpec) -> Iterator[Finding]:
 def examples_present(spec: ApiSpec) -> Iterator[Finding]:
     for op in spec.operations.values():
         if op.request_schema is not None and not op.request_examples:
-            yield _f("NP002", f"{op.pointer}/requestBody", f"{op.operation_id}: the request body has no example; add `examples`")
+            yield _f(
+                "NP002",
+                f"{op.pointer}/requestBody",
+                f"{op.operation_id}: the request body has no example; add `examples`",
+            )
         for status, response in op.responses.items():
             if status.startswith("2") and response.schema is not None and not response.examples:
-                yield _f("NP002", response.pointer, f"{op.operation_id} {status}: the response has no example; add `examples`")
+                yield _f(
+                    "NP002",
+                    response.pointer,
+                    f"{op.operation_id} {status}: the response has no example; add `examples`",
+                )
 
 
 @rule("NP003", "every example validates against its schema")
@@ -79,7 +87,11 @@ def examples_valid(spec: ApiSpec) -> Iterator[Finding]:
                 continue
             for error in spec.validation_errors(schema, example.value)[:3]:
                 where = "/" + "/".join(str(p) for p in error.absolute_path)
-                yield _f("NP003", example.pointer, f"{op.operation_id}: example '{example.name}' at {where}: {error.message[:200]}")
+                yield _f(
+                    "NP003",
+                    example.pointer,
+                    f"{op.operation_id}: example '{example.name}' at {where}: {error.message[:200]}",
+                )
 
 
 # -- NP004: the error envelope -----------------------------------------------------------------
@@ -97,13 +109,21 @@ def _is_envelope(spec: ApiSpec, schema: Any) -> bool:
 def error_envelope(spec: ApiSpec) -> Iterator[Finding]:
     if "Error" not in spec.schemas:
         if spec.lifecycle is not None:
-            yield _f("NP004", "#/components/schemas", "there is no Error schema (the error envelope); add one")
+            yield _f(
+                "NP004",
+                "#/components/schemas",
+                "there is no Error schema (the error envelope); add one",
+            )
         return
     for op in spec.operations.values():
         for status, response in op.responses.items():
-            if status.startswith(("4", "5")) or status == "default":
-                if response.schema is None or not _is_envelope(spec, response.schema):
-                    yield _f("NP004", response.pointer, f"{op.operation_id} {status} does not use the error envelope; reference #/components/schemas/Error")
+            is_error = status.startswith(("4", "5")) or status == "default"
+            if is_error and (response.schema is None or not _is_envelope(spec, response.schema)):
+                yield _f(
+                    "NP004",
+                    response.pointer,
+                    f"{op.operation_id} {status} does not use the error envelope; reference #/components/schemas/Error",
+                )
 
 
 # -- NP005 .. NP008: the lifecycle -------------------------------------------------------------
@@ -128,18 +148,32 @@ def lifecycle_states(spec: ApiSpec) -> Iterator[Finding]:
     states = list(spec.lifecycle.states)
     for status in enum:
         if status not in states:
-            yield _f("NP005", pointer, f"status '{status}' is in the enum but not in x-lifecycle.states; add it")
+            yield _f(
+                "NP005",
+                pointer,
+                f"status '{status}' is in the enum but not in x-lifecycle.states; add it",
+            )
     for status in states:
         if status not in enum:
-            yield _f("NP005", "#/x-lifecycle/states", f"x-lifecycle state '{status}' is not in the status enum at {pointer}")
+            yield _f(
+                "NP005",
+                "#/x-lifecycle/states",
+                f"x-lifecycle state '{status}' is not in the status enum at {pointer}",
+            )
     for name, values in (("initial", spec.lifecycle.initial), ("final", spec.lifecycle.final)):
         for status in values:
             if status not in states:
-                yield _f("NP005", f"#/x-lifecycle/{name}", f"{name} status '{status}' is not a state")
+                yield _f(
+                    "NP005", f"#/x-lifecycle/{name}", f"{name} status '{status}' is not a state"
+                )
     for index, t in enumerate(spec.lifecycle.transitions):
         for end in (t.source, t.target):
             if end is not None and end not in states:
-                yield _f("NP005", f"#/x-lifecycle/transitions/{index}", f"transition {t.name} names unknown status '{end}'")
+                yield _f(
+                    "NP005",
+                    f"#/x-lifecycle/transitions/{index}",
+                    f"transition {t.name} names unknown status '{end}'",
+                )
 
 
 @rule("NP006", "lifecycle operations exist and document the answers the lifecycle names")
@@ -154,30 +188,63 @@ def lifecycle_operations(spec: ApiSpec) -> Iterator[Finding]:
         answers.append((f"#/x-lifecycle/forbidden/{i}", f.operation, f.answer.http, f.answer.code))
     for i, r in enumerate(lifecycle.rejections):
         answers.append((f"#/x-lifecycle/rejections/{i}", r.operation, r.answer.http, r.answer.code))
-    named: list[tuple[str, str | None]] = [("#/x-lifecycle/unrestricted", o) for o in lifecycle.unrestricted]
-    named += [(f"#/x-lifecycle/transitions/{i}", t.operation) for i, t in enumerate(lifecycle.transitions)]
-    named += [(f"#/x-lifecycle/events/{escape_pointer(e.name)}", e.helper) for e in lifecycle.events.values()]
+    named: list[tuple[str, str | None]] = [
+        ("#/x-lifecycle/unrestricted", o) for o in lifecycle.unrestricted
+    ]
+    named += [
+        (f"#/x-lifecycle/transitions/{i}", t.operation) for i, t in enumerate(lifecycle.transitions)
+    ]
+    named += [
+        (f"#/x-lifecycle/events/{escape_pointer(e.name)}", e.helper)
+        for e in lifecycle.events.values()
+    ]
     for i, t in enumerate(lifecycle.transitions):
         if t.event and t.event not in lifecycle.events:
-            yield _f("NP006", f"#/x-lifecycle/transitions/{i}", f"transition {t.name} names unknown event '{t.event}'; declare it in x-lifecycle.events")
+            yield _f(
+                "NP006",
+                f"#/x-lifecycle/transitions/{i}",
+                f"transition {t.name} names unknown event '{t.event}'; declare it in x-lifecycle.events",
+            )
         for guard in t.guard:
             if guard not in lifecycle.guards:
-                yield _f("NP006", f"#/x-lifecycle/transitions/{i}", f"transition {t.name} uses undeclared guard '{guard}'; declare it in x-lifecycle.guards")
-    for pointer, op_id, _http, _code in answers:
-        named.append((pointer, op_id))
-    for pointer, op_id in named:
-        if op_id is not None and op_id not in ops:
-            yield _f("NP006", pointer, f"x-lifecycle names operation '{op_id}', which the spec does not have")
+                yield _f(
+                    "NP006",
+                    f"#/x-lifecycle/transitions/{i}",
+                    f"transition {t.name} uses undeclared guard '{guard}'; declare it in x-lifecycle.guards",
+                )
+    named += [(pointer, answer_op) for pointer, answer_op, _http, _code in answers]
+    for pointer, named_op in named:
+        if named_op is not None and named_op not in ops:
+            yield _f(
+                "NP006",
+                pointer,
+                f"x-lifecycle names operation '{named_op}', which the spec does not have",
+            )
     for pointer, op_id, http, code in answers:
         if code not in codes:
-            yield _f("NP006", pointer, f"error code '{code}' is not in the ErrorCode enum; add it with its x-error-codes entry")
+            yield _f(
+                "NP006",
+                pointer,
+                f"error code '{code}' is not in the ErrorCode enum; add it with its x-error-codes entry",
+            )
         elif codes[code].http and codes[code].http != http:
-            yield _f("NP006", pointer, f"'{code}' is HTTP {codes[code].http} in x-error-codes but {http} here")
+            yield _f(
+                "NP006",
+                pointer,
+                f"'{code}' is HTTP {codes[code].http} in x-error-codes but {http} here",
+            )
         if op_id in ops and str(http) not in ops[op_id].responses:
-            yield _f("NP006", pointer, f"{op_id} does not document the {http} answer the lifecycle gives; add the response")
+            yield _f(
+                "NP006",
+                pointer,
+                f"{op_id} does not document the {http} answer the lifecycle gives; add the response",
+            )
 
 
-@rule("NP007", "every (status, restricted operation) pair has exactly one of a transition or a forbidden answer")
+@rule(
+    "NP007",
+    "every (status, restricted operation) pair has exactly one of a transition or a forbidden answer",
+)
 def lifecycle_complete(spec: ApiSpec) -> Iterator[Finding]:
     lifecycle = spec.lifecycle
     if lifecycle is None:
@@ -187,13 +254,25 @@ def lifecycle_complete(spec: ApiSpec) -> Iterator[Finding]:
             moves = lifecycle.transitions_from(status, op)
             answer = lifecycle.forbidden_answer(status, op)
             if not moves and answer is None:
-                yield _f("NP007", "#/x-lifecycle/forbidden", f"({status}, {op}) has neither a transition nor a forbidden answer; add `- {{status: {status}, operation: {op}, http: 409, code: invalid_status}}`")
+                yield _f(
+                    "NP007",
+                    "#/x-lifecycle/forbidden",
+                    f"({status}, {op}) has neither a transition nor a forbidden answer; add `- {{status: {status}, operation: {op}, http: 409, code: invalid_status}}`",
+                )
             if moves and answer is not None:
-                yield _f("NP007", "#/x-lifecycle/forbidden", f"({status}, {op}) is both allowed ({moves[0].name}) and forbidden; remove one")
+                yield _f(
+                    "NP007",
+                    "#/x-lifecycle/forbidden",
+                    f"({status}, {op}) is both allowed ({moves[0].name}) and forbidden; remove one",
+                )
     for status in lifecycle.final:
         for t in lifecycle.transitions:
             if t.source == status:
-                yield _f("NP007", "#/x-lifecycle/final", f"final status '{status}' has an outgoing transition {t.name}")
+                yield _f(
+                    "NP007",
+                    "#/x-lifecycle/final",
+                    f"final status '{status}' has an outgoing transition {t.name}",
+                )
 
 
 _EXPRESSION = re.compile(r"^\$response\.body#(/[^/]*)+$")
@@ -207,7 +286,9 @@ def links(spec: ApiSpec) -> Iterator[Finding]:
                 pointer = f"{response.pointer}/links/{escape_pointer(name)}"
                 target = link.get("operationId")
                 if target is None or target not in spec.operations:
-                    yield _f("NP008", pointer, f"link {name} points at unknown operation {target!r}")
+                    yield _f(
+                        "NP008", pointer, f"link {name} points at unknown operation {target!r}"
+                    )
                     continue
                 values = dict(link.get("parameters") or {})
                 body = link.get("requestBody")
@@ -217,12 +298,20 @@ def links(spec: ApiSpec) -> Iterator[Finding]:
                     if not isinstance(expr, str) or not expr.startswith("$"):
                         continue
                     if not _EXPRESSION.match(expr):
-                        yield _f("NP008", pointer, f"link {name}: {key} = {expr!r} is not $response.body#/<property>")
+                        yield _f(
+                            "NP008",
+                            pointer,
+                            f"link {name}: {key} = {expr!r} is not $response.body#/<property>",
+                        )
                         continue
                     prop = expr.split("#/", 1)[1].split("/")[0]
                     schema = spec.deref(response.schema or {})
                     if prop not in (schema.get("properties") or {}):
-                        yield _f("NP008", pointer, f"link {name}: the {status} response has no property '{prop}'")
+                        yield _f(
+                            "NP008",
+                            pointer,
+                            f"link {name}: the {status} response has no property '{prop}'",
+                        )
 
 
 @rule("NP009", "test helpers are x-test-only; idempotent operations accept Idempotency-Key")
@@ -232,15 +321,29 @@ def extensions(spec: ApiSpec) -> Iterator[Finding]:
         for op_id in tm.helpers:
             op = spec.operations.get(op_id)
             if op is None:
-                yield _f("NP009", "#/x-test-mode/helpers", f"test helper {op_id} is not an operation")
+                yield _f(
+                    "NP009", "#/x-test-mode/helpers", f"test helper {op_id} is not an operation"
+                )
             elif not op.test_only:
-                yield _f("NP009", op.pointer, f"{op_id} is a test helper but not marked x-test-only: true")
+                yield _f(
+                    "NP009",
+                    op.pointer,
+                    f"{op_id} is a test helper but not marked x-test-only: true",
+                )
     for op_id in spec.idempotency.get("operations") or []:
         op = spec.operations.get(str(op_id))
         if op is None:
-            yield _f("NP009", "#/x-idempotency/operations", f"x-idempotency names unknown operation {op_id}")
+            yield _f(
+                "NP009",
+                "#/x-idempotency/operations",
+                f"x-idempotency names unknown operation {op_id}",
+            )
         elif not op.accepts_idempotency_key:
-            yield _f("NP009", op.pointer, f"{op_id} is idempotent per x-idempotency but has no Idempotency-Key header parameter")
+            yield _f(
+                "NP009",
+                op.pointer,
+                f"{op_id} is idempotent per x-idempotency but has no Idempotency-Key header parameter",
+            )
 
 
 @rule("NP010", "every object schema decides additionalProperties")
@@ -248,8 +351,16 @@ def additional_properties(spec: ApiSpec) -> Iterator[Finding]:
     if spec.lifecycle is None:  # a project convention, not a rule for other people's documents
         return
     for name, schema in spec.schemas.items():
-        if isinstance(schema, Mapping) and schema.get("type") == "object" and "additionalProperties" not in schema:
-            yield _f("NP010", f"#/components/schemas/{escape_pointer(name)}", f"schema {name} does not decide additionalProperties; set it to false or a schema")
+        if (
+            isinstance(schema, Mapping)
+            and schema.get("type") == "object"
+            and "additionalProperties" not in schema
+        ):
+            yield _f(
+                "NP010",
+                f"#/components/schemas/{escape_pointer(name)}",
+                f"schema {name} does not decide additionalProperties; set it to false or a schema",
+            )
 
 
 def _validator_findings(spec: ApiSpec) -> Iterator[Finding]:
@@ -266,9 +377,15 @@ def _validator_findings(spec: ApiSpec) -> Iterator[Finding]:
     try:
         for error in validator(dict(spec.document)).iter_errors():
             path = "/".join(escape_pointer(str(p)) for p in getattr(error, "absolute_path", []))
-            yield _f("NP000", f"#/{path}" if path else "#", f"openapi-spec-validator: {str(error.message)[:300]}")
+            yield _f(
+                "NP000",
+                f"#/{path}" if path else "#",
+                f"openapi-spec-validator: {str(error.message)[:300]}",
+            )
     except Exception as exc:  # the validator itself can choke on odd documents; report, don't crash
-        yield _f("NP000", "#", f"openapi-spec-validator failed: {type(exc).__name__}: {str(exc)[:200]}")
+        yield _f(
+            "NP000", "#", f"openapi-spec-validator failed: {type(exc).__name__}: {str(exc)[:200]}"
+        )
 
 
 def lint_spec(path: str | Path | None = None) -> LintReport:

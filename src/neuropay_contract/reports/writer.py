@@ -12,7 +12,12 @@ from ..results import RunResults
 
 KEY_PATTERN = re.compile(r"sk_(?:test|live)_[0-9A-Za-z]{16,}")
 DEFAULT_FORMATS = ("json", "html", "md", "junit")
-FILE_NAMES = {"json": "results.json", "html": "report.html", "md": "report.md", "junit": "junit.xml"}
+FILE_NAMES = {
+    "json": "results.json",
+    "html": "report.html",
+    "md": "report.md",
+    "junit": "junit.xml",
+}
 
 
 def redact(text: str, secrets: Any = None) -> str:

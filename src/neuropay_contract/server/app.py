@@ -69,9 +69,13 @@ class ApiHandler:
         scheme, _, presented = header.partition(" ")
         presented = presented.strip()
         if not header.strip() or (scheme.lower() == "bearer" and not presented):
-            raise ApiError(401, "missing_api_key", "Send your API key as Authorization: Bearer <key>.")
+            raise ApiError(
+                401, "missing_api_key", "Send your API key as Authorization: Bearer <key>."
+            )
         if scheme.lower() != "bearer":
-            raise ApiError(401, "invalid_api_key", "Use the Bearer scheme: Authorization: Bearer <key>.")
+            raise ApiError(
+                401, "invalid_api_key", "Use the Bearer scheme: Authorization: Bearer <key>."
+            )
         key = self.keys.find(presented)
         if key is None:
             raise ApiError(401, "invalid_api_key", "The API key is not valid.")
@@ -80,7 +84,9 @@ class ApiHandler:
     async def read_json(self, request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            raise ApiError(413, "payload_too_large", f"The body is larger than {self.max_body} bytes.")
+            raise ApiError(
+                413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
+            )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise ApiError(
@@ -93,7 +99,9 @@ class ApiHandler:
         async for chunk in request.stream():
             size += len(chunk)
             if size > self.max_body:
-                raise ApiError(413, "payload_too_large", f"The body is larger than {self.max_body} bytes.")
+                raise ApiError(
+                    413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
+                )
             chunks.append(chunk)
         raw = b"".join(chunks)
         try:
@@ -108,7 +116,9 @@ class ApiHandler:
         error = best_match(self.spec.validator(op.request_schema).iter_errors(body))
         if error is not None:
             path = list(error.absolute_path)
-            if error.validator in ("required", "dependentRequired") and isinstance(error.instance, dict):
+            if error.validator in ("required", "dependentRequired") and isinstance(
+                error.instance, dict
+            ):
                 # Point at the missing property itself, not at the object that lacks it.
                 wanted = error.validator_value
                 if isinstance(wanted, dict):
@@ -163,10 +173,10 @@ def create_app(
     def init_keys(s: Store) -> list[ApiKey]:
         for key in api_keys or ():
             s.add_key(key.key, key.merchant, key.mode)
-        if not s.keys():
+        if not s.api_keys():
             for key in default_keys():
                 s.add_key(key.key, key.merchant, key.mode)
-        return [ApiKey(k.key, k.merchant, k.mode) for k in s.keys()]
+        return [ApiKey(k.key, k.merchant, k.mode) for k in s.api_keys()]
 
     keys = store.run(init_keys)
     service = CheckoutService(spec, store)
@@ -183,7 +193,9 @@ def create_app(
             return error_response(exc, headers)
         except Exception:
             log.exception("internal error on %s", request.url.path)
-            return error_response(ApiError(500, "internal_error", "The server failed; nothing changed."))
+            return error_response(
+                ApiError(500, "internal_error", "The server failed; nothing changed.")
+            )
 
     async def not_found(request: Request) -> Response:
         return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))

@@ -19,13 +19,41 @@ def default_db_path() -> Path:
 
 
 @click.command("mock")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0 = any free port).")
-@click.option("--db", "db", default=None, help="SQLite file, or :memory:  [default: $XDG_DATA_HOME/neuropay/mock.sqlite3]")
-@click.option("--api-key", "api_keys", multiple=True, metavar="KEY[:test|live][@MERCHANT]",
-              help="A key to accept (repeatable). Mode defaults from the sk_test_/sk_live_ prefix; merchant to merchant-1.")
-@click.option("--spec", type=click.Path(path_type=Path), default=None, help="Spec to implement (default: the bundled one).")
-def mock_command(host: str, port: int, db: str | None, api_keys: tuple[str, ...], spec: Path | None) -> int:
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind (loopback by default).",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 = any free port).",
+)
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    help="SQLite file, or :memory:  [default: $XDG_DATA_HOME/neuropay/mock.sqlite3]",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY[:test|live][@MERCHANT]",
+    help="A key to accept (repeatable). Mode defaults from the sk_test_/sk_live_ prefix; merchant to merchant-1.",
+)
+@click.option(
+    "--spec",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Spec to implement (default: the bundled one).",
+)
+def mock_command(
+    host: str, port: int, db: str | None, api_keys: tuple[str, ...], spec: Path | None
+) -> int:
     """Run the stateful reference server until Ctrl-C.
 
     Keys are stored in the database, so a restart on the same --db accepts the same keys. With no
@@ -55,7 +83,8 @@ def mock_command(host: str, port: int, db: str | None, api_keys: tuple[str, ...]
     click.echo(f"neuropay mock: http://{shown_host}:{sock.getsockname()[1]} (database {db_path})")
     for key in app.state.keys:
         click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
-    click.echo("  try: curl -X POST http://%s:%d/checkout/create -H 'Authorization: Bearer <key>' ..." % (shown_host, sock.getsockname()[1]))
+    bound = f"http://{shown_host}:{sock.getsockname()[1]}"
+    click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:

@@ -40,9 +40,13 @@ def _not_found(what: str) -> HTMLResponse:
 def page_routes(service: CheckoutService) -> list[Route]:
     test_cards = service.test_mode.hosted_page_cards
 
-    def checkout_page(checkout: dict[str, Any], notice: str | None = None, status: int = 200) -> HTMLResponse:
+    def checkout_page(
+        checkout: dict[str, Any], notice: str | None = None, status: int = 200
+    ) -> HTMLResponse:
         customer_can_save = bool(
-            checkout["customer_id"] and checkout["allowSaveCard"] and checkout["status"] == "created"
+            checkout["customer_id"]
+            and checkout["allowSaveCard"]
+            and checkout["status"] == "created"
         )
         return _render(
             "pay.html.j2",
@@ -105,7 +109,9 @@ def page_routes(service: CheckoutService) -> list[Route]:
         action = str(form.get("action", ""))
         if action not in ("delete", "default"):
             return _not_found("action")
-        customer = service.client_update_cards(customer_id, token, str(form.get("card_id", "")), action)
+        customer = service.client_update_cards(
+            customer_id, token, str(form.get("card_id", "")), action
+        )
         if customer is None:
             return _not_found("customer")
         return RedirectResponse(f"/customer/{customer_id}?token={token}", status_code=303)

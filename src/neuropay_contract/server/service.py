@@ -147,7 +147,9 @@ class CheckoutService:
         return status, result, False
 
     # -- checkouts ---------------------------------------------------------------------------
-    def _customer(self, store: Store, caller: Caller, customer_id: str) -> tuple[dict[str, Any], str]:
+    def _customer(
+        self, store: Store, caller: Caller, customer_id: str
+    ) -> tuple[dict[str, Any], str]:
         found = store.get_customer(customer_id, caller.merchant, caller.mode)
         if found is None:
             raise ApiError(404, "customer_not_found", f"No customer {customer_id}.", "/customer_id")
@@ -167,7 +169,9 @@ class CheckoutService:
             "/card_id",
         )
 
-    def _create_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _create_checkout(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         capture = bool(body.get("capture", True))
         facts = {"capture_true" if capture else "capture_false"}
         customer_id = body.get("customer_id")
@@ -211,17 +215,23 @@ class CheckoutService:
         store.put_checkout(checkout, caller.merchant, caller.mode)
         return checkout
 
-    def _load_checkout(self, store: Store, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _load_checkout(
+        self, store: Store, caller: Caller, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
         checkout_id = body["checkout_id"]
         checkout = store.get_checkout(checkout_id, caller.merchant, caller.mode)
         if checkout is None:
             raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.", "/checkout_id")
         return checkout
 
-    def _retrieve_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _retrieve_checkout(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._load_checkout(store, caller, body)
 
-    def _update_checkout(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _update_checkout(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         checkout = self._load_checkout(store, caller, body)
         merged = dict(checkout["metaData"])
         for key, value in body["metaData"].items():
@@ -254,7 +264,9 @@ class CheckoutService:
 
         return handler
 
-    def facts_for(self, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]) -> set[str]:
+    def facts_for(
+        self, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]
+    ) -> set[str]:
         """The guards that hold for ``operation`` with ``body`` on ``checkout``."""
         facts = {"capture_true" if checkout["capture"] else "capture_false"}
         if operation in self._refund_ops:
@@ -278,10 +290,16 @@ class CheckoutService:
     ) -> dict[str, Any]:
         """Decide and apply ``operation`` (or the event whose helper it is) to ``checkout``."""
         status = str(checkout["status"])
-        decision = self.lifecycle.decide(status, operation, self.facts_for(checkout, operation, body))
+        decision = self.lifecycle.decide(
+            status, operation, self.facts_for(checkout, operation, body)
+        )
         if isinstance(decision, Answer):
-            raise ApiError(decision.http, decision.code, self._refusal(decision, checkout, operation, body),
-                           "/amount" if decision.code != "invalid_status" else None)
+            raise ApiError(
+                decision.http,
+                decision.code,
+                self._refusal(decision, checkout, operation, body),
+                "/amount" if decision.code != "invalid_status" else None,
+            )
         stamp = now_utc()
         if decision.effect == "refund":
             remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
@@ -310,8 +328,11 @@ class CheckoutService:
         if answer.code == "partial_release_not_allowed":
             return f"A reservation is released whole; omit amount or send {remaining}."
         allowed = sorted(
-            {t.source for t in self.lifecycle.transitions
-             if t.source and self.lifecycle.trigger_operation(t) == operation}
+            {
+                t.source
+                for t in self.lifecycle.transitions
+                if t.source and self.lifecycle.trigger_operation(t) == operation
+            }
         )
         return (
             f"Cannot {operation} a checkout in status '{checkout['status']}'; "
@@ -319,7 +340,9 @@ class CheckoutService:
         )
 
     # -- customers ---------------------------------------------------------------------------
-    def _create_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _create_customer(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         customer_id = new_id()
         token = secrets.token_hex(16)
         customer = {
@@ -339,10 +362,14 @@ class CheckoutService:
         store.put_customer(customer, caller.merchant, caller.mode, token)
         return customer
 
-    def _retrieve_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _retrieve_customer(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._customer(store, caller, body["customer_id"])[0]
 
-    def _delete_customer(self, store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _delete_customer(
+        self, store: Store, caller: Caller, body: dict[str, Any]
+    ) -> dict[str, Any]:
         customer, token = self._customer(store, caller, body["customer_id"])
         customer["deleted"] = True
         store.put_customer(customer, caller.merchant, caller.mode, token, deleted=True)
@@ -364,7 +391,9 @@ class CheckoutService:
             if owner is None or checkout is None:
                 raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
             merchant, mode = owner
-            result = self.apply(store, checkout, helper, {"card_number": card_number}, merchant, mode)
+            result = self.apply(
+                store, checkout, helper, {"card_number": card_number}, merchant, mode
+            )
             succeeded = result["status"] in ("paid", "reserved")
             if save_card and succeeded and result["customer_id"] and result["allowSaveCard"]:
                 self._save_card(store, result["customer_id"], card_number, exp_month, exp_year)

@@ -127,8 +127,10 @@ class Store:
         self._executor.shutdown(wait=True)
 
     # -- keys (call inside run) ------------------------------------------------------------
-    def keys(self) -> list[StoredKey]:
-        rows = self.conn.execute("SELECT key, merchant, mode FROM api_keys ORDER BY rowid").fetchall()
+    def api_keys(self) -> list[StoredKey]:
+        rows = self.conn.execute(
+            "SELECT key, merchant, mode FROM api_keys ORDER BY rowid"
+        ).fetchall()
         return [StoredKey(r["key"], r["merchant"], r["mode"]) for r in rows]
 
     def add_key(self, key: str, merchant: str, mode: str) -> None:
@@ -139,9 +141,13 @@ class Store:
         )
 
     # -- checkouts -------------------------------------------------------------------------
-    def get_checkout(self, checkout_id: str, merchant: str | None, mode: str | None) -> dict[str, Any] | None:
+    def get_checkout(
+        self, checkout_id: str, merchant: str | None, mode: str | None
+    ) -> dict[str, Any] | None:
         if merchant is None:
-            row = self.conn.execute("SELECT data FROM checkouts WHERE id = ?", (checkout_id,)).fetchone()
+            row = self.conn.execute(
+                "SELECT data FROM checkouts WHERE id = ?", (checkout_id,)
+            ).fetchone()
         else:
             row = self.conn.execute(
                 "SELECT data FROM checkouts WHERE id = ? AND merchant = ? AND mode = ?",
@@ -164,11 +170,16 @@ class Store:
 
     # -- customers -------------------------------------------------------------------------
     def get_customer(
-        self, customer_id: str, merchant: str | None, mode: str | None, include_deleted: bool = False
+        self,
+        customer_id: str,
+        merchant: str | None,
+        mode: str | None,
+        include_deleted: bool = False,
     ) -> tuple[dict[str, Any], str, str, str] | None:
         """The customer's data, token, merchant and mode."""
         row = self.conn.execute(
-            "SELECT data, token, merchant, mode, deleted FROM customers WHERE id = ?", (customer_id,)
+            "SELECT data, token, merchant, mode, deleted FROM customers WHERE id = ?",
+            (customer_id,),
         ).fetchone()
         if row is None or (row["deleted"] and not include_deleted):
             return None
