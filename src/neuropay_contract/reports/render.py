@@ -29,6 +29,14 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _md(text: Any) -> str:
+    """Text safe inside Markdown: no raw HTML, no table breaks, one line."""
+    value = str(text if text is not None else "")
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("\n", " ")):
+        value = value.replace(raw, safe)
+    return value
+
+
 def _context(results: RunResults) -> dict[str, Any]:
     by_category: dict[str, list[CheckResult]] = defaultdict(list)
     for check in results.checks:
@@ -53,6 +61,7 @@ def _context(results: RunResults) -> dict[str, Any]:
         "matrix": matrix,
         "pretty": _pretty,
         "fence": _fence,
+        "md": _md,
     }
 
 
