@@ -15,11 +15,18 @@ import jinja2
 import pytest
 
 from neuropay_contract.reports import write_reports
-from neuropay_contract.results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults, Step
+from neuropay_contract.results import (
+    CheckResult,
+    Failure,
+    LifecycleCell,
+    OperationSummary,
+    RunResults,
+    Step,
+)
 from neuropay_contract.templating import make_environment
 
 KEY = "sk_test_" + "ab" * 16
-HOSTILE = "<script>window.__xss = 1</script></pre><img src=x onerror=\"window.__xss=2\">```"
+HOSTILE = '<script>window.__xss = 1</script></pre><img src=x onerror="window.__xss=2">```'
 
 
 def results(verdict: str = "violations") -> RunResults:
@@ -40,21 +47,44 @@ def results(verdict: str = "violations") -> RunResults:
         expected={"status": 409, "error.code": ["invalid_status"]},
         received={"status": 200, "body": {"message": HOSTILE}},
         steps=[step],
-        curl=f"curl -X POST http://127.0.0.1:9/checkout/capture -H \"Authorization: Bearer $NEUROPAY_API_KEY\" # {KEY} {HOSTILE}",
+        curl=f'curl -X POST http://127.0.0.1:9/checkout/capture -H "Authorization: Bearer $NEUROPAY_API_KEY" # {KEY} {HOSTILE}',
     )
     checks = [
         CheckResult("t::ok", "test_ok", "protocol", "passed", operation="createCheckout"),
-        CheckResult("t::bad", "test_forbidden[paid-captureCheckout]", "lifecycle", "failed",
-                    operation="captureCheckout", status="paid", requests=4, failure=failure),
-        CheckResult("t::nc", "test_helpers", "auth", "not_covered", reason="no live key <b>here</b>"),
+        CheckResult(
+            "t::bad",
+            "test_forbidden[paid-captureCheckout]",
+            "lifecycle",
+            "failed",
+            operation="captureCheckout",
+            status="paid",
+            requests=4,
+            failure=failure,
+        ),
+        CheckResult(
+            "t::nc", "test_helpers", "auth", "not_covered", reason="no live key <b>here</b>"
+        ),
     ]
     checks = [c for c in checks if verdict == "violations" or c.outcome != "failed"]
     return RunResults(
-        target_url="http://127.0.0.1:9", embedded_target=False, spec_path="spec/openapi.yaml",
-        spec_title="Neuro-Pay Checkout API", spec_version="1.0.0", spec_sha256="0" * 64,
-        started="2026-11-24T10:00:00Z", finished="2026-11-24T10:00:05Z", duration_s=5.0, seed=7,
-        profile="ci", verdict=verdict, tool_version="0.1.0", checks=checks,  # type: ignore[arg-type]
-        operations={"captureCheckout": OperationSummary(requests=4, failed=1), "createCheckout": OperationSummary(requests=1, passed=1)},
+        target_url="http://127.0.0.1:9",
+        embedded_target=False,
+        spec_path="spec/openapi.yaml",
+        spec_title="Neuro-Pay Checkout API",
+        spec_version="1.0.0",
+        spec_sha256="0" * 64,
+        started="2026-11-24T10:00:00Z",
+        finished="2026-11-24T10:00:05Z",
+        duration_s=5.0,
+        seed=7,
+        profile="ci",
+        verdict=verdict,
+        tool_version="0.1.0",
+        checks=checks,  # type: ignore[arg-type]
+        operations={
+            "captureCheckout": OperationSummary(requests=4, failed=1),
+            "createCheckout": OperationSummary(requests=1, passed=1),
+        },
         lifecycle=[
             LifecycleCell("paid", "captureCheckout", "409 invalid_status", "failed"),
             LifecycleCell("reserved", "captureCheckout", "→ paid", "passed"),
@@ -89,7 +119,9 @@ def test_html_escapes_hostile_content(written: dict[str, Path]) -> None:
     assert "<img src=x" not in html
     assert "&lt;script&gt;window.__xss" in html
     assert html.index('id="verdict"') < html.index('id="failures"') < html.index('id="lifecycle"')
-    assert "http://" not in html.split("<body>")[0].replace("http://127.0.0.1:9", "")  # nothing loaded
+    assert "http://" not in html.split("<body>")[0].replace(
+        "http://127.0.0.1:9", ""
+    )  # nothing loaded
 
 
 def test_junit_is_well_formed_and_complete(written: dict[str, Path]) -> None:
@@ -104,7 +136,9 @@ def test_junit_is_well_formed_and_complete(written: dict[str, Path]) -> None:
 def test_markdown_cannot_break_out(written: dict[str, Path]) -> None:
     md = written["md"].read_text()
     fence_lines = [line for line in md.splitlines() if line.startswith("```")]
-    assert fence_lines and all(len(line.rstrip("sh")) >= 4 for line in fence_lines)  # longer than the ``` inside
+    assert fence_lines and all(
+        len(line.rstrip("sh")) >= 4 for line in fence_lines
+    )  # longer than the ``` inside
     fence = fence_lines[0].rstrip("sh")
     outside = "".join(part for index, part in enumerate(md.split(fence)) if index % 2 == 0)
     assert "<script>" not in outside and "<b>" not in outside and "<img" not in outside
@@ -120,20 +154,50 @@ def test_conformant_markdown_is_short(tmp_path: Path) -> None:
 def test_report_cli(tmp_path: Path, written: dict[str, Path]) -> None:
     out = tmp_path / "again"
     proc = subprocess.run(
-        [sys.executable, "-m", "neuropay_contract", "report", str(written["json"]), "--html", str(out / "r.html"), "--junit", str(out / "j.xml")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "report",
+            str(written["json"]),
+            "--html",
+            str(out / "r.html"),
+            "--junit",
+            str(out / "j.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1  # the run had violations
-    assert (out / "r.html").exists() and (out / "j.xml").exists() and not (out / "report.md").exists()
+    assert (
+        (out / "r.html").exists() and (out / "j.xml").exists() and not (out / "report.md").exists()
+    )
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
-    bad = subprocess.run([sys.executable, "-m", "neuropay_contract", "report", str(garbage)], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and bad.stderr.startswith("neuropay: error:") and "Traceback" not in bad.stderr
-    schema = subprocess.run([sys.executable, "-m", "neuropay_contract", "report", "--schema"], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "report", str(garbage)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        bad.returncode == 2
+        and bad.stderr.startswith("neuropay: error:")
+        and "Traceback" not in bad.stderr
+    )
+    schema = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "report", "--schema"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(schema.stdout)["title"] == "neuropay contract run results"
 
 
-def test_project_templates_override_the_packaged_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_templates_override_the_packaged_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     override = tmp_path / "generators" / "templates" / "reports"
     override.mkdir(parents=True)
     (override / "report.md.j2").write_text("custom {{ r.verdict }}\n")
@@ -149,7 +213,10 @@ def test_missing_variables_are_errors(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     with pytest.raises(jinja2.UndefinedError):
         write_reports(results(), tmp_path / "out", formats=["md"])
-    assert isinstance(make_environment().undefined, type) and make_environment().undefined is jinja2.StrictUndefined
+    assert (
+        isinstance(make_environment().undefined, type)
+        and make_environment().undefined is jinja2.StrictUndefined
+    )
 
 
 @pytest.mark.browser

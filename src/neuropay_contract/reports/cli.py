@@ -13,12 +13,22 @@ from .writer import redact
 
 @click.command("report")
 @click.argument("results_file", required=False, type=click.Path(path_type=Path))
-@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report here.")
-@click.option("--md", "md_path", type=click.Path(path_type=Path), help="Write the Markdown summary here.")
-@click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Write JUnit XML here.")
+@click.option(
+    "--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report here."
+)
+@click.option(
+    "--md", "md_path", type=click.Path(path_type=Path), help="Write the Markdown summary here."
+)
+@click.option(
+    "--junit", "junit_path", type=click.Path(path_type=Path), help="Write JUnit XML here."
+)
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of results files and exit.")
 def report_command(
-    results_file: Path | None, html_path: Path | None, md_path: Path | None, junit_path: Path | None, schema: bool
+    results_file: Path | None,
+    html_path: Path | None,
+    md_path: Path | None,
+    junit_path: Path | None,
+    schema: bool,
 ) -> int:
     """Render RESULTS_FILE (results.json of `neuropay test`) as HTML, Markdown and JUnit XML.
 
@@ -35,7 +45,11 @@ def report_command(
     targets = {"html": html_path, "md": md_path, "junit": junit_path}
     if not any(targets.values()):
         base = results_file.parent
-        targets = {"html": base / "report.html", "md": base / "report.md", "junit": base / "junit.xml"}
+        targets = {
+            "html": base / "report.html",
+            "md": base / "report.md",
+            "junit": base / "junit.xml",
+        }
     renderers = {"html": render_html, "md": render_markdown, "junit": render_junit}
     for fmt, path in targets.items():
         if path is None:
