@@ -1,0 +1,92 @@
+"""`make bench-contract`: this suite vs plain `schemathesis run` on the same spec and server, in one
+run: wall time, requests, requests per second, and how many catalog faults each detects."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .._resources import checkout_root
+from ..server import create_app, serve_app
+
+ST = str(Path(sys.executable).with_name("st"))
+NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
+ST_EXAMPLES = os.environ.get("BENCH_ST_EXAMPLES", "50")
+
+
+def _keys(app: object) -> tuple[str, str, str]:
+    keys = app.state.keys  # type: ignore[attr-defined]
+    test = [k.key for k in keys if k.mode == "test"]
+    return test[0], test[1], next(k.key for k in keys if k.mode == "live")
+
+
+def ours(url: str, keys: tuple[str, str, str], profile: str, report_dir: Path) -> tuple[int, float, int]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [*NEUROPAY, "test", "--target-url", url, "--second-api-key", keys[1], "--live-api-key", keys[2],
+         "--profile", profile, "--seed", "1", "--report-dir", str(report_dir)],
+        capture_output=True, text=True, env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
+    )
+    elapsed = time.perf_counter() - started
+    requests = json.loads((report_dir / "results.json").read_text())["summary"]["requests"] if (report_dir / "results.json").exists() else 0
+    return proc.returncode, elapsed, requests
+
+
+def plain(url: str, key: str) -> tuple[int, float, int]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [ST, "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {key}", "--max-examples", ST_EXAMPLES, "--seed", "1"],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )
+    elapsed = time.perf_counter() - started
+    match = re.search(r"(\d+) generated", proc.stdout)
+    return proc.returncode, elapsed, int(match.group(1)) if match else 0
+
+
+def main() -> int:
+    root = checkout_root()
+    if root is None:
+        print("bench-contract runs from a checkout (it uses tests/catalog)")
+        return 2
+    sys.path.insert(0, str(root))
+    from tests.catalog.faults import FAULTS  # the catalog of broken servers
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app()
+        keys = _keys(app)
+        with serve_app(app) as url:
+            code_ours, t_ours, r_ours = ours(url, keys, "ci", Path(tmp) / "ours")
+            code_st, t_st, r_st = plain(url, keys[0])
+        app.state.store.close()
+        print("Against the reference server (same spec, same machine, loopback):")
+        print(f"{'':24}{'neuropay test (ci)':>20}{'schemathesis run':>20}{'ratio':>10}")
+        print(f"{'exit code':24}{code_ours:>20}{code_st:>20}")
+        print(f"{'wall time (s)':24}{t_ours:>20.1f}{t_st:>20.1f}{t_st / t_ours:>9.2f}x")
+        print(f"{'requests':24}{r_ours:>20}{r_st:>20}")
+        print(f"{'requests per second':24}{r_ours / t_ours:>20.0f}{r_st / t_st:>20.0f}{(r_ours / t_ours) / (r_st / t_st):>9.2f}x")
+        caught_ours = caught_st = 0
+        rows = []
+        for index, fault in enumerate(FAULTS):
+            broken = create_app()
+            fkeys = _keys(broken)
+            with serve_app(fault.apply(broken)) as url:
+                mine = ours(url, fkeys, "dev", Path(tmp) / f"f{index}")[0] == 1
+                theirs = plain(url, fkeys[0])[0] != 0
+            broken.state.store.close()
+            caught_ours += mine
+            caught_st += theirs
+            rows.append(f"  {fault.name:36} neuropay {'caught' if mine else 'MISSED':7} schemathesis {'caught' if theirs else 'missed'}")
+        print("\nCatalog of deliberately broken servers:")
+        print("\n".join(rows))
+        print(f"\nfaults detected: neuropay {caught_ours}/{len(FAULTS)}, schemathesis {caught_st}/{len(FAULTS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
