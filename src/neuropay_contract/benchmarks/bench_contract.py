@@ -26,23 +26,57 @@ def _keys(app: object) -> tuple[str, str, str]:
     return test[0], test[1], next(k.key for k in keys if k.mode == "live")
 
 
-def ours(url: str, keys: tuple[str, str, str], profile: str, report_dir: Path) -> tuple[int, float, int]:
+def ours(
+    url: str, keys: tuple[str, str, str], profile: str, report_dir: Path
+) -> tuple[int, float, int]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [*NEUROPAY, "test", "--target-url", url, "--second-api-key", keys[1], "--live-api-key", keys[2],
-         "--profile", profile, "--seed", "1", "--report-dir", str(report_dir)],
-        capture_output=True, text=True, env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
+        [
+            *NEUROPAY,
+            "test",
+            "--target-url",
+            url,
+            "--second-api-key",
+            keys[1],
+            "--live-api-key",
+            keys[2],
+            "--profile",
+            profile,
+            "--seed",
+            "1",
+            "--report-dir",
+            str(report_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
     )
     elapsed = time.perf_counter() - started
-    requests = json.loads((report_dir / "results.json").read_text())["summary"]["requests"] if (report_dir / "results.json").exists() else 0
+    requests = (
+        json.loads((report_dir / "results.json").read_text())["summary"]["requests"]
+        if (report_dir / "results.json").exists()
+        else 0
+    )
     return proc.returncode, elapsed, requests
 
 
 def plain(url: str, key: str) -> tuple[int, float, int]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [ST, "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {key}", "--max-examples", ST_EXAMPLES, "--seed", "1"],
-        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+        [
+            ST,
+            "run",
+            f"{url}/openapi.json",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "--max-examples",
+            ST_EXAMPLES,
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
     )
     elapsed = time.perf_counter() - started
     match = re.search(r"(\d+) generated", proc.stdout)
@@ -69,7 +103,9 @@ def main() -> int:
         print(f"{'exit code':24}{code_ours:>20}{code_st:>20}")
         print(f"{'wall time (s)':24}{t_ours:>20.1f}{t_st:>20.1f}{t_st / t_ours:>9.2f}x")
         print(f"{'requests':24}{r_ours:>20}{r_st:>20}")
-        print(f"{'requests per second':24}{r_ours / t_ours:>20.0f}{r_st / t_st:>20.0f}{(r_ours / t_ours) / (r_st / t_st):>9.2f}x")
+        print(
+            f"{'requests per second':24}{r_ours / t_ours:>20.0f}{r_st / t_st:>20.0f}{(r_ours / t_ours) / (r_st / t_st):>9.2f}x"
+        )
         caught_ours = caught_st = 0
         rows = []
         for index, fault in enumerate(FAULTS):
@@ -81,10 +117,14 @@ def main() -> int:
             broken.state.store.close()
             caught_ours += mine
             caught_st += theirs
-            rows.append(f"  {fault.name:36} neuropay {'caught' if mine else 'MISSED':7} schemathesis {'caught' if theirs else 'missed'}")
+            rows.append(
+                f"  {fault.name:36} neuropay {'caught' if mine else 'MISSED':7} schemathesis {'caught' if theirs else 'missed'}"
+            )
         print("\nCatalog of deliberately broken servers:")
         print("\n".join(rows))
-        print(f"\nfaults detected: neuropay {caught_ours}/{len(FAULTS)}, schemathesis {caught_st}/{len(FAULTS)}")
+        print(
+            f"\nfaults detected: neuropay {caught_ours}/{len(FAULTS)}, schemathesis {caught_st}/{len(FAULTS)}"
+        )
     return 0
 
 

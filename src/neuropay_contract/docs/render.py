@@ -1,0 +1,40 @@
+"""Write the docs: one self-contained HTML page and a Markdown version (with the SVG beside it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..spec import ApiSpec
+from ..templating import make_environment
+from .model import DocsModel
+
+
+def render_docs(
+    spec: ApiSpec,
+    out_dir: Path,
+    formats: Iterable[str] = ("html", "md"),
+    base_url: str | None = None,
+) -> list[Path]:
+    model = DocsModel(spec, base_url)
+    context = model.context()
+    env = make_environment()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        if fmt == "html":
+            path = out_dir / "index.html"
+            path.write_text(
+                env.get_template("docs/page.html.j2").render(**context), encoding="utf-8"
+            )
+        elif fmt == "md":
+            path = out_dir / "api.md"
+            path.write_text(env.get_template("docs/page.md.j2").render(**context), encoding="utf-8")
+            if context["lifecycle"] is not None:
+                svg = out_dir / "lifecycle.svg"
+                svg.write_text(context["lifecycle"]["svg"] + "\n", encoding="utf-8")
+                written.append(svg)
+        else:
+            raise ValueError(f"unknown docs format {fmt!r}")
+        written.append(path)
+    return written
