@@ -86,11 +86,7 @@ def lifecycle_svg(lifecycle: Lifecycle) -> str:
             dx, dy = x2 - x1, y2 - y1
             length = math.hypot(dx, dy) or 1
             ux, uy = dx / length, dy / length
-            ex1 = (
-                x1
-                + ux * (NODE_W / 2 if source is not None and abs(ux) > 0.5 else 0)
-                + (0 if abs(ux) > 0.5 or source is None else 0)
-            )
+            ex1 = x1 + ux * (NODE_W / 2 if source is not None and abs(ux) > 0.5 else 0)
             ey1 = y1 + uy * (NODE_H / 2 if source is not None and abs(ux) <= 0.5 else 0)
             clip = (
                 NODE_W / 2 / max(abs(ux), 1e-6)

@@ -19,7 +19,7 @@ _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table"
 
 def markdown_html(text: str) -> str:
     """Markdown from the spec as HTML; raw HTML in the spec is escaped, not rendered."""
-    return _MD.render(text or "")
+    return str(_MD.render(text or ""))
 
 
 @dataclass
