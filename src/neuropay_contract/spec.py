@@ -440,6 +440,13 @@ def _pointer_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def load_spec(path: str | Path | None = None) -> ApiSpec:
     """Read a YAML or JSON OpenAPI document; raise :class:`SpecError` with one line if it fails."""
     spec_path = Path(path) if path else default_spec_path()
@@ -450,7 +457,10 @@ def load_spec(path: str | Path | None = None) -> ApiSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read spec file {spec_path}: {exc}") from None
     try:
-        document = yaml.safe_load(text)
+        # JSON is YAML, but the JSON parser is far faster on large documents.
+        document = _json_or_none(text) if text.lstrip().startswith("{") else None
+        if document is None:
+            document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -25,16 +25,28 @@ def main() -> int:
     neuropay = Path(sys.executable).with_name("neuropay")
     with tempfile.TemporaryDirectory() as tmp:
         ours_out, theirs_out = Path(tmp) / "ours", Path(tmp) / "redoc.html"
-        ours_t, ours_mem = run_timed([str(neuropay), "docs", "--spec", str(spec), "--out", str(ours_out), "--format", "html"])
-        theirs_t, theirs_mem = run_timed([str(redocly), "build-docs", str(spec), "-o", str(theirs_out)])
+        ours_t, ours_mem = run_timed(
+            [str(neuropay), "docs", "--spec", str(spec), "--out", str(ours_out), "--format", "html"]
+        )
+        theirs_t, theirs_mem = run_timed(
+            [str(redocly), "build-docs", str(spec), "-o", str(theirs_out)]
+        )
         ours_size = (ours_out / "index.html").stat().st_size
         theirs_size = theirs_out.stat().st_size
     print(f"document: {spec.name} ({spec.stat().st_size // 1024} KiB); median of 3 runs each")
     print(f"{'':22}{'neuropay docs':>16}{'redocly build-docs':>20}{'ratio':>10}")
-    print(f"{'wall time (s)':22}{ours_t:>16.2f}{theirs_t:>20.2f}{theirs_t / ours_t:>9.2f}x faster")
-    print(f"{'peak memory (MiB)':22}{ours_mem / 1024:>16.0f}{theirs_mem / 1024:>20.0f}{theirs_mem / ours_mem:>9.2f}x less")
-    print(f"{'output size (KiB)':22}{ours_size / 1024:>16.0f}{theirs_size / 1024:>20.0f}{theirs_size / ours_size:>9.2f}x smaller")
-    print("neuropay's page also carries code samples in three languages and a search index; both work offline.")
+    print(
+        f"{'wall time (s)':22}{ours_t:>16.2f}{theirs_t:>20.2f}{theirs_t / ours_t:>9.2f}x (>1: neuropay faster)"
+    )
+    print(
+        f"{'peak memory (MiB)':22}{ours_mem / 1024:>16.0f}{theirs_mem / 1024:>20.0f}{theirs_mem / ours_mem:>9.2f}x (>1: neuropay smaller)"
+    )
+    print(
+        f"{'output size (KiB)':22}{ours_size / 1024:>16.0f}{theirs_size / 1024:>20.0f}{theirs_size / ours_size:>9.2f}x (>1: neuropay smaller)"
+    )
+    print(
+        "neuropay's page also carries code samples in three languages and a search index; both work offline."
+    )
     return 0
 
 

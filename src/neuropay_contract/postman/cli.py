@@ -1,0 +1,79 @@
+"""``neuropay postman``: export the project's collection, convert any spec, check drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_OK, EXIT_VIOLATIONS
+from ..spec import load_spec
+
+
+@click.group("postman")
+def postman_group() -> None:
+    """Export, convert and diff Postman collections."""
+
+
+@postman_group.command("export")
+@click.option(
+    "--spec", type=click.Path(path_type=Path), default=None, help="Spec (default: the bundled one)."
+)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("postman"), show_default=True)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 when the files in --out are stale."
+)
+def export_command(spec: Path | None, out: Path, check: bool) -> int:
+    """The collection (bearer auth inherited from the collection, a request per operation with
+    tests and saved example responses, lifecycle Scenarios with chained ids) and one environment
+    per target (reference server, test, live) with an empty secret apiKey."""
+    from .export import stale_files, write_export
+
+    loaded = load_spec(spec)
+    if check:
+        stale = stale_files(loaded, out)
+        for name in stale:
+            click.echo(f"stale: {out / name} (run `neuropay postman export --out {out}`)")
+        return EXIT_VIOLATIONS if stale else EXIT_OK
+    for path in write_export(loaded, out):
+        click.echo(f"wrote {path}")
+    return EXIT_OK
+
+
+@postman_group.command("convert")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), required=True, help="Collection file to write."
+)
+def convert_command(spec: Path, out: Path) -> int:
+    """Convert any OpenAPI 3.0 or 3.1 document to a Postman Collection v2.1."""
+    from .convert import convert
+
+    collection = convert(load_spec(spec))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(collection, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    requests = sum(len(folder["item"]) for folder in collection["item"])
+    click.echo(f"wrote {out} ({requests} requests)")
+    return EXIT_OK
+
+
+@postman_group.command("diff")
+@click.argument("collection", type=click.Path(path_type=Path))
+@click.option(
+    "--spec", type=click.Path(path_type=Path), default=None, help="Spec (default: the bundled one)."
+)
+def diff_command(collection: Path, spec: Path | None) -> int:
+    """Compare an existing collection with the spec: requests to unknown paths, operations the
+    collection lacks, unknown or missing body fields, auth not inherited. Exit 1 on drift."""
+    from .diff import diff_collection, load_collection
+
+    drifts = diff_collection(load_spec(spec), load_collection(collection))
+    groups: dict[str, list[str]] = {}
+    for drift in drifts:
+        groups.setdefault(drift.kind, []).append(f"  {drift.where}: {drift.message}")
+    for kind, lines in groups.items():
+        click.echo(f"{kind} ({len(lines)}):")
+        click.echo("\n".join(lines))
+    click.echo(f"{collection}: {'no drift' if not drifts else f'{len(drifts)} drift(s)'}")
+    return EXIT_VIOLATIONS if drifts else EXIT_OK
