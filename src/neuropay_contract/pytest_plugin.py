@@ -20,7 +20,7 @@ import pytest
 PROFILES: dict[str, dict[str, int]] = {
     # max_examples for property and fuzz checks, stateful steps
     "dev": {"examples": 4, "fuzz": 4, "stateful_steps": 6},
-    "ci": {"examples": 15, "fuzz": 15, "stateful_steps": 10},
+    "ci": {"examples": 25, "fuzz": 25, "stateful_steps": 12},
     "deep": {"examples": 100, "fuzz": 100, "stateful_steps": 25},
 }
 
