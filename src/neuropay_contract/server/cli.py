@@ -79,6 +79,8 @@ def mock_command(
     except OSError as exc:
         app.state.store.close()
         raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # Listen before printing the URL: connections made as soon as it shows wait in the backlog.
+    sock.listen(2048)
     shown_host = host if ":" not in host else f"[{host}]"
     click.echo(f"neuropay mock: http://{shown_host}:{sock.getsockname()[1]} (database {db_path})")
     for key in app.state.keys:
