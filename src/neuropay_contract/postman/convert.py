@@ -194,6 +194,9 @@ def convert(spec: ApiSpec, token_variable: str = "apiKey") -> dict[str, Any]:
             "response": _responses(spec, op, request),
         }
         folders.setdefault(op.tag, []).append(item)
+    webhooks = list(_webhook_items(spec))
+    if webhooks:
+        folders["Webhooks"] = webhooks
     servers = spec.servers
     base_url = str(servers[0].get("url", "")) if servers else "http://localhost"
     collection: dict[str, Any] = {
@@ -210,7 +213,33 @@ def convert(spec: ApiSpec, token_variable: str = "apiKey") -> dict[str, Any]:
         ],
         "variable": [{"key": "baseUrl", "value": base_url, "type": "string"}],
     }
+    if webhooks:
+        collection["variable"].append({"key": "webhookUrl", "value": "http://localhost:3000/webhook", "type": "string"})
     auth = _auth_for(spec, token_variable)
     if auth is not None:
         collection["auth"] = auth
     return collection
+
+
+def _webhook_items(spec: ApiSpec) -> Any:
+    """OpenAPI 3.1 webhooks as requests that deliver the payload to your own `{{webhookUrl}}`."""
+    from ..spec import HTTP_METHODS
+
+    for name, item in (spec.document.get("webhooks") or {}).items():
+        item = spec.deref(item)
+        if not isinstance(item, Mapping):
+            continue
+        for method in HTTP_METHODS:
+            raw = item.get(method)
+            if not isinstance(raw, Mapping):
+                continue
+            op = spec._operation(f"/{name}", method, raw, [])
+            request = request_for(spec, op)
+            request["url"] = {"raw": "{{webhookUrl}}", "host": ["{{webhookUrl}}"]}
+            request["auth"] = {"type": "noauth"}  # deliveries go to your endpoint, not the API
+            yield {
+                "id": stable_id("webhook", name, method),
+                "name": f"webhook {name}: {op.summary or op.operation_id}",
+                "request": request,
+                "response": [],
+            }
