@@ -240,7 +240,10 @@ def test_convert_other_peoples_documents(path: Path, tmp_path: Path) -> None:
     assert len(names) == len(spec.operations)
     webhooks = spec.document.get("webhooks") or {}
     assert sum(len(f["item"]) for f in collection["item"] if f["name"] == "Webhooks") == sum(
-        1 for item in webhooks.values() for method in item if method in ("get", "put", "post", "delete", "patch")
+        1
+        for item in webhooks.values()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
     )
     for op in spec.operations.values():
         assert any(":" in seg or "{" not in seg for seg in op.path.split("/"))

@@ -214,7 +214,9 @@ def convert(spec: ApiSpec, token_variable: str = "apiKey") -> dict[str, Any]:
         "variable": [{"key": "baseUrl", "value": base_url, "type": "string"}],
     }
     if webhooks:
-        collection["variable"].append({"key": "webhookUrl", "value": "http://localhost:3000/webhook", "type": "string"})
+        collection["variable"].append(
+            {"key": "webhookUrl", "value": "http://localhost:3000/webhook", "type": "string"}
+        )
     auth = _auth_for(spec, token_variable)
     if auth is not None:
         collection["auth"] = auth
