@@ -261,3 +261,17 @@ def test_docs_in_a_browser(docs: Path, page: Any) -> None:
     browser.goto((docs / "index.html").as_uri() + "#lifecycle")
     page.screenshot("docs.png")
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_docs_templates_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    override = tmp_path / "generators" / "templates" / "docs"
+    override.mkdir(parents=True)
+    (override / "page.md.j2").write_text("# {{ title }} has {{ groups|length }} groups\n")
+    monkeypatch.chdir(tmp_path)
+    render_docs(SPEC, tmp_path / "out", ["md"])
+    assert (tmp_path / "out" / "api.md").read_text() == "# Neuro-Pay Checkout API has 3 groups\n"
+    (override / "page.md.j2").write_text("{{ undefined_thing }}\n")
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        render_docs(SPEC, tmp_path / "out", ["md"])
