@@ -147,14 +147,14 @@ def test_customer_pays_saves_a_card_and_manages_it(
         assert browser.locator("#cards tr[data-card-id]").count() == 2
         page.screenshot("client-page.png")
         mastercard = browser.locator("tr[data-card-id]", has_text="mastercard")
-        mastercard.locator("button.make-default").click()
-        browser.wait_for_load_state()
+        with browser.expect_navigation():
+            mastercard.locator("button.make-default").click()
         after = client.post(
             "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
         ).json()
         assert after["default_card_id"] != card_id
-        browser.locator(f"tr[data-card-id='{card_id}'] button.delete").click()
-        browser.wait_for_load_state()
+        with browser.expect_navigation():
+            browser.locator(f"tr[data-card-id='{card_id}'] button.delete").click()
         final = client.post(
             "/checkout/retrieve-customer", json={"customer_id": customer["customer_id"]}
         ).json()
