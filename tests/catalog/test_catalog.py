@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from neuropay_contract.server import create_app, serve_app
+from neuropay_contract.server import create_app, key_triplet, serve_app
 
 from .faults import FAULTS, Fault
 
@@ -47,18 +47,11 @@ def run_suite(
     )
 
 
-def _keys(app: object) -> list[str]:
-    keys = app.state.keys  # type: ignore[attr-defined]
-    test = [k.key for k in keys if k.mode == "test"]
-    live = [k.key for k in keys if k.mode == "live"]
-    return [test[0], test[1], live[0]]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
-    keys = _keys(app)
+    keys = list(key_triplet(app.state.keys))
     with serve_app(fault.apply(app)) as url:
         proc = run_suite(url, keys, tmp_path)
     app.state.store.close()
@@ -78,7 +71,7 @@ def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", [11, 22, 33])
 def test_reference_server_is_conformant(seed: int, tmp_path: Path) -> None:
     app = create_app()
-    keys = _keys(app)
+    keys = list(key_triplet(app.state.keys))
     with serve_app(app) as url:
         proc = run_suite(url, keys, tmp_path, seed)
     app.state.store.close()

@@ -229,7 +229,9 @@ def test_report_in_a_browser(written: dict[str, Path], page: Any) -> None:
     assert box is not None and box["y"] < 900  # the first failure is visible without scrolling
     browser.click("button.copy")
     # The clipboard answers asynchronously (or the fallback copies); wait for the confirmation.
-    browser.wait_for_function("document.querySelector('button.copy').textContent === 'Copied'", timeout=5000)
+    browser.wait_for_function(
+        "document.querySelector('button.copy').textContent === 'Copied'", timeout=5000
+    )
     assert browser.text_content("button.copy") == "Copied"
     assert browser.evaluate("typeof window.__xss") == "undefined"
     assert HOSTILE.split("</script>")[0] in browser.text_content("#failures")

@@ -13,17 +13,11 @@ import time
 from pathlib import Path
 
 from .._resources import checkout_root
-from ..server import create_app, serve_app
+from ..server import create_app, key_triplet, serve_app
 
 ST = str(Path(sys.executable).with_name("st"))
 NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
 ST_EXAMPLES = os.environ.get("BENCH_ST_EXAMPLES", "50")
-
-
-def _keys(app: object) -> tuple[str, str, str]:
-    keys = app.state.keys  # type: ignore[attr-defined]
-    test = [k.key for k in keys if k.mode == "test"]
-    return test[0], test[1], next(k.key for k in keys if k.mode == "live")
 
 
 def ours(
@@ -93,7 +87,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app()
-        keys = _keys(app)
+        keys = key_triplet(app.state.keys)
         with serve_app(app) as url:
             code_ours, t_ours, r_ours = ours(url, keys, "ci", Path(tmp) / "ours")
             code_st, t_st, r_st = plain(url, keys[0])
@@ -110,7 +104,7 @@ def main() -> int:
         rows = []
         for index, fault in enumerate(FAULTS):
             broken = create_app()
-            fkeys = _keys(broken)
+            fkeys = key_triplet(broken.state.keys)
             with serve_app(fault.apply(broken)) as url:
                 mine = ours(url, fkeys, "dev", Path(tmp) / f"f{index}")[0] == 1
                 theirs = plain(url, fkeys[0])[0] != 0

@@ -114,30 +114,29 @@ def _example_value(param: Mapping[str, Any]) -> str:
     return ""
 
 
+def _params(op: Operation, location: str) -> list[dict[str, Any]]:
+    """Postman entries for the operation's parameters in ``location`` (optional ones disabled)."""
+    return [
+        {
+            "key": str(p["name"]),
+            "value": _example_value(p),
+            "description": str(p.get("description", "")),
+            **({} if p.get("required") else {"disabled": True}),
+        }
+        for p in op.parameters
+        if p.get("in") == location
+    ]
+
+
 def request_for(
     spec: ApiSpec, op: Operation, body: Any = None, name: str | None = None
 ) -> dict[str, Any]:
     """The Postman request of ``op`` (``body`` defaults to the first request example)."""
-    query = [
-        {
-            "key": str(p["name"]),
-            "value": _example_value(p),
-            "description": str(p.get("description", "")),
-            **({} if p.get("required") else {"disabled": True}),
-        }
-        for p in op.parameters
-        if p.get("in") == "query"
-    ]
+    query = _params(op, "query")
     headers = [
-        {
-            "key": str(p["name"]),
-            "value": _example_value(p),
-            "description": str(p.get("description", "")),
-            **({} if p.get("required") else {"disabled": True}),
-        }
-        for p in op.parameters
-        if p.get("in") == "header"
-        and str(p.get("name")).lower() not in ("authorization", "content-type")
+        h
+        for h in _params(op, "header")
+        if h["key"].lower() not in ("authorization", "content-type")
     ]
     request: dict[str, Any] = {
         "method": op.method,

@@ -1,7 +1,15 @@
 """The reference server: a stateful, persistent implementation of spec/openapi.yaml."""
 
 from .app import create_app
-from .keys import ApiKey, default_keys
+from .keys import ApiKey, default_keys, key_triplet
 from .runner import RunningServer, serve_app, start_server
 
-__all__ = ["ApiKey", "RunningServer", "create_app", "default_keys", "serve_app", "start_server"]
+__all__ = [
+    "ApiKey",
+    "RunningServer",
+    "create_app",
+    "default_keys",
+    "key_triplet",
+    "serve_app",
+    "start_server",
+]

@@ -66,3 +66,12 @@ class KeyRing:
             if hmac.compare_digest(raw, candidate):
                 found = key
         return found
+
+
+def key_triplet(keys: Iterable[ApiKey]) -> tuple[str, str, str]:
+    """(test key, another merchant's test key, live key of the first merchant) from a key list."""
+    listed = list(keys)
+    first = next(k for k in listed if k.mode == "test")
+    second = next(k for k in listed if k.mode == "test" and k.merchant != first.merchant)
+    live = next(k for k in listed if k.mode == "live" and k.merchant == first.merchant)
+    return first.key, second.key, live.key

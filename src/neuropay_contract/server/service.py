@@ -379,6 +379,15 @@ class CheckoutService:
     def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
         return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
 
+    @staticmethod
+    def _page_checkout(store: Store, checkout_id: str) -> tuple[dict[str, Any], str, str]:
+        """A checkout by id alone (its page URL is the capability) with its owner."""
+        owner = store.checkout_owner(checkout_id)
+        checkout = store.get_checkout(checkout_id, None, None)
+        if owner is None or checkout is None:
+            raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
+        return checkout, owner[0], owner[1]
+
     def page_pay(
         self, checkout_id: str, card_number: str, save_card: bool, exp_month: int, exp_year: int
     ) -> dict[str, Any]:
@@ -386,11 +395,7 @@ class CheckoutService:
         helper = self.lifecycle.events["customer.pay"].helper or "testPayCheckout"
 
         def pay(store: Store) -> dict[str, Any]:
-            owner = store.checkout_owner(checkout_id)
-            checkout = store.get_checkout(checkout_id, None, None)
-            if owner is None or checkout is None:
-                raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
-            merchant, mode = owner
+            checkout, merchant, mode = self._page_checkout(store, checkout_id)
             result = self.apply(
                 store, checkout, helper, {"card_number": card_number}, merchant, mode
             )
@@ -405,11 +410,8 @@ class CheckoutService:
         helper = self.lifecycle.events["customer.cancel"].helper or "testCancelCheckout"
 
         def cancel(store: Store) -> dict[str, Any]:
-            owner = store.checkout_owner(checkout_id)
-            checkout = store.get_checkout(checkout_id, None, None)
-            if owner is None or checkout is None:
-                raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
-            return self.apply(store, checkout, helper, {}, owner[0], owner[1])
+            checkout, merchant, mode = self._page_checkout(store, checkout_id)
+            return self.apply(store, checkout, helper, {}, merchant, mode)
 
         return self.store.run(cancel)
 
