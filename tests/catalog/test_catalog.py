@@ -4,47 +4,22 @@ and the reference server passes with different seeds."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from neuropay_contract.contract.cli import run_suite_subprocess
 from neuropay_contract.server import create_app, key_triplet, serve_app
 
 from .faults import FAULTS, Fault
-
-NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
 
 
 def run_suite(
     url: str, keys: list[str], report_dir: Path, seed: int = 1
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEUROPAY_API_KEY": keys[0]}
-    return subprocess.run(
-        [
-            *NEUROPAY,
-            "test",
-            "--target-url",
-            url,
-            "--second-api-key",
-            keys[1],
-            "--live-api-key",
-            keys[2],
-            "--profile",
-            "dev",
-            "--seed",
-            str(seed),
-            "--report-dir",
-            str(report_dir),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return run_suite_subprocess(url, (keys[0], keys[1], keys[2]), report_dir, "dev", seed)
 
 
 @pytest.mark.slow

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from .._resources import checkout_root
+from ..contract.cli import run_suite_subprocess
 from ..server import create_app, key_triplet, serve_app
 
 ST = str(Path(sys.executable).with_name("st"))
-NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
 ST_EXAMPLES = os.environ.get("BENCH_ST_EXAMPLES", "50")
 
 
@@ -24,27 +24,7 @@ def ours(
     url: str, keys: tuple[str, str, str], profile: str, report_dir: Path
 ) -> tuple[int, float, int]:
     started = time.perf_counter()
-    proc = subprocess.run(
-        [
-            *NEUROPAY,
-            "test",
-            "--target-url",
-            url,
-            "--second-api-key",
-            keys[1],
-            "--live-api-key",
-            keys[2],
-            "--profile",
-            profile,
-            "--seed",
-            "1",
-            "--report-dir",
-            str(report_dir),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
-    )
+    proc = run_suite_subprocess(url, keys, report_dir, profile)
     elapsed = time.perf_counter() - started
     requests = (
         json.loads((report_dir / "results.json").read_text())["summary"]["requests"]

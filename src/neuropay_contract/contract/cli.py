@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,39 @@ def run_suite(
         EXIT_ERROR,
         collector.results,
         f"the contract suite could not run (pytest exit {int(code)})",
+    )
+
+
+def run_suite_subprocess(
+    url: str, keys: tuple[str, str, str], report_dir: Path, profile: str = "dev", seed: int = 1
+) -> subprocess.CompletedProcess[str]:
+    """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys; the
+    first key travels in the environment, as users are told to pass it."""
+    import sys
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "test",
+            "--target-url",
+            url,
+            "--second-api-key",
+            keys[1],
+            "--live-api-key",
+            keys[2],
+            "--profile",
+            profile,
+            "--seed",
+            str(seed),
+            "--report-dir",
+            str(report_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
+        timeout=900,
     )
 
 
