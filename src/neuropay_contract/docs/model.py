@@ -22,6 +22,11 @@ def markdown_html(text: str) -> str:
     return str(_MD.render(text or ""))
 
 
+def markdown_inline(text: str) -> str:
+    """One line of Markdown (field descriptions) as inline HTML, raw HTML escaped."""
+    return str(_MD.renderInline(text or ""))
+
+
 @dataclass
 class Field:
     name: str
@@ -359,4 +364,5 @@ class DocsModel:
             "idempotency": dict(self.spec.idempotency),
             "search_json": json.dumps(self.search_index(groups)).replace("</", "<\\/"),
             "base_url": self.base_url,
+            "inline": markdown_inline,
         }
