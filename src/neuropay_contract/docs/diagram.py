@@ -19,7 +19,7 @@ SHORT = {
     "amount_exceeds": "too much",
 }
 NODE_W, NODE_H = 130, 38
-COL_GAP, ROW_GAP = 120, 44
+COL_GAP, ROW_GAP = 170, 58
 
 
 def _layers(lifecycle: Lifecycle) -> dict[str, int]:
@@ -99,12 +99,24 @@ def lifecycle_svg(lifecycle: Lifecycle) -> str:
             path = f"M {ex1:.0f} {ey1:.0f} Q {mx:.0f} {my:.0f} {ex2:.0f} {ey2:.0f}"
             # Label near the middle of the curve, nudged along it so fan-outs do not collide.
             along = 0.5 + (0.12 if index % 3 == 1 else -0.12 if index % 3 == 2 else 0)
+            if source is None:
+                along = 0.72  # fan-out from the start dot: label near the target, apart
             lx = (1 - along) ** 2 * ex1 + 2 * (1 - along) * along * mx + along**2 * ex2
             ly = (1 - along) ** 2 * ey1 + 2 * (1 - along) * along * my + along**2 * ey2 - 4
-        parts.append(f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>')
-        parts.append(
-            f'<text class="lbl" x="{lx:.0f}" y="{ly:.0f}" text-anchor="middle">{label}</text>'
-        )
+        # Automatic payment at creation (create with a card) is drawn dashed and explained once
+        # in the legend; labelling each fan-out arrow from the start dot only adds clutter.
+        automatic = source is None and "no_card" not in {
+            g
+            for t in lifecycle.transitions
+            if t.target == target and t.source is None
+            for g in t.guard
+        }
+        dash = ' stroke-dasharray="5 4"' if automatic else ""
+        parts.append(f'<path class="edge" d="{path}" marker-end="url(#arrow)"{dash}/>')
+        if not automatic:
+            parts.append(
+                f'<text class="lbl" x="{lx:.0f}" y="{ly:.0f}" text-anchor="middle">{label}</text>'
+            )
     for state, (x, y) in pos.items():
         final = state in lifecycle.final
         fill = (
@@ -124,5 +136,10 @@ def lifecycle_svg(lifecycle: Lifecycle) -> str:
         parts.append(
             f'<text x="{x + NODE_W / 2:.0f}" y="{y + NODE_H / 2 + 4:.0f}" text-anchor="middle" font-weight="600">{escape(state)}</text>'
         )
+    parts.append(
+        f'<text class="lbl" x="20" y="{height - 8:.0f}">dashed: create with customer_id and card_id pays at once '
+        "(automatic payment); [paid] / [declined]: the card succeeds or declines; "
+        "[capture] / [no capture]: the checkout's capture flag; [part] / [all]: refund amount</text>"
+    )
     parts.append("</svg>")
     return "\n".join(parts)
