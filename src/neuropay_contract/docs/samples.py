@@ -4,13 +4,32 @@ docs templates and the test that runs every sample, so a sample cannot rot."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
-from ..spec import Operation
+from ..errors import SpecError
+from ..spec import ApiSpec, Operation
 
 KEY_ENV = "NEUROPAY_API_KEY"
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a sample sends the key: ``bearer``, ``basic``, ``header`` or ``query`` (``name``
+    says which header or query parameter), or ``none``. The key always comes from the
+    environment, never from the page."""
+
+    kind: str = "bearer"
+    name: str = ""
+
+
+BEARER = Auth("bearer")
+NO_AUTH = Auth("none")
 
 
 @dataclass(frozen=True)
@@ -18,69 +37,227 @@ class Samples:
     curl: str
     python: str
     javascript: str
+    # Example ids the samples use ("checkout_id" -> "5f1c..."), so a reader or a test can put
+    # real ids in their place with :meth:`with_ids`.
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+    def with_ids(self, real: Mapping[str, str]) -> Samples:
+        """The same samples with each example id replaced by the real one named the same."""
+        texts = [self.curl, self.python, self.javascript]
+        for name, value in real.items():
+            example = self.ids.get(name)
+            if example:
+                texts = [t.replace(example, value) for t in texts]
+        return Samples(texts[0], texts[1], texts[2], {**self.ids, **real})
 
 
-def _path_with_values(op: Operation) -> str:
-    path = op.path
+def body_media(content: Any) -> tuple[str, Mapping[str, Any]]:
+    """The media type a sample sends and its object: JSON first, else the first one listed."""
+    if not isinstance(content, Mapping) or not content:
+        return "", {}
+    for mime, media in content.items():
+        if "json" in str(mime):
+            return str(mime), media if isinstance(media, Mapping) else {}
+    mime, media = next(iter(content.items()))
+    return str(mime), media if isinstance(media, Mapping) else {}
+
+
+def auth_for(spec: ApiSpec, op: Operation) -> Auth:
+    """The first security scheme that applies to ``op`` (its own ``security`` or the document's)."""
+    requirements = op.raw.get("security", spec.document.get("security"))
+    schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
+    if requirements is None:  # no requirement declared: use any scheme the document defines
+        requirements = [{name: []} for name in schemes]
+    for requirement in requirements or []:
+        for name in requirement if isinstance(requirement, Mapping) else []:
+            try:
+                scheme = spec.deref(schemes.get(name) or {})
+            except SpecError:
+                continue
+            kind = str(scheme.get("type", "")).lower()
+            if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+                return Auth("basic")
+            if kind in ("http", "oauth2", "openidconnect"):
+                return BEARER
+            if kind == "apikey" and scheme.get("in") in ("header", "query"):
+                return Auth(str(scheme["in"]), str(scheme.get("name", "X-API-Key")))
+    return NO_AUTH
+
+
+def _example(param: Mapping[str, Any]) -> Any:
+    raw_schema = param.get("schema")
+    schema: Mapping[str, Any] = raw_schema if isinstance(raw_schema, Mapping) else {}
+    for source in (param, schema):
+        if "example" in source:
+            return source["example"]
+        examples = source.get("examples")
+        if isinstance(examples, Mapping) and examples:
+            first = next(iter(examples.values()))
+            if isinstance(first, Mapping) and "value" in first:
+                return first["value"]
+        if isinstance(examples, list) and examples:
+            return examples[0]
+    if "default" in schema:
+        return schema["default"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    return UNSET
+
+
+def _url(op: Operation, base_url: str, auth: Auth) -> tuple[str, dict[str, str]]:
+    """The call's URL (path parameters filled, query parameters with examples) and the ids used."""
+    path, ids, query = op.path, {}, []
     for param in op.parameters:
-        if param.get("in") == "path":
-            example = (
-                param.get("example")
-                or (param.get("schema") or {}).get("example")
-                or f"{{{param['name']}}}"
-            )
-            path = path.replace("{" + str(param["name"]) + "}", str(example))
-    return path
+        name, where, value = str(param.get("name")), param.get("in"), _example(param)
+        if where == "path":
+            text = str(value) if value is not UNSET else "{" + name + "}"
+            if value is not UNSET and name.lower().endswith("id"):
+                ids[name] = text
+            path = path.replace("{" + name + "}", quote(text, safe="{}"))
+        elif (
+            where == "query"
+            and value is not UNSET
+            and (param.get("required") or "example" in param)
+        ):
+            query.append((name, value if not isinstance(value, bool) else str(value).lower()))
+    url = base_url.rstrip("/") + path
+    if query:
+        url += "?" + urlencode(query, doseq=True)
+    if auth.kind == "query":
+        url += ("&" if "?" in url else "?") + f"{auth.name}=${KEY_ENV}"
+    return url, ids
 
 
-def samples_for(op: Operation, base_url: str, body: Any = None, bearer: bool = True) -> Samples:
+def _body_ids(body: Any, ids: dict[str, str]) -> None:
+    if isinstance(body, Mapping):
+        for key, value in body.items():
+            if isinstance(value, str) and str(key).lower().endswith("id") and len(value) >= 6:
+                ids.setdefault(str(key), value)
+            elif isinstance(value, Mapping | list):
+                _body_ids(value, ids)
+    elif isinstance(body, list):
+        for item in body:
+            _body_ids(item, ids)
+
+
+def samples_for(
+    op: Operation,
+    base_url: str,
+    body: Any = UNSET,
+    auth: Auth = BEARER,
+    media: tuple[str, Mapping[str, Any]] | None = None,
+) -> Samples:
     """Samples calling ``op`` at ``base_url`` with ``body`` (default: its first request example).
 
-    The key is read from the environment (``$NEUROPAY_API_KEY``), never written out."""
-    if body is None and op.request_examples:
-        body = op.request_examples[0].value
-    url = base_url.rstrip("/") + _path_with_values(op)
+    ``media`` is the request's (media type, media object) when the caller has resolved it (a
+    ``requestBody`` may be a $ref); JSON is assumed otherwise. The key is read from the
+    environment (``$NEUROPAY_API_KEY``), never written out."""
+    if media is None:
+        media = body_media((op.raw.get("requestBody") or {}).get("content"))
+    mime, media_object = media
+    if body is UNSET:
+        body = op.request_examples[0].value if op.request_examples else media_object.get("example")
+    if body is not None and not mime:
+        mime = "application/json"
+    url, ids = _url(op, base_url, auth)
+    _body_ids(body, ids)
     method = op.method.upper()
+    form = "x-www-form-urlencoded" in mime and isinstance(body, Mapping)
+    is_json = "json" in mime and not isinstance(body, str)
     payload = json.dumps(body, indent=2, ensure_ascii=False) if body is not None else None
+    query_key = f"{auth.name}=${KEY_ENV}"
+    shown_url = url  # curl expands $NEUROPAY_API_KEY itself, inside double quotes
 
-    curl = [f"curl -sS -X {method} {shlex.quote(url)}"]
-    if bearer:
-        curl.append(f'-H "Authorization: Bearer ${KEY_ENV}"')
+    curl = [
+        f"curl -sS -X {method} " + (f'"{shown_url}"' if auth.kind == "query" else shlex.quote(url))
+    ]
+    if "{" in url:
+        curl[0] = curl[0].replace("curl -sS", "curl -sS -g")  # {placeholders} are not URL globs
+    curl += {
+        "bearer": [f'-H "Authorization: Bearer ${KEY_ENV}"'],
+        "basic": [f'-u "${KEY_ENV}:"'],
+        "header": [f'-H "{auth.name}: ${KEY_ENV}"'],
+    }.get(auth.kind, [])
     if payload is not None:
-        curl.append("-H 'Content-Type: application/json'")
-        curl.append("--data-binary @- <<'JSON'\n" + payload + "\nJSON")
+        curl.append(f"-H {shlex.quote('Content-Type: ' + mime)}")
+        if form:
+            curl += [f"--data-urlencode {shlex.quote(f'{k}={v}')}" for k, v in body.items()]
+        else:
+            text = payload if is_json else str(body)
+            curl.append("--data-binary @- <<'BODY'\n" + text + "\nBODY")
     curl_text = " \\\n  ".join(curl)
 
-    python = ["import os", "", "import httpx", ""]
-    headers = f'{{"Authorization": f"Bearer {{os.environ[\'{KEY_ENV}\']}}"}}' if bearer else "{}"
-    call = f"response = httpx.request(\n    {method!r},\n    {url!r},\n    headers={headers},\n"
+    py_url = url.replace(f"&{query_key}", "").replace(f"?{query_key}", "")
+    headers = {
+        "bearer": f'{{"Authorization": f"Bearer {{os.environ[\'{KEY_ENV}\']}}"}}',
+        "header": f"{{{auth.name!r}: os.environ[{KEY_ENV!r}]}}",
+    }.get(auth.kind, "{}")
+    if payload is not None and not is_json and not form:
+        headers = headers[:-1] + (", " if headers != "{}" else "") + f'"Content-Type": {mime!r}}}'
+    call = f"response = httpx.request(\n    {method!r},\n    {py_url!r},\n    headers={headers},\n"
+    if auth.kind == "query":
+        call += f"    params={{{auth.name!r}: os.environ[{KEY_ENV!r}]}},\n"
+    if auth.kind == "basic":
+        call += f"    auth=(os.environ[{KEY_ENV!r}], ''),\n"
     if payload is not None:
-        call += f"    json={_python_literal(body)},\n"
+        keyword = "json" if is_json else "data" if form else "content"
+        literal = _python_literal(body) if is_json or form else repr(str(body))
+        call += f"    {keyword}={literal},\n"
     call += "    timeout=10,\n)"
-    python += [call, "response.raise_for_status()", "print(response.json())"]
+    imports = ["import os", ""] if "os.environ" in call else []
+    call = call.replace("    headers={},\n", "")
+    python = "\n".join(
+        [*imports, "import httpx", "", call, "response.raise_for_status()"]
+        + (["print(response.json())"] if _answers_json(op) else ["print(response.text)"])
+    )
 
-    js_headers = [f"Authorization: `Bearer ${{process.env.{KEY_ENV}}}`"] if bearer else []
+    js_headers = {
+        "bearer": [f"Authorization: `Bearer ${{process.env.{KEY_ENV}}}`"],
+        "basic": [f'Authorization: `Basic ${{btoa(process.env.{KEY_ENV} + ":")}}`'],
+        "header": [f"{json.dumps(auth.name)}: process.env.{KEY_ENV}"],
+    }.get(auth.kind, [])
     if payload is not None:
-        js_headers.append('"Content-Type": "application/json"')
-    js = [
-        f"const response = await fetch({json.dumps(url)}, {{",
-        f'  method: "{method}",',
-        "  headers: { " + ", ".join(js_headers) + " },",
-    ]
+        js_headers.append(f'"Content-Type": {json.dumps(mime)}')
+    js_url = (
+        "`" + url.replace(f"${KEY_ENV}", f"${{process.env.{KEY_ENV}}}") + "`"
+        if auth.kind == "query"
+        else json.dumps(url)
+    )
+    js = [f"const response = await fetch({js_url}, {{", f'  method: "{method}",']
+    if js_headers:
+        js.append("  headers: { " + ", ".join(js_headers) + " },")
     if payload is not None:
-        js.append("  body: JSON.stringify(" + payload.replace("\n", "\n  ") + "),")
+        if is_json:
+            js.append("  body: JSON.stringify(" + payload.replace("\n", "\n  ") + "),")
+        elif form:
+            js.append("  body: new URLSearchParams(" + payload.replace("\n", "\n  ") + "),")
+        else:
+            js.append(f"  body: {json.dumps(str(body))},")
     js += [
         "});",
         "if (!response.ok) throw new Error(`HTTP ${response.status}`);",
-        "console.log(await response.json());",
+        "console.log(JSON.stringify(await response.json(), null, 2));"
+        if _answers_json(op)
+        else "console.log(await response.text());",
     ]
-    return Samples(curl_text, "\n".join(python), "\n".join(js))
+    return Samples(curl_text, python, "\n".join(js), ids)
+
+
+def _answers_json(op: Operation) -> bool:
+    """Whether the operation's success answer is JSON (so the samples print it as JSON)."""
+    for status, response in op.responses.items():
+        if status.startswith("2"):
+            return response.schema is not None or bool(response.examples)
+    return False
 
 
 def _python_literal(value: Any, indent: int = 4) -> str:
     """JSON as a Python literal (true/false/null spelled the Python way)."""
     text = json.dumps(value, indent=4, ensure_ascii=False)
-    text = (
-        text.replace(": true", ": True").replace(": false", ": False").replace(": null", ": None")
+    # Only outside strings: a string value containing ": true" must stay as it is.
+    text = re.sub(
+        r'("(?:[^"\\]|\\.)*")|\b(true|false|null)\b',
+        lambda m: m.group(1) or {"true": "True", "false": "False", "null": "None"}[m.group(2)],
+        text,
     )
     return text.replace("\n", "\n" + " " * indent)
