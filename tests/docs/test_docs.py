@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 import pytest
 
+from neuropay_contract.benchmarks.bench_docs import outside_loads
 from neuropay_contract.docs import render_docs
 from neuropay_contract.docs.model import DocsModel
 from neuropay_contract.spec import ApiSpec, load_spec
@@ -36,7 +37,21 @@ def test_html_is_well_formed_and_self_contained(docs: Path) -> None:
     assert all(url.startswith("data:") for url in page.loads), page.loads
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", html) and "@import" not in html
     assert "@font-face" not in html and "<script src" not in html
+    assert outside_loads(html) == []
     assert len(page.ids) == len(set(page.ids)), "duplicate ids break anchors and tabs"
+
+
+def test_outside_loads_sees_what_a_page_fetches_not_its_links() -> None:
+    page = (
+        '<link href="https://fonts.googleapis.com/css?f=R" rel="stylesheet">'
+        "<script src='//cdn.example/r.js'></script><style>@import url(https://x.example/a.css)</style>"
+        '<a href="https://api.paiwise.com">docs</a><img src="data:,">'
+    )
+    assert outside_loads(page) == [
+        "https://fonts.googleapis.com/css?f=R",
+        "//cdn.example/r.js",
+        "https://x.example/a.css",
+    ]
 
 
 def test_every_part_of_the_spec_is_documented(docs: Path) -> None:
@@ -152,8 +167,10 @@ def test_cli_writes_what_it_is_asked_and_fails_in_one_line(tmp_path: Path) -> No
     for args, words in (
         (("--format", "pdf"), "--format"),
         (("--spec", str(tmp_path / "missing.yaml")), "does not exist"),
+        (("--base-url", "127.0.0.1:8080"), "--base-url"),
+        (("--out", str(tmp_path / "api.md" / "sub")), "cannot write"),
     ):
-        bad = neuropay(*args, "--out", str(tmp_path))
+        bad = neuropay("--out", str(tmp_path), *args)  # a later option wins
         assert bad.returncode == 2 and bad.stderr.startswith("neuropay: error:"), bad.stderr
         assert words in bad.stderr and "Traceback" not in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1

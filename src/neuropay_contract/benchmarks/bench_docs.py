@@ -3,6 +3,7 @@ wall time, peak memory and output size, printed as ratios."""
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +12,23 @@ from .._resources import checkout_root
 from ._timing import run_timed
 
 DOCUMENT = "paypal-checkout_orders_v2.json"
+
+
+# What a page fetches by itself: <script src>, <link href> (fonts, styles) and CSS @import/url().
+_LOADS = re.compile(
+    r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"']?(https?:)?//[^\"'\s>]+"
+    r"|<link\b[^>]*\bhref=[\"']?(https?:)?//[^\"'\s>]+"
+    r"|@import\s+(?:url\()?[\"']?(https?:)?//[^\"')\s]+"
+    r"|url\(\s*[\"']?(https?:)?//[^\"')\s]+",
+    re.IGNORECASE,
+)
+
+
+def outside_loads(html: str) -> list[str]:
+    """URLs on other hosts that the page would fetch when opened (an offline page has none)."""
+    return [
+        re.sub(r".*?((https?:)?//[^\"'\s>)]+).*", r"\1", m.group(0)) for m in _LOADS.finditer(html)
+    ]
 
 
 def main() -> int:
@@ -33,6 +51,8 @@ def main() -> int:
         )
         ours_size = (ours_out / "index.html").stat().st_size
         theirs_size = theirs_out.stat().st_size
+        ours_loads = outside_loads((ours_out / "index.html").read_text(encoding="utf-8"))
+        theirs_loads = outside_loads(theirs_out.read_text(encoding="utf-8"))
     print(f"document: {spec.name} ({spec.stat().st_size // 1024} KiB); median of 3 runs each")
     print(f"{'':22}{'neuropay docs':>16}{'redocly build-docs':>20}{'ratio':>10}")
     print(
@@ -45,7 +65,11 @@ def main() -> int:
         f"{'output size (KiB)':22}{ours_size / 1024:>16.0f}{theirs_size / 1024:>20.0f}{theirs_size / ours_size:>9.2f}x (>1: neuropay smaller)"
     )
     print(
-        "neuropay's page also carries code samples in three languages and a search index; both work offline."
+        f"{'loads from outside':22}{len(ours_loads):>16}{len(theirs_loads):>20}"
+        f"{'':>10} {', '.join(sorted(set(theirs_loads)))[:70]}"
+    )
+    print(
+        "neuropay's page also carries curl, Python and JavaScript samples, the lifecycle and a search index."
     )
     return 0
 

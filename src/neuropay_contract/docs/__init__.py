@@ -1,6 +1,8 @@
 """Developer docs generated from the spec (``neuropay docs``)."""
 
+from .diagram import lifecycle_svg
+from .model import DocsModel
 from .render import render_docs
-from .samples import samples_for
+from .samples import Samples, samples_for
 
-__all__ = ["render_docs", "samples_for"]
+__all__ = ["DocsModel", "Samples", "lifecycle_svg", "render_docs", "samples_for"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -29,7 +30,9 @@ from .render import render_docs
     "--format", "formats", default="html,md", show_default=True, help="Comma-separated: html, md."
 )
 @click.option(
-    "--base-url", default=None, help="Base URL in code samples (default: the spec's first server)."
+    "--base-url",
+    default=None,
+    help="Base URL the code samples call (default: the spec's loopback server, else its first).",
 )
 def docs_command(spec: Path | None, out: Path, formats: str, base_url: str | None) -> int:
     """Generate an offline, self-contained HTML reference and a Markdown version of any OpenAPI 3.0
@@ -41,6 +44,17 @@ def docs_command(spec: Path | None, out: Path, formats: str, base_url: str | Non
         raise UsageError(
             f"--format takes html and/or md, not {','.join(sorted(unknown)) or 'nothing'}"
         )
-    for path in render_docs(load_spec(spec), out, chosen, base_url):
+    if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+        raise UsageError(
+            f"--base-url must be an http(s) URL such as http://127.0.0.1:8080, not {base_url!r}"
+        )
+    loaded = load_spec(spec)
+    try:
+        written = render_docs(loaded, out, chosen, base_url)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the docs into {out}: {exc.strerror or exc}; pick another --out"
+        ) from None
+    for path in written:
         click.echo(f"wrote {path}")
     return 0

@@ -30,6 +30,7 @@ ROW_GAP = 24
 MARGIN = 20
 LOOP_W = 34
 SWEEPS = 12
+GUARD_LINE = 20
 
 
 def text_width(text: str, size: float) -> float:
@@ -63,8 +64,18 @@ class _Edge:
 
 
 def _trigger(operation: str | None, event: str | None, guard: tuple[str, ...]) -> list[str]:
-    """Label lines: the operation or event, then its guards (two short lines beat one long one)."""
-    return [operation or event or "?", *([f"[{', '.join(guard)}]"] if guard else [])]
+    """Label lines: the operation or event, then its guards in brackets, one guard a line when
+    they would not fit on one (narrow labels keep the diagram at page width, text unscaled)."""
+    lines = [operation or event or "?"]
+    joined = f"[{', '.join(guard)}]"
+    if guard and len(joined) <= GUARD_LINE:
+        lines.append(joined)
+    elif guard:
+        lines += [
+            ("[" if i == 0 else " ") + g + ("]" if i == len(guard) - 1 else ",")
+            for i, g in enumerate(guard)
+        ]
+    return lines
 
 
 def _edges(lifecycle: Lifecycle) -> tuple[list[_Edge], dict[str, list[str]]]:
@@ -126,7 +137,7 @@ def _layers(states: list[str], edges: list[_Edge]) -> dict[str, int]:
     return rank
 
 
-class _Layout:
+class Layout:
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.edges, loops = _edges(lifecycle)
         self.final = set(lifecycle.final)
@@ -271,7 +282,7 @@ def _box(node: _Node) -> tuple[float, float]:
     return node.x - node.width / 2, node.width - extra
 
 
-def _ports(layout: _Layout) -> dict[tuple[str, str], float]:
+def _ports(layout: Layout) -> dict[tuple[str, str], float]:
     """Where each edge leaves or enters a state: spread along the bottom (or top) edge of the box
     in the order of the neighbours, so arrows fan out instead of meeting in one point."""
     ports: dict[tuple[str, str], float] = {}
@@ -302,7 +313,7 @@ def _path(points: list[tuple[float, float]]) -> str:
 def lifecycle_svg(lifecycle: Lifecycle, title: str = "Lifecycle") -> str:
     """A top-to-bottom diagram: a start dot, states in layers by distance from creation, arrows
     labelled with the operation or event and its guard, final states drawn with a double border."""
-    layout = _Layout(lifecycle)
+    layout = Layout(lifecycle)
     nodes = layout.nodes
     w, h = layout.width, layout.height
     parts = [

@@ -16,6 +16,8 @@ def render_docs(
     formats: Iterable[str] = ("html", "md"),
     base_url: str | None = None,
 ) -> list[Path]:
+    """Write ``index.html`` (self-contained) and/or ``api.md`` (with ``lifecycle.svg`` beside it)
+    into ``out_dir``; returns the files written."""
     model = DocsModel(spec, base_url)
     context = model.context()
     env = make_environment()
