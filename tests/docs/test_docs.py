@@ -14,7 +14,7 @@ import pytest
 
 from neuropay_contract.benchmarks.bench_docs import outside_loads
 from neuropay_contract.docs import render_docs
-from neuropay_contract.docs.model import DocsModel
+from neuropay_contract.docs.model import DocsModel, markdown_html
 from neuropay_contract.spec import ApiSpec, load_spec
 
 from ._html import check
@@ -119,12 +119,24 @@ def test_raw_html_in_the_spec_stays_text(tmp_path: Path) -> None:
     hostile["tags"] = [{"name": "Checkouts", "description": evil}]
     render_docs(ApiSpec(hostile), tmp_path, ["html", "md"])
     html = (tmp_path / "index.html").read_text()
-    assert "<script>window.__xss" not in html and "<img src=x" not in html
+    assert "window.__xss" not in html and "<img" not in html and "onerror" not in html
     assert "<script>bad()" not in html and 'href="javascript:' not in html
-    assert "&lt;script&gt;window.__xss" in html  # shown, as text
+    assert "<p>Hello" in html and "[click](javascript:" in html  # the text stays, no link
+    assert html.count("<script") == 2  # the page's own: the search index and the search
     assert check(html).problems == []
     md = (tmp_path / "api.md").read_text()
     assert "<script>" not in md and "&lt;script>window.__xss" in md
+
+
+def test_safe_html_in_the_spec_is_rendered() -> None:
+    html = markdown_html(
+        'See <a href="https://developer.paypal.com/x" onclick="f()">docs</a>.'
+        "<blockquote><strong>Note:</strong> <code>id</code></blockquote>"
+        '<iframe src="https://evil.example"></iframe><style>body{display:none}</style>'
+    )
+    assert '<a href="https://developer.paypal.com/x" rel="noopener noreferrer">docs</a>' in html
+    assert "<blockquote><strong>Note:</strong> <code>id</code></blockquote>" in html
+    assert "iframe" not in html and "onclick" not in html and "display:none" not in html
 
 
 def test_markdown_version(docs: Path) -> None:
@@ -237,9 +249,11 @@ def test_docs_in_a_browser(docs: Path, page: Any) -> None:
     width = browser.evaluate("document.querySelector('.diagram svg').getBoundingClientRect().width")
     column = browser.evaluate("document.querySelector('.diagram').clientWidth")
     assert 0 < width <= column
-    browser.fill("#search", "invalid_status")
-    page.screenshot("docs.png")
-    browser.goto((docs / "index.html").as_uri() + "#lifecycle")
+    # Screenshots of what a reader sees (the viewport, not a 30 000 px full page).
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.screenshot(path=str(SCREENSHOTS / "docs-lifecycle.png"))  # what a reader sees first
+    browser.goto((docs / "index.html").as_uri() + "#op-refundCheckout")
+    browser.fill("#search", "invalid_status")
+    browser.screenshot(path=str(SCREENSHOTS / "docs.png"))
+    browser.goto((docs / "index.html").as_uri() + "#lifecycle")
+    browser.screenshot(path=str(SCREENSHOTS / "docs-lifecycle.png"))
     assert page.console_errors == [] and page.outside_requests == []

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
@@ -17,21 +18,40 @@ from ..spec import ApiSpec, Operation
 from .diagram import lifecycle_svg
 from .samples import UNSET, Auth, Samples, auth_for, body_media, samples_for
 
-# "html": False makes markdown-it escape raw HTML in the spec's text instead of passing it through,
-# and its link validation drops javascript: and data: links: the spec's text never becomes markup.
-_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+# Spec text is Markdown that may hold HTML (PayPal's does: links, lists, <code>). It is rendered,
+# then sanitised by Ammonia (nh3) to an allowlist: text markup and http(s) links only. No script,
+# style, event handler, image or iframe survives, so the page still loads nothing from outside.
+_MD = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
+SAFE_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",
+    "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+SAFE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
 SCHEMA_PREFIX = "#/components/schemas/"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
+def sanitise(html: str) -> str:
+    """HTML reduced to the allowlist: what is not allowed is dropped (script and style with
+    their content), links keep only http, https and mailto targets."""
+    return nh3.clean(
+        html,
+        tags=SAFE_TAGS,
+        attributes=SAFE_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
 def markdown_html(text: str) -> str:
-    """Markdown from the spec as HTML; raw HTML in the spec is escaped, not rendered."""
-    return str(_MD.render(text or ""))
+    """Markdown from the spec as sanitised HTML."""
+    return sanitise(str(_MD.render(text or "")))
 
 
 def markdown_inline(text: str) -> str:
-    """One line of Markdown (field descriptions) as inline HTML, raw HTML escaped."""
-    return str(_MD.renderInline(text or ""))
+    """One line of Markdown (field descriptions) as sanitised inline HTML."""
+    return sanitise(str(_MD.renderInline(text or "")))
 
 
 def markdown_text(text: str) -> str:
@@ -50,7 +70,8 @@ def breakable(text: str) -> Markup:
             return word
         return re.sub(r"(?<=[a-z_])(?=[A-Z])|(?<=_)(?=[a-z])", "<wbr>", word)
 
-    return Markup(re.sub(r"[A-Za-z_]+", split, str(escape(text))))
+    words = re.sub(r"[A-Za-z_]+", split, str(escape(text)))
+    return Markup(re.sub(r"(?<=\.)(?=[A-Za-z_])|(?=\[\])", "<wbr>", words))  # dotted field paths
 
 
 def table_cell(text: str) -> str:
