@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from neuropay_contract.spec import load_spec
+from neuropay_contract.pytest_plugin import active_spec
+from neuropay_contract.spec import ApiSpec
 
-SPEC = load_spec()
+SPEC: ApiSpec = active_spec()  # --np-spec when given: checks are parametrized from it
 OPERATIONS = list(SPEC.operations.values())
 ID_FIELDS = ("checkout_id", "customer_id")
 

@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -17,8 +17,8 @@ import requests
 from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
 from neuropay_contract.contract.reach import Driver, PaymentMeans
 from neuropay_contract.errors import NeuropayError
-from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY
-from neuropay_contract.spec import ApiSpec, load_spec
+from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY, active_spec
+from neuropay_contract.spec import ApiSpec
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Target:
     profile: str
     spec: ApiSpec
     means: PaymentMeans
+    timeout: float = 10.0  # seconds per HTTP exchange (--request-timeout)
 
     @property
     def limits(self) -> dict[str, int]:
@@ -46,7 +47,7 @@ def _fail_run(config: pytest.Config, reason: str) -> None:
 
 def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> None:
     """The target answers and the keys work, before any check: a wrong key never passes."""
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=target.timeout) as http:
         _probe(
             config, target, ContractClient(target.url, target.api_key, target.spec, recorder, http)
         )
@@ -78,7 +79,7 @@ def _probe(config: pytest.Config, target: Target, client: ContractClient) -> Non
 @pytest.fixture(scope="session")
 def np_spec(pytestconfig: pytest.Config) -> ApiSpec:
     try:
-        return load_spec(pytestconfig.getoption("--np-spec"))
+        return cast(ApiSpec, active_spec())
     except NeuropayError as exc:
         _fail_run(pytestconfig, str(exc))
         raise
@@ -111,6 +112,7 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]
             profile=profile,
             spec=np_spec,
             means=means,
+            timeout=float(option("--request-timeout")),
         )
         yield from _with_target(config, state, target)
         return
@@ -126,6 +128,7 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]
             profile=profile,
             spec=np_spec,
             means=means,
+            timeout=float(option("--request-timeout")),
         )
         yield from _with_target(config, state, target)
 
@@ -142,8 +145,9 @@ def _with_target(config: pytest.Config, state: Any, target: Target) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def np_http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=float(os.environ.get("NEUROPAY_TIMEOUT", "10"))) as client:
+def np_http(np_target: Target) -> Iterator[httpx.Client]:
+    """One keep-alive connection pool for every check, each exchange bounded by the timeout."""
+    with httpx.Client(timeout=np_target.timeout) as client:
         yield client
 
 

@@ -13,8 +13,12 @@ from neuropay_contract.contract.checks import ContractViolation, check_error, ch
 
 KEYS = {
     "missing": (None, {"missing_api_key"}),
-    "malformed": ("not a key", {"invalid_api_key", "missing_api_key"}),
+    # "Bearer" and no key (HTTP forbids the trailing space of "Bearer ").
+    "empty": ("Bearer", {"missing_api_key"}),
+    "malformed": ("not a key", {"invalid_api_key"}),
     "unknown": ("sk_test_" + "0" * 32, {"invalid_api_key"}),
+    # Not a bearer credential at all: the spec's "no Authorization: Bearer header".
+    "other-scheme": ("Basic Zm9vOmJhcg==", {"missing_api_key", "invalid_api_key"}),
 }
 
 
@@ -23,16 +27,12 @@ KEYS = {
 def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str) -> None:
     """Without a key, with a malformed and with an unknown key: 401 and the envelope."""
     key, codes = KEYS[kind]
-    headers: dict[str, str] = {}
-    if kind == "malformed":
+    if kind in ("other-scheme", "empty"):
         resp = np_client.call(
-            operation,
-            example_body(operation),
-            api_key=None,
-            headers={"Authorization": "Basic Zm9vOmJhcg=="},
+            operation, example_body(operation), api_key=None, headers={"Authorization": str(key)}
         )
     else:
-        resp = np_client.call(operation, example_body(operation), api_key=key, headers=headers)
+        resp = np_client.call(operation, example_body(operation), api_key=key)
     check_error(
         np_client.spec,
         resp,

@@ -150,3 +150,37 @@ def test_automatic_payment_with_cards(
         "customers.card-needs-customer",
         "card_id without customer_id was accepted",
     )
+
+
+@_np("createCheckout")
+def test_card_of_another_customer_is_not_found(
+    np_driver: Driver, np_client: ContractClient
+) -> None:
+    """A saved card pays only for its own customer: another customer of the same merchant using
+    its card_id gets 404 card_not_found, while the owner can pay with it."""
+    owner = str(np_client.call("createCustomer", customer_body()).json_object().get("customer_id"))
+    stranger = str(
+        np_client.call("createCustomer", customer_body()).json_object().get("customer_id")
+    )
+    card = np_driver.save_card(owner)
+    foreign = np_client.call("createCheckout", create_body(customer_id=stranger, card_id=card))
+    check_error(
+        SPEC,
+        foreign,
+        404,
+        "card_not_found",
+        "customers.card-not-owned",
+        "a customer paid with another customer's saved card",
+    )
+    own = np_client.call("createCheckout", create_body(customer_id=owner, card_id=card))
+    check_status(own, 200, "customers.automatic-payment", "the owner's saved card was refused")
+    check_response_schema(SPEC, own)
+    if own.json_object().get("status") != "paid":
+        raise ContractViolation(
+            "customers.automatic-payment",
+            "A saved card did not pay automatically",
+            f"create with the owner's saved card answered status {own.json_object().get('status')!r}",
+            operation="createCheckout",
+            expected={"status": "paid"},
+            received={"status": own.json_object().get("status")},
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from _support import SPEC
 from neuropay_contract.contract import ContractClient, Driver, not_covered
 from neuropay_contract.contract.checks import (
     ContractViolation,
@@ -16,9 +17,8 @@ from neuropay_contract.contract.checks import (
     check_unchanged,
 )
 from neuropay_contract.lifecycle import Transition
-from neuropay_contract.spec import load_spec
 
-LIFECYCLE = load_spec().require_lifecycle()
+LIFECYCLE = SPEC.require_lifecycle()
 
 
 def _capture_for(t: Transition) -> bool | None:

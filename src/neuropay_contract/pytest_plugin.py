@@ -25,6 +25,7 @@ PROFILES: dict[str, dict[str, int]] = {
 }
 
 RESULTS_KEY = pytest.StashKey["RunState"]()
+DEFAULT_TIMEOUT = 10.0  # seconds per HTTP exchange with the target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--seed", type=int, default=None, help="seed for generated data (reproducible runs)"
     )
     group.addoption("--report-dir", default=None, help="write results.json and reports here")
+    group.addoption(
+        "--request-timeout",
+        type=float,
+        default=float(os.environ.get("NEUROPAY_TIMEOUT", DEFAULT_TIMEOUT)),
+        help=f"seconds to wait for each answer of the target ($NEUROPAY_TIMEOUT, {DEFAULT_TIMEOUT:g})",
+    )
     group.addoption(
         "--np-spec", default=None, help="spec to test against (default: the bundled spec)"
     )
@@ -87,11 +94,34 @@ def pytest_configure(config: pytest.Config) -> None:
             print_blob=False,
         )
     config.stash[RESULTS_KEY] = RunState(started=time.time())
-    global ACTIVE_PROFILE
+    global ACTIVE_PROFILE, ACTIVE_SPEC_PATH
     ACTIVE_PROFILE = str(config.getoption("--profile"))
+    ACTIVE_SPEC_PATH = config.getoption("--np-spec")
+    seed = config.getoption("--seed")
+    if seed is not None and config.getoption("--hypothesis-seed", None) is None:
+        # --seed alone makes every property and fuzz check reproducible, as --hypothesis-seed does
+        # (the same global Hypothesis uses for it).
+        from hypothesis import core
+
+        core.global_force_seed = int(seed)  # type: ignore[assignment]
 
 
 ACTIVE_PROFILE = "dev"
+ACTIVE_SPEC_PATH: str | None = None
+
+
+def active_spec() -> Any:
+    """The spec this run tests against (``--np-spec``, else the bundled one), for test modules
+    that parametrize at collection time; loaded once."""
+    from .spec import load_spec
+
+    global _ACTIVE_SPEC
+    if _ACTIVE_SPEC is None or _ACTIVE_SPEC[0] != ACTIVE_SPEC_PATH:
+        _ACTIVE_SPEC = (ACTIVE_SPEC_PATH, load_spec(ACTIVE_SPEC_PATH))
+    return _ACTIVE_SPEC[1]
+
+
+_ACTIVE_SPEC: tuple[str | None, Any] | None = None
 
 
 def np_settings() -> Any:
@@ -151,9 +181,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if report_dir:
         from .reports import write_reports
 
-        write_reports(
-            results, Path(report_dir), secrets=state.recorder.secrets if state.recorder else None
-        )
+        try:
+            write_reports(
+                results,
+                Path(report_dir),
+                secrets=state.recorder.secrets if state.recorder else None,
+            )
+        except OSError as exc:
+            state.error = f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 FINAL_KEY = pytest.StashKey[Any]()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ..results import Step
 from ..spec import ApiSpec
 from .client import Response
 
@@ -14,7 +15,11 @@ NOT_COVERED_PREFIX = "not covered: "
 
 
 class ContractViolation(AssertionError):
-    """The target broke a rule of the contract."""
+    """The target broke a rule of the contract.
+
+    ``steps`` and ``curl`` (the whole sequence of the check and its shell reproduction) are
+    filled by the plugin from the check's recorder when the result is built; a raiser need not
+    pass them."""
 
     def __init__(
         self,
@@ -25,6 +30,8 @@ class ContractViolation(AssertionError):
         operation: str | None = None,
         expected: Any = None,
         received: Any = None,
+        steps: list[Step] | None = None,
+        curl: str = "",
     ) -> None:
         super().__init__(f"[{rule}] {title}: {message}")
         self.rule = rule
@@ -33,6 +40,8 @@ class ContractViolation(AssertionError):
         self.operation = operation
         self.expected = expected
         self.received = received
+        self.steps = steps
+        self.curl = curl
 
 
 def not_covered(reason: str) -> None:

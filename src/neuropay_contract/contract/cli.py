@@ -5,23 +5,34 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
+from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
-from ..pytest_plugin import FINAL_KEY, PROFILES, RESULTS_KEY
+from ..pytest_plugin import DEFAULT_TIMEOUT, FINAL_KEY, PROFILES, RESULTS_KEY
 from ..results import RunResults
+from ..spec import load_spec
+from .terminal import ProgressPlugin, print_summary
 
 
 class _Collector:
-    """Receives the run's results and error from the plugin's stash at the end of the session."""
+    """Receives the run's results and error from the plugin's stash at the end of the session,
+    and the first collection error (a suite that cannot be collected is "could not test")."""
 
     def __init__(self) -> None:
         self.results: RunResults | None = None
         self.error: str | None = None
+        self.collect_error: str | None = None
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and self.collect_error is None:
+            lines = [line for line in str(report.longrepr).splitlines() if line.strip()]
+            errors = [line for line in lines if line.startswith("E ")]
+            detail = (errors or lines or ["unknown error"])[-1].removeprefix("E ").strip()
+            self.collect_error = f"{report.nodeid or 'the suite'}: {detail}"
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -42,8 +53,11 @@ def run_suite(
     keyword: str | None = None,
     extra: dict[str, str | None] | None = None,
     verbose: bool = False,
+    timeout: float | None = None,
+    progress: Console | None = None,
 ) -> tuple[int, RunResults | None, str | None]:
-    """Run the suite in-process; (exit code 0/1/2, results, error reason)."""
+    """Run the suite in-process; (exit code 0/1/2, results, error reason). With ``progress``, a
+    rich progress bar replaces pytest's own output (unless ``verbose``)."""
     suite = contract_suite_path()
     args = [
         str(suite),
@@ -53,9 +67,12 @@ def run_suite(
         str(suite),
         "-p",
         "no:cacheprovider",
-        "-q" if not verbose else "-v",
-        "--tb=no",
-        "--no-header",
+        # pytest's own output only when asked for (-v) or without our progress bar.
+        *(
+            ["-p", "no:terminal"]
+            if progress is not None and not verbose
+            else ["-v" if verbose else "-q", "--tb=no", "--no-header"]
+        ),
         "-W",
         "ignore::DeprecationWarning",
         "-W",
@@ -77,10 +94,20 @@ def run_suite(
             args += [flag, value]
     if seed is not None:
         args += ["--seed", str(seed), f"--hypothesis-seed={seed}"]
+    if timeout is not None:
+        args += ["--request-timeout", str(timeout)]
     if keyword:
         args += ["-k", keyword]
     collector = _Collector()
-    code = pytest.main(args, plugins=[collector])
+    plugins: list[object] = [collector]
+    bar = ProgressPlugin(progress) if progress is not None and not verbose else None
+    if bar is not None:
+        plugins.append(bar)
+    try:
+        code = pytest.main(args, plugins=plugins)
+    finally:
+        if bar is not None:
+            bar.stop()
     if collector.error:
         return EXIT_ERROR, collector.results, collector.error
     if code == pytest.ExitCode.OK:
@@ -89,6 +116,12 @@ def run_suite(
         return EXIT_VIOLATIONS, collector.results, None
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return EXIT_ERROR, collector.results, "no contract check was selected"
+    if collector.collect_error:
+        return (
+            EXIT_ERROR,
+            collector.results,
+            f"the contract suite could not be collected: {collector.collect_error}",
+        )
     return (
         EXIT_ERROR,
         collector.results,
@@ -127,49 +160,6 @@ def run_suite_subprocess(
         env={**os.environ, "NEUROPAY_API_KEY": keys[0]},
         timeout=900,
     )
-
-
-def print_summary(results: RunResults, report_dir: Path | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=False, highlight=False)
-    counts = results.counts()
-    table = Table(title="neuropay contract", show_lines=False)
-    for column in ("category", "checks", "passed", "failed", "not covered"):
-        table.add_column(column, justify="left" if column == "category" else "right")
-    categories: dict[str, list[Any]] = {}
-    for check in results.checks:
-        categories.setdefault(check.category, []).append(check)
-    for category, checks in sorted(categories.items()):
-        table.add_row(
-            category,
-            str(len(checks)),
-            str(sum(c.outcome == "passed" for c in checks)),
-            str(sum(c.outcome in ("failed", "error") for c in checks)),
-            str(sum(c.outcome == "not_covered" for c in checks)),
-        )
-    console.print(table)
-    for check in results.failures[:20]:
-        f = check.failure
-        if f is not None:
-            console.print(
-                f"[red]✗[/red] [bold]{f.rule}[/bold] {f.title}: {f.message[:200]}", markup=True
-            )
-    if len(results.failures) > 20:
-        console.print(f"… and {len(results.failures) - 20} more failures")
-    verdict = (
-        "[green]CONFORMANT[/green]"
-        if results.verdict == "conformant"
-        else "[red]CONTRACT VIOLATIONS[/red]"
-    )
-    console.print(
-        f"{verdict} {results.target_url}: {counts['passed']} passed, "
-        f"{counts['failed'] + counts['error']} failed, {counts['not_covered']} not covered, "
-        f"{counts['requests']} requests in {results.duration_s:.1f} s"
-    )
-    if report_dir is not None:
-        console.print(f"reports: {report_dir}/report.html, report.md, junit.xml, results.json")
 
 
 @click.command("test")
@@ -212,7 +202,14 @@ def print_summary(results: RunResults, report_dir: Path | None) -> None:
     "--card-id-success", default=None, help="Card id that pays automatically on the target."
 )
 @click.option("--card-id-decline", default=None, help="Card id that declines automatic payment.")
-@click.option("-v", "--verbose", is_flag=True, help="One line per check.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for each answer of the target.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
 def test_command(
     target_url: str | None,
     api_key: str | None,
@@ -227,6 +224,7 @@ def test_command(
     card_number_decline: str | None,
     card_id_success: str | None,
     card_id_decline: str | None,
+    timeout: float,
     verbose: bool,
 ) -> int:
     """Certify a server against the spec: fuzzing, auth, every lifecycle transition and forbidden
@@ -239,6 +237,16 @@ def test_command(
         raise NeuropayError("--target-url needs an API key: pass --api-key or set NEUROPAY_API_KEY")
     if spec is not None and not spec.exists():
         raise NeuropayError(f"spec file {spec} does not exist")
+    # An unreadable spec, or one without the lifecycle the suite is built from, stops here with
+    # one line (the suite would otherwise fail while collecting).
+    load_spec(spec).require_lifecycle()
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NeuropayError(
+            f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
+        ) from None
+    console = Console(highlight=False, soft_wrap=True)
     code, results, error = run_suite(
         target_url,
         api_key,
@@ -256,9 +264,11 @@ def test_command(
             "card-id-decline": card_id_decline,
         },
         verbose,
+        timeout,
+        Console(stderr=True),
     )
     if error:
         raise NeuropayError(error)
     if results is not None:
-        print_summary(results, report_dir)
+        print_summary(results, report_dir, console)
     return code

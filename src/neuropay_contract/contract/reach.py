@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from ..lifecycle import Lifecycle, Transition
 from ..spec import ApiSpec
@@ -229,6 +230,44 @@ class Driver:
         assert checkout is not None
         return checkout
 
+    def save_card(self, customer_id: str) -> str:
+        """A card saved for ``customer_id``. The spec declares no API operation that saves a card
+        (customers save them on the hosted page), so this pays a checkout of the customer on its
+        hosted page with a succeeding test card number and "save card" ticked, using the form
+        fields of the reference server's page; not covered when the target's page does not do it.
+        """
+        number = self.means.card_number_success
+        if number is None:
+            not_covered("no succeeding test card number to save a card with")
+        created = self.client.call(
+            "createCheckout", create_body(customer_id=customer_id, allowSaveCard=True)
+        )
+        check_status_200(created, "createCheckout")
+        page = str(created.json_object().get("url") or "")
+        base = urlsplit(self.client.base_url)
+        where = urlsplit(page)
+        if (where.scheme, where.netloc) != (base.scheme, base.netloc):
+            not_covered(f"the hosted page {page!r} is not served by the target: no card to save")
+        form = urlencode(
+            {"action": "pay", "card_number": number, "expiry": "12/30", "save_card": "on"}
+        )
+        self.client.request(
+            "POST",
+            where.path + (f"?{where.query}" if where.query else ""),
+            content=form.encode(),
+            content_type="application/x-www-form-urlencoded",
+            api_key=None,
+        )
+        customer = self.client.call("retrieveCustomer", {"customer_id": customer_id})
+        check_status_200(customer, "retrieveCustomer")
+        cards = customer.json_object().get("savedCards") or []
+        if not cards or not isinstance(cards[-1], dict) or not cards[-1].get("card_id"):
+            not_covered(
+                "the target's hosted page saved no card (the spec has no API to save one), so a "
+                "card of another customer cannot be tried"
+            )
+        return str(cards[-1]["card_id"])
+
     def retrieve(self, checkout_id: str) -> dict[str, Any]:
         resp = self.client.call("retrieveCheckout", {"checkout_id": checkout_id})
         if resp.status != 200:
@@ -242,3 +281,28 @@ class Driver:
             )
         check_response_schema(self.spec, resp)
         return resp.json_object()
+
+
+def check_status_200(resp: Response, operation: str) -> None:
+    if resp.status != 200:
+        raise ContractViolation(
+            "lifecycle.setup",
+            "A valid request needed to set up the check was refused",
+            f"{operation} answered {resp.status}, expected 200",
+            operation=operation,
+            expected={"status": 200},
+            received={"status": resp.status, "body": resp.body},
+        )
+
+
+def reach(
+    client: ContractClient,
+    status: str,
+    capture: bool | None = None,
+    means: PaymentMeans | None = None,
+    **create_extra: Any,
+) -> dict[str, Any]:
+    """A fresh checkout in ``status`` on the client's target (see :meth:`Driver.reach`); payment
+    means default to the spec's test-mode declarations."""
+    driver = Driver(client, means or PaymentMeans.from_spec(client.spec))
+    return driver.reach(status, capture, **create_extra)

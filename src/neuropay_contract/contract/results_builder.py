@@ -104,12 +104,19 @@ def check_result(
     else:
         result.outcome = "failed"
         result.failure = failure
+    if isinstance(exc, ContractViolation) and exc.steps:
+        steps = exc.steps
     failure.steps = steps
-    failure.curl = sequence_to_curl(steps) if steps else ""
+    failure.curl = (
+        exc.curl
+        if isinstance(exc, ContractViolation) and exc.curl
+        else (sequence_to_curl(steps) if steps else "")
+    )
     if secrets is not None:
         failure.expected = secrets.redact_any(failure.expected)
         failure.received = secrets.redact_any(failure.received)
         failure.message = secrets.redact(failure.message)
+        failure.curl = secrets.redact(failure.curl)
     return result
 
 

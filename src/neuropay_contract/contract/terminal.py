@@ -1,0 +1,145 @@
+"""What ``neuropay test`` shows in the terminal: a progress bar while the suite runs (on a
+terminal only, so CI logs stay clean) and the summary afterwards, rendered from RunResults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..results import CheckResult, RunResults
+
+MAX_FAILURES_SHOWN = 25
+SHORT = 160  # characters of expected / received shown per failure
+
+
+class ProgressPlugin:
+    """A pytest plugin that drives a rich progress bar: one tick per check, the running category
+    and the failures so far in its description."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress: Progress | None = None
+        self.task: Any = None
+        self.failed = 0
+        self.category = ""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.console.is_terminal or not session.items:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("checking", total=len(session.items), failed="")
+        self.progress.start()
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        mark = item.get_closest_marker("np_check")
+        if mark is not None and self.progress is not None:
+            self.category = str(mark.kwargs.get("category") or "")
+            self.progress.update(self.task, description=self.category)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.progress is None:
+            return
+        if report.failed:
+            self.failed += 1
+            self.progress.update(self.task, failed=f"[red]{self.failed} failed[/red]")
+        if report.when == "teardown":
+            self.progress.advance(self.task)
+
+    def pytest_unconfigure(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def short(value: Any, limit: int = SHORT) -> str:
+    """A value as one compact line of at most ``limit`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def category_table(results: RunResults) -> Table:
+    table = Table(title="neuropay contract", title_justify="left")
+    for column in ("category", "checks", "passed", "failed", "not covered"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    categories: dict[str, list[CheckResult]] = {}
+    for check in results.checks:
+        categories.setdefault(check.category, []).append(check)
+    for category, checks in sorted(categories.items()):
+        failed = sum(c.outcome in ("failed", "error") for c in checks)
+        table.add_row(
+            category,
+            str(len(checks)),
+            str(sum(c.outcome == "passed" for c in checks)),
+            f"[red]{failed}[/red]" if failed else "0",
+            str(sum(c.outcome == "not_covered" for c in checks)),
+        )
+    return table
+
+
+def print_summary(
+    results: RunResults, report_dir: Path | None, console: Console | None = None
+) -> None:
+    """A line per category, each failure (rule, title, expected vs received), the verdict and
+    where the reports are. Everything printed comes from the (already redacted) results."""
+    console = console or Console(highlight=False, soft_wrap=True)
+    counts = results.counts()
+    console.print(category_table(results))
+    for check in results.failures[:MAX_FAILURES_SHOWN]:
+        failure = check.failure
+        if failure is None:
+            continue
+        console.print(
+            f"[red]✗[/red] [bold]{escape(failure.rule)}[/bold] {escape(failure.title)}"
+            f" [dim]({escape(check.id)})[/dim]"
+        )
+        console.print(f"    {escape(short(failure.message, 300))}")
+        if failure.expected is not None or failure.received is not None:
+            console.print(f"    expected: {escape(short(failure.expected))}")
+            console.print(f"    received: {escape(short(failure.received))}")
+    if len(results.failures) > MAX_FAILURES_SHOWN:
+        console.print(
+            f"… and {len(results.failures) - MAX_FAILURES_SHOWN} more failures (see the reports)"
+        )
+    for check in results.not_covered[:MAX_FAILURES_SHOWN]:
+        console.print(
+            f"[yellow]-[/yellow] not covered: {escape(check.id)}: {escape(check.reason or '')}"
+        )
+    verdict = (
+        "[green]CONFORMANT[/green]"
+        if results.verdict == "conformant"
+        else "[red]CONTRACT VIOLATIONS[/red]"
+    )
+    console.print(
+        f"{verdict} {escape(results.target_url)}"
+        f"{' (embedded reference server)' if results.embedded_target else ''}: "
+        f"{counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
+        f"{counts['not_covered']} not covered; {counts['requests']} requests in "
+        f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
+    )
+    if report_dir is not None:
+        written = [
+            name
+            for name in ("report.html", "report.md", "junit.xml", "results.json")
+            if (report_dir / name).exists()
+        ]
+        console.print(f"reports: {escape(str(report_dir))}/ ({', '.join(written)})")
