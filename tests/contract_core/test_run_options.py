@@ -1,0 +1,203 @@
+"""`neuropay test` options and the terminal: failures shown with rule, expected and received;
+timeouts, unwritable report folders and specs without a lifecycle stop with one line; --seed
+makes generated data reproducible under plain pytest."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from neuropay_contract.results import RESULTS_SCHEMA
+from neuropay_contract.server import create_app, key_triplet, serve_app
+from neuropay_contract.spec import load_spec
+
+NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*NEUROPAY, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def capture_always_succeeds(app: Callable[..., Any]) -> Callable[..., Any]:
+    """The reference app, except that capture answers 200 in every status."""
+
+    async def broken(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/checkout/capture":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"status": "paid"}'})
+            return
+        await app(scope, receive, send)
+
+    return broken
+
+
+@pytest.fixture
+def broken_target() -> Iterator[tuple[str, list[str]]]:
+    app = create_app()
+    keys = list(key_triplet(app.state.keys))
+    with serve_app(capture_always_succeeds(app)) as url:
+        yield url, keys
+    app.state.store.close()
+
+
+def test_failures_are_summarised_with_rule_expected_and_received(
+    broken_target: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, keys = broken_target
+    proc = run(
+        "test",
+        "--target-url",
+        url,
+        "--second-api-key",
+        keys[1],
+        "--profile",
+        "dev",
+        "-k",
+        "paid-captureCheckout or created-captureCheckout",
+        "--report-dir",
+        str(tmp_path),
+        env={"NEUROPAY_API_KEY": keys[0]},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "lifecycle.forbidden-answer" in out
+    assert "captureCheckout in 'paid' was not refused as the spec says" in out
+    assert 'expected: {"status": 409, "error.code": ["invalid_status"]}' in out
+    assert 'received: {"status": 200, "body": {"status": "paid"}}' in out
+    assert "CONTRACT VIOLATIONS" in out and f"reports: {tmp_path}/" in out
+    assert "lifecycle" in out.split("CONTRACT VIOLATIONS")[0]  # the line of its category
+    results = json.loads((tmp_path / "results.json").read_text())
+    jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(results)
+    failed = [c for c in results["checks"] if c["outcome"] == "failed"]
+    assert len(failed) == 2
+    assert all("$NEUROPAY_API_KEY" in c["failure"]["curl"] for c in failed)
+    texts = [proc.stdout, proc.stderr] + [p.read_text() for p in tmp_path.iterdir()]
+    for key in keys:
+        assert all(key not in text for text in texts)
+
+
+def test_results_of_a_conformant_run_validate_against_the_schema(tmp_path: Path) -> None:
+    proc = run(
+        "test",
+        "--profile",
+        "dev",
+        "-k",
+        "customers or idempotency or metadata",
+        "--report-dir",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(results)
+    assert {c["category"] for c in results["checks"]} == {"customers", "idempotency", "metadata"}
+    for category in ("customers", "idempotency", "metadata"):
+        assert any(line.split("│")[1:2] == [f" {category:<11} "] for line in proc.stdout.splitlines())
+
+
+def test_a_target_that_never_answers_times_out_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts connections; nobody ever answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        proc = run(
+            "test",
+            "--target-url",
+            url,
+            "--timeout",
+            "0.5",
+            "--report-dir",
+            str(tmp_path),
+            env={"NEUROPAY_API_KEY": "sk_test_" + "3" * 32},
+        )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"neuropay: error: cannot reach {url}")
+    assert "Timeout" in lines[0] and "sk_test_" not in proc.stderr + proc.stdout
+
+
+def test_unwritable_report_dir_and_spec_without_lifecycle_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run("test", "--report-dir", str(blocker / "reports"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"neuropay: error: cannot write the reports to {blocker / 'reports'}: Not a directory"
+    ]
+    document = dict(load_spec().document)
+    del document["x-lifecycle"]
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(document, default=str))
+    proc = run("test", "--spec", str(bare), "--report-dir", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"neuropay: error: {bare} has no x-lifecycle extension"
+    ]
+
+
+DRAWING_TEST = """
+import os
+from hypothesis import given, strategies as st
+from neuropay_contract.pytest_plugin import np_settings
+
+@np_settings()
+@given(st.binary(min_size=16, max_size=16))
+def test_draw(data):
+    with open(os.environ["DRAWS"], "a") as out:
+        out.write(data.hex() + "\\n")
+"""
+
+
+def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
+    (tmp_path / "test_draw.py").write_text(DRAWING_TEST)
+
+    def draws(seed: int, name: str) -> list[str]:
+        out = tmp_path / name
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(tmp_path / "test_draw.py"),
+                "-c",
+                os.devnull,
+                "--rootdir",
+                str(tmp_path),
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--seed",
+                str(seed),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "DRAWS": str(out)},
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return out.read_text().split()
+
+    first, again, other = draws(7, "a"), draws(7, "b"), draws(8, "c")
+    assert len(first) >= 3  # the dev profile's examples
+    assert first == again
+    assert first != other
