@@ -112,7 +112,9 @@ def test_results_of_a_conformant_run_validate_against_the_schema(tmp_path: Path)
     jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(results)
     assert {c["category"] for c in results["checks"]} == {"customers", "idempotency", "metadata"}
     for category in ("customers", "idempotency", "metadata"):
-        assert any(line.split("│")[1:2] == [f" {category:<11} "] for line in proc.stdout.splitlines())
+        assert any(
+            line.split("│")[1:2] == [f" {category:<11} "] for line in proc.stdout.splitlines()
+        )
 
 
 def test_a_target_that_never_answers_times_out_with_one_line(tmp_path: Path) -> None:
