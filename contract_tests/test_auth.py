@@ -61,6 +61,7 @@ def test_other_merchant_sees_nothing(
     field = id_field(operation)
     assert field is not None
     body: dict[str, Any] = {**example_body(operation), field: ids[field]}
+    before = _read_own(np_driver, np_client, field, ids[field])
     resp = np_second_client.call(operation, body)
     code = "checkout_not_found" if field == "checkout_id" else "customer_not_found"
     check_error(
@@ -71,25 +72,29 @@ def test_other_merchant_sees_nothing(
         "auth.merchant-isolation",
         f"another merchant reached {operation}",
     )
+    check_unchanged(
+        before,
+        _read_own(np_driver, np_client, field, ids[field]),
+        operation,
+        rule="auth.merchant-isolation",
+    )
+
+
+def _read_own(driver: Driver, client: ContractClient, field: str, object_id: str) -> dict[str, Any]:
+    """The owner's view of its checkout or customer (which must stay retrievable)."""
     if field == "checkout_id":
-        before = np_driver.retrieve(ids["checkout_id"])
-        check_unchanged(
-            before,
-            np_driver.retrieve(ids["checkout_id"]),
-            operation,
-            rule="auth.merchant-isolation",
+        return driver.retrieve(object_id)
+    resp = client.call("retrieveCustomer", {"customer_id": object_id})
+    if resp.status != 200:
+        raise ContractViolation(
+            "auth.merchant-isolation",
+            "The owner cannot retrieve its customer",
+            f"the owner's retrieveCustomer of {object_id} answered {resp.status}",
+            operation="retrieveCustomer",
+            expected={"status": 200},
+            received={"status": resp.status, "body": resp.body},
         )
-    else:
-        again = np_client.call("retrieveCustomer", {"customer_id": ids["customer_id"]})
-        if again.status != 200:
-            raise ContractViolation(
-                "auth.merchant-isolation",
-                "Another merchant changed a customer",
-                f"after another merchant called {operation}, the owner's retrieveCustomer answered {again.status}",
-                operation=operation,
-                expected={"status": 200},
-                received={"status": again.status, "body": again.body},
-            )
+    return resp.json_object()
 
 
 @pytest.mark.parametrize(

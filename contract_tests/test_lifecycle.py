@@ -65,6 +65,19 @@ def test_transition(np_driver: Driver, transition: Transition) -> None:
                     "refunded_amount": after["refunded_amount"],
                 },
             )
+    elif before is not None and (
+        after["refunds"] != before["refunds"]
+        or after["refunded_amount"] != before["refunded_amount"]
+    ):
+        raise ContractViolation(
+            "lifecycle.effect-none",
+            "A transition without a refund effect changed the refunds",
+            f"{transition.name}: refunded_amount {before['refunded_amount']} → "
+            f"{after['refunded_amount']}, refunds {len(before['refunds'])} → {len(after['refunds'])}",
+            operation=np_driver.lifecycle.trigger_operation(transition),
+            expected={"refunded_amount": before["refunded_amount"], "refunds": before["refunds"]},
+            received={"refunded_amount": after["refunded_amount"], "refunds": after["refunds"]},
+        )
     check_money(
         after,
         amount=before["amount"] if before else None,

@@ -189,6 +189,8 @@ class Driver:
             )
         check_response_schema(self.spec, resp)
         result = resp.json_object()
+        if t.source is None:
+            _check_created_as_sent(body, result, op)
         if result.get("status") != t.target:
             raise ContractViolation(
                 "lifecycle.transition-target",
@@ -281,6 +283,24 @@ class Driver:
             )
         check_response_schema(self.spec, resp)
         return resp.json_object()
+
+
+def _check_created_as_sent(sent: Mapping[str, Any], created: Mapping[str, Any], op: str) -> None:
+    """A new checkout holds what the create request said (fields both sides name; metadata keys
+    sent with the empty string are not stored)."""
+    sent = dict(sent)
+    if isinstance(sent.get("metaData"), dict):
+        sent["metaData"] = {k: v for k, v in sent["metaData"].items() if v != ""}
+    changed = sorted(k for k in sent if k in created and created[k] != sent[k])
+    if changed:
+        raise ContractViolation(
+            "checkouts.created-as-sent",
+            "A new checkout differs from its create request",
+            f"{op} stored {', '.join(changed)} other than sent",
+            operation=op,
+            expected={k: sent[k] for k in changed},
+            received={k: created[k] for k in changed},
+        )
 
 
 def check_status_200(resp: Response, operation: str) -> None:
