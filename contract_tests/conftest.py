@@ -54,6 +54,25 @@ def _preflight(config: pytest.Config, target: Target, recorder: Recorder) -> Non
     recorder.per_operation.clear()
 
 
+def _check_keys(config: pytest.Config, target: Target) -> None:
+    """Keys that cannot be right stop the run before any request. The suite creates, pays and
+    refunds checkouts, so it never runs with a key the spec marks as live as its main or second
+    key (that would move real money on a production target)."""
+    test_mode = target.spec.test_mode
+    live_prefix = test_mode.key_prefixes.get("live") if test_mode else None
+    for option, key in (("--api-key", target.api_key), ("--second-api-key", target.second_api_key)):
+        if key and live_prefix and key.startswith(live_prefix):
+            _fail_run(
+                config,
+                f"refusing to run with a live key as {option} (it starts with {live_prefix!r}): "
+                "the suite creates and refunds checkouts; use a test key",
+            )
+    if target.second_api_key and target.second_api_key == target.api_key:
+        _fail_run(config, "--second-api-key is the same key as --api-key: pass another merchant's")
+    if target.live_api_key and target.live_api_key in (target.api_key, target.second_api_key):
+        _fail_run(config, "--live-api-key is the same key as a test key: pass the live key")
+
+
 def _probe(config: pytest.Config, target: Target, client: ContractClient) -> None:
     probe = {"checkout_id": secrets.token_hex(16)}
     try:
@@ -140,6 +159,7 @@ def _with_target(config: pytest.Config, state: Any, target: Target) -> Iterator[
     secrets_.add(target.live_api_key, "NEUROPAY_LIVE_API_KEY")
     state.recorder = Recorder(secrets=secrets_)
     state.target = target
+    _check_keys(config, target)
     _preflight(config, target, state.recorder)
     yield target
 

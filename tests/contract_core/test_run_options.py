@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from neuropay_contract.results import RESULTS_SCHEMA
-from neuropay_contract.server import create_app, key_triplet, serve_app
+from neuropay_contract.server import RunningServer, create_app, key_triplet, serve_app
 from neuropay_contract.spec import load_spec
 
 NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
@@ -203,3 +203,37 @@ def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
     assert len(first) >= 3  # the dev profile's examples
     assert first == again
     assert first != other
+
+
+def test_live_or_repeated_keys_stop_the_run_before_any_request(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    live = run(
+        "test",
+        "--target-url",
+        server.url,
+        "--report-dir",
+        str(tmp_path),
+        "-k",
+        "x",
+        env={"NEUROPAY_API_KEY": server.live_key},
+    )
+    assert live.returncode == 2
+    assert live.stderr.strip().splitlines() == [
+        "neuropay: error: refusing to run with a live key as --api-key (it starts with "
+        "'sk_live_'): the suite creates and refunds checkouts; use a test key"
+    ]
+    same = run(
+        "test",
+        "--target-url",
+        server.url,
+        "--second-api-key",
+        server.test_key,
+        "--report-dir",
+        str(tmp_path),
+        env={"NEUROPAY_API_KEY": server.test_key},
+    )
+    assert same.returncode == 2 and "--second-api-key is the same key as --api-key" in same.stderr
+    for proc in (live, same):
+        for key in (server.test_key, server.live_key):
+            assert key not in proc.stdout + proc.stderr
