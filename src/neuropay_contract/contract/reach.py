@@ -118,6 +118,7 @@ class Driver:
                     expected={"status": 200},
                     received={"status": resp.status, "body": resp.body},
                 )
+            check_response_schema(self.spec, resp)
             self._customer = str(resp.json_object()["customer_id"])
         return self._customer
 
