@@ -17,7 +17,12 @@ import requests
 from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
 from neuropay_contract.contract.reach import Driver, PaymentMeans
 from neuropay_contract.errors import NeuropayError
-from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY, active_spec
+from neuropay_contract.pytest_plugin import (
+    PROFILES,
+    RESULTS_KEY,
+    active_spec,
+    target_url_problem,
+)
 from neuropay_contract.spec import ApiSpec
 
 
@@ -77,7 +82,7 @@ def _probe(config: pytest.Config, target: Target, client: ContractClient) -> Non
     probe = {"checkout_id": secrets.token_hex(16)}
     try:
         resp = client.call("retrieveCheckout", probe)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         _fail_run(config, f"cannot reach {target.url}: {type(exc).__name__}: {exc}")
         return
     if resp.status == 401:
@@ -119,6 +124,9 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]
     state = config.stash[RESULTS_KEY]
     url = option("--target-url")
     if url:
+        problem = target_url_problem(url)
+        if problem:
+            _fail_run(config, problem)
         key = option("--api-key") or os.environ.get("NEUROPAY_API_KEY")
         if not key:
             _fail_run(config, "no API key: pass --api-key or set NEUROPAY_API_KEY")

@@ -202,3 +202,17 @@ def spec_digest(path: Path) -> str:
 def now_iso(stamp: float | None = None) -> str:
     moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def target_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a target (None when it can): an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"--target-url {url!r} is not a valid URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"--target-url {url!r} is not an http:// or https:// URL with a host"
+    return None

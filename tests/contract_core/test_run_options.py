@@ -237,3 +237,18 @@ def test_live_or_repeated_keys_stop_the_run_before_any_request(
     for proc in (live, same):
         for key in (server.test_key, server.live_key):
             assert key not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "http://[::1", "http://127.0.0.1:99999"])
+def test_a_target_url_that_is_no_http_url_exits_2(url: str, tmp_path: Path) -> None:
+    proc = run(
+        "test",
+        "--target-url",
+        url,
+        "--report-dir",
+        str(tmp_path),
+        env={"NEUROPAY_API_KEY": "sk_test_" + "4" * 32},
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"neuropay: error: --target-url {url!r} is not")

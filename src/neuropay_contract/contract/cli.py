@@ -12,7 +12,13 @@ from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
-from ..pytest_plugin import DEFAULT_TIMEOUT, FINAL_KEY, PROFILES, RESULTS_KEY
+from ..pytest_plugin import (
+    DEFAULT_TIMEOUT,
+    FINAL_KEY,
+    PROFILES,
+    RESULTS_KEY,
+    target_url_problem,
+)
 from ..results import RunResults
 from ..spec import load_spec
 from .terminal import ProgressPlugin, print_summary
@@ -233,6 +239,9 @@ def test_command(
     With no --target-url it starts the embedded reference server on a free loopback port.
     Exit 0 conformant, 1 contract violations, 2 could not test.
     """
+    problem = target_url_problem(target_url) if target_url else None
+    if problem:
+        raise NeuropayError(problem)
     if target_url and not api_key:
         raise NeuropayError("--target-url needs an API key: pass --api-key or set NEUROPAY_API_KEY")
     if spec is not None and not spec.exists():
