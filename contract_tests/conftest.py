@@ -95,6 +95,14 @@ def _probe(config: pytest.Config, target: Target, client: ContractClient) -> Non
             f"preflight: retrieveCheckout of an unknown id at {target.url} answered {resp.status}, "
             "expected 404; is this the Neuro-Pay API?",
         )
+    if not isinstance(resp.body, dict):
+        # Not the envelope check (that is a contract rule, reported per check): a 404 that is not
+        # even JSON means the URL points at something else, e.g. a missing base path.
+        _fail_run(
+            config,
+            f"preflight: retrieveCheckout of an unknown id at {target.url} answered 404 without a "
+            "JSON body; is this the Neuro-Pay API (check the base path)?",
+        )
     for name, key in (("second", target.second_api_key), ("live", target.live_api_key)):
         if key and client.with_key(key).call("retrieveCheckout", probe).status == 401:
             _fail_run(config, f"the target refused the {name} API key")

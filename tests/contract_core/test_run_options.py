@@ -252,3 +252,28 @@ def test_a_target_url_that_is_no_http_url_exits_2(url: str, tmp_path: Path) -> N
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"neuropay: error: --target-url {url!r} is not")
+
+
+def test_a_server_that_is_not_the_api_exits_2(tmp_path: Path) -> None:
+    async def html_everywhere(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/html")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"<h1>Not Found</h1>"})
+
+    with serve_app(html_everywhere) as url:
+        proc = run(
+            "test",
+            "--target-url",
+            url,
+            "--report-dir",
+            str(tmp_path),
+            env={"NEUROPAY_API_KEY": "sk_test_" + "5" * 32},
+        )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "answered 404 without a JSON body" in lines[0]
