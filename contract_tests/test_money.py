@@ -27,7 +27,7 @@ def test_refund_sequences_keep_the_money_right(
 ) -> None:
     """Never more refunded than paid; refunded_amount is the sum of refunds; the status follows the
     totals; amount and currency never change; a refused refund changes nothing."""
-    np_client.recorder.start_check()  # a failure reproduces its own (shrunk) example only
+    np_client.recorder.restart_sequence()  # a failure reproduces its own (shrunk) example
     lifecycle = np_client.spec.require_lifecycle()
     checkout = np_driver.reach("paid", capture=True, amount=amount)
     currency = checkout["currency"]

@@ -274,3 +274,15 @@ def test_a_customer_answer_without_its_id_is_a_schema_violation() -> None:
     client = fake_client(lambda request: httpx.Response(200, json={"first_name": "A"}))
     driver = Driver(client, PaymentMeans.from_spec(SPEC))
     assert violation(driver.test_customer).rule == "schema.response"
+
+
+def test_a_check_counts_all_its_requests_but_reproduces_its_last_sequence() -> None:
+    client = fake_client(lambda request: httpx.Response(404, json=envelope("checkout_not_found")))
+    for _ in range(2):
+        client.call("retrieveCheckout", {"checkout_id": "c" * 32})
+    client.recorder.restart_sequence()
+    client.call("retrieveCheckout", {"checkout_id": "e" * 32})
+    assert client.recorder.requests == 3 and len(client.recorder.steps) == 1
+    assert client.recorder.steps[0].request_body == {"checkout_id": "e" * 32}
+    client.recorder.start_check()
+    assert client.recorder.requests == 0 and client.recorder.steps == []

@@ -50,12 +50,20 @@ class Recorder:
     secrets: Secrets = field(default_factory=Secrets)
     steps: list[Step] = field(default_factory=list)
     per_operation: Counter[str] = field(default_factory=Counter)
+    requests: int = 0  # requests of the current check, over all its sequences
 
     def start_check(self) -> None:
+        self.steps = []
+        self.requests = 0
+
+    def restart_sequence(self) -> None:
+        """Keep only what follows for the reproduction (a property check calls this per example,
+        so a failure reproduces its own example), still counting the check's requests."""
         self.steps = []
 
     def record(self, step: Step) -> None:
         self.per_operation[step.operation or f"{step.method} {step.url}"] += 1
+        self.requests += 1
         self.steps.append(step)
 
 
