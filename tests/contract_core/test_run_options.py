@@ -92,6 +92,12 @@ def test_failures_are_summarised_with_rule_expected_and_received(
     failed = [c for c in results["checks"] if c["outcome"] == "failed"]
     assert len(failed) == 2
     assert all("$NEUROPAY_API_KEY" in c["failure"]["curl"] for c in failed)
+    # each sequence starts with its own first request, not with the preflight's probe
+    assert {c["failure"]["steps"][0]["operation"] for c in failed} <= {
+        "createCheckout",
+        "createCustomer",
+    }
+    assert [c["requests"] for c in failed] == [len(c["failure"]["steps"]) for c in failed]
     texts = [proc.stdout, proc.stderr] + [p.read_text() for p in tmp_path.iterdir()]
     for key in keys:
         assert all(key not in text for text in texts)
