@@ -89,6 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"np-{name}",
             max_examples=values["examples"],
             deadline=None,
+            # Explicit: Hypothesis's own "ci" profile (loaded when $CI is set) derandomizes, which
+            # would make --seed a no-op on exactly the machines that need reproducible runs.
+            derandomize=False,
             suppress_health_check=list(HealthCheck),
             database=None,
             print_blob=False,

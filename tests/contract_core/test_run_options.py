@@ -200,7 +200,8 @@ def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "DRAWS": str(out)},
+            # CI=true: Hypothesis then loads its derandomizing "ci" profile, as on CI machines
+            env={**os.environ, "DRAWS": str(out), "CI": "true"},
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return out.read_text().split()
