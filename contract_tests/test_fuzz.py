@@ -70,14 +70,14 @@ def test_fuzz(
     @np_settings()
     @given(data=st.data())
     def run(data: Any) -> None:
-        recorder.start_check()  # a failure reproduces its own (shrunk) example only
+        recorder.restart_sequence()  # a failure reproduces its own (shrunk) example only
         case = data.draw(st_operation.as_strategy(mode))
         if mode == GenerationMode.POSITIVE and field and isinstance(case.body, dict):
             real = data.draw(st.sampled_from([None, *id_pool[field]]))
             if real is not None:
                 case.body[field] = real
         response = case.call(
-            base_url=np_target.url, headers=headers, session=st_session, timeout=10
+            base_url=np_target.url, headers=headers, session=st_session, timeout=np_target.timeout
         )
         record(recorder, case, response, operation, np_target.url)
         case.validate_response(response)

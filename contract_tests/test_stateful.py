@@ -31,7 +31,7 @@ def test_link_driven_sequences(
     class Machine(base):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
             self.model = StatusModel(spec)
-            recorder.start_check()
+            recorder.restart_sequence()  # each run reproduces alone; the count covers all
 
         def before_call(self, case: Any) -> None:
             # Fuzzed Idempotency-Keys repeat ('*', 'a'...): a replayed create would answer an
@@ -44,6 +44,7 @@ def test_link_driven_sequences(
                 "base_url": np_target.url,
                 "headers": {"Authorization": f"Bearer {np_target.api_key}"},
                 "session": st_session,
+                "timeout": np_target.timeout,
             }
 
         def validate_response(

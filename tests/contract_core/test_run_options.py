@@ -123,6 +123,28 @@ def test_results_of_a_conformant_run_validate_against_the_schema(tmp_path: Path)
         )
 
 
+def test_fuzz_and_stateful_checks_count_every_example_they_sent(tmp_path: Path) -> None:
+    """A property check restarts its reproduction per example but keeps counting its requests,
+    so a check's request count is what it sent, not what its last example sent."""
+    proc = run(
+        "test",
+        "--profile",
+        "dev",
+        "--seed",
+        "3",
+        "-k",
+        "createCheckout-positive or stateful",
+        "--report-dir",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = json.loads((tmp_path / "results.json").read_text())["checks"]
+    by_category = {c["category"]: c for c in checks}
+    assert set(by_category) == {"fuzz", "stateful"}
+    assert by_category["fuzz"]["requests"] >= 4  # the dev profile's examples, one request each
+    assert by_category["stateful"]["requests"] > 6  # several runs of up to 6 steps
+
+
 def test_a_target_that_never_answers_times_out_with_one_line(tmp_path: Path) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
