@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,13 +101,23 @@ def pytest_configure(config: pytest.Config) -> None:
     global ACTIVE_PROFILE, ACTIVE_SPEC_PATH
     ACTIVE_PROFILE = str(config.getoption("--profile"))
     ACTIVE_SPEC_PATH = config.getoption("--np-spec")
-    seed = config.getoption("--seed")
-    if seed is not None and config.getoption("--hypothesis-seed", None) is None:
+    hypothesis_seed = config.getoption("--hypothesis-seed", None)
+    if config.getoption("--seed") is None:
+        # Every run has a seed, shown in the header, the summary and the reports, so a red run
+        # can be replayed with --seed (xdist workers receive the controller's choice).
+        given = str(hypothesis_seed) if hypothesis_seed is not None else ""
+        config.option.seed = int(given) if given.isdigit() else secrets.randbelow(2**31)
+    if hypothesis_seed is None:
         # --seed alone makes every property and fuzz check reproducible, as --hypothesis-seed does
         # (the same global Hypothesis uses for it).
         from hypothesis import core
 
-        core.global_force_seed = int(seed)  # type: ignore[assignment]
+        core.global_force_seed = int(config.option.seed)  # type: ignore[assignment]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("--seed")
+    return f"neuropay: profile {config.getoption('--profile')}, seed {seed} (replay: --seed {seed})"
 
 
 ACTIVE_PROFILE = "dev"

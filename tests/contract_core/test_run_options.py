@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -86,6 +87,9 @@ def test_failures_are_summarised_with_rule_expected_and_received(
     assert 'expected: {"status": 409, "error.code": ["invalid_status"]}' in out
     assert 'received: {"status": 200, "body": {"status": "paid"}}' in out
     assert "CONTRACT VIOLATIONS" in out and f"reports: {tmp_path}/" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert isinstance(results["seed"], int)  # chosen for the run, since none was given
+    assert f"replay the same generated data with --seed {results['seed']}" in out
     assert "lifecycle" in out.split("CONTRACT VIOLATIONS")[0]  # the line of its category
     results = json.loads((tmp_path / "results.json").read_text())
     jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(results)
@@ -201,7 +205,7 @@ def test_draw(data):
 def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
     (tmp_path / "test_draw.py").write_text(DRAWING_TEST)
 
-    def draws(seed: int, name: str) -> list[str]:
+    def run_draws(seed: int | None, name: str) -> tuple[list[str], str]:
         out = tmp_path / name
         proc = subprocess.run(
             [
@@ -215,9 +219,7 @@ def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
                 str(tmp_path),
                 "-p",
                 "no:cacheprovider",
-                "-q",
-                "--seed",
-                str(seed),
+                *(["--seed", str(seed)] if seed is not None else []),
             ],
             capture_output=True,
             text=True,
@@ -226,12 +228,21 @@ def test_seed_makes_generated_data_reproducible(tmp_path: Path) -> None:
             env={**os.environ, "DRAWS": str(out), "CI": "true"},
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        return out.read_text().split()
+        return out.read_text().split(), proc.stdout
+
+    def draws(seed: int, name: str) -> list[str]:
+        return run_draws(seed, name)[0]
 
     first, again, other = draws(7, "a"), draws(7, "b"), draws(8, "c")
     assert len(first) >= 3  # the dev profile's examples
     assert first == again
     assert first != other
+    # without --seed a run picks one, names it in the header, and replaying it draws the same
+    chosen_draws, header = run_draws(None, "d")
+    chosen = re.search(r"neuropay: profile dev, seed (\d+) \(replay: --seed \1\)", header)
+    assert chosen, header
+    assert draws(int(chosen[1]), "e") == chosen_draws
+    assert run_draws(None, "f")[0] != chosen_draws
 
 
 def test_live_or_repeated_keys_stop_the_run_before_any_request(

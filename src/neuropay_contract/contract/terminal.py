@@ -136,6 +136,8 @@ def print_summary(
         f"{counts['not_covered']} not covered; {counts['requests']} requests in "
         f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
     )
+    if results.verdict != "conformant" and results.seed is not None:
+        console.print(f"replay the same generated data with --seed {results.seed}")
     if report_dir is not None:
         written = [
             name
