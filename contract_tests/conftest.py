@@ -152,6 +152,13 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[Target]
         )
         yield from _with_target(config, state, target)
         return
+    typed = [flag for flag in ("--api-key", "--second-api-key", "--live-api-key") if option(flag)]
+    if typed:
+        _fail_run(
+            config,
+            f"{' and '.join(typed)} given without --target-url: the embedded reference server "
+            "makes its own keys; pass --target-url to test your server",
+        )
     from neuropay_contract.server import start_server
 
     with start_server(spec=np_spec) as server:

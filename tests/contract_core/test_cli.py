@@ -24,7 +24,17 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_embedded_target_is_conformant_and_reports_are_written(tmp_path: Path) -> None:
-    proc = run("test", "--profile", "dev", "--seed", "5", "--report-dir", str(tmp_path))
+    # a key in the environment is for the user's own server: the embedded run makes its own
+    proc = run(
+        "test",
+        "--profile",
+        "dev",
+        "--seed",
+        "5",
+        "--report-dir",
+        str(tmp_path),
+        env={"NEUROPAY_API_KEY": "sk_test_of_my_staging_server"},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "CONFORMANT" in proc.stdout
     for name in ("results.json", "report.html", "report.md", "junit.xml"):
@@ -46,6 +56,29 @@ def test_embedded_target_is_conformant_and_reports_are_written(tmp_path: Path) -
         "idempotency",
         "protocol",
     } <= categories
+
+
+def test_a_key_typed_without_a_target_stops_instead_of_testing_the_embedded_server(
+    tmp_path: Path,
+) -> None:
+    expected = (
+        "given without --target-url: the embedded reference server makes its own keys; "
+        "pass --target-url to test your server"
+    )
+    proc = run("test", "--api-key", "sk_test_mine", "--report-dir", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"neuropay: error: --api-key {expected}"]
+    assert not (tmp_path / "results.json").exists()
+    suite = Path(__file__).parents[2] / "contract_tests"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(suite), "-q", "--second-api-key", "sk_test_other"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"--second-api-key {expected}" in proc.stdout + proc.stderr
+    assert "sk_test_other" not in proc.stdout + proc.stderr
 
 
 def test_unreachable_target_exits_2_with_one_line(tmp_path: Path) -> None:

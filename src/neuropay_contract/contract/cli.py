@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.core import ParameterSource
 from rich.console import Console
 
 from .._resources import contract_suite_path
@@ -88,6 +89,9 @@ def run_suite(
     ]
     if target_url:
         args += ["--target-url", target_url]
+    else:
+        # Keys from the environment belong to a server of the user's; the embedded one makes its own.
+        api_key = second_api_key = live_api_key = None
     for flag, value in (
         ("--api-key", api_key),
         ("--second-api-key", second_api_key),
@@ -244,6 +248,20 @@ def test_command(
         raise NeuropayError(problem)
     if target_url and not api_key:
         raise NeuropayError("--target-url needs an API key: pass --api-key or set NEUROPAY_API_KEY")
+    if not target_url:
+        # A key typed for a run that would not use it is a mistake (the embedded server makes its
+        # own keys): it must not end in a pass that looks like the key was tested.
+        context = click.get_current_context()
+        typed = [
+            f"--{name.replace('_', '-')}"
+            for name in ("api_key", "second_api_key", "live_api_key")
+            if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        ]
+        if typed:
+            raise NeuropayError(
+                f"{' and '.join(typed)} given without --target-url: the embedded reference server "
+                "makes its own keys; pass --target-url to test your server"
+            )
     if spec is not None and not spec.exists():
         raise NeuropayError(f"spec file {spec} does not exist")
     # An unreadable spec, or one without the lifecycle the suite is built from, stops here with
