@@ -235,6 +235,20 @@ def test_report_in_a_browser(written: dict[str, Path], page: Any) -> None:
     assert browser.text_content("button.copy") == "Copied"
     assert browser.evaluate("typeof window.__xss") == "undefined"
     assert HOSTILE.split("</script>")[0] in browser.text_content("#failures")
+    # every column heading is aligned like the figures under it (numbers right)
+    misaligned = browser.evaluate(
+        """() => [...document.querySelectorAll('table:not(.matrix)')].flatMap(table => {
+            const heads = [...table.querySelectorAll('tr:first-child th')];
+            const row = table.querySelector('tr:nth-child(2)');
+            if (!row) return [];
+            return [...row.children].flatMap((cell, i) => {
+                const a = getComputedStyle(heads[i]).textAlign;
+                const b = getComputedStyle(cell).textAlign;
+                return a === b ? [] : [heads[i].textContent + ': ' + a + ' vs ' + b];
+            });
+        })"""
+    )
+    assert misaligned == []
     page.screenshot("report-failures.png")
     assert page.console_errors == [] and page.outside_requests == []
     assert os.path.getsize(written["html"]) < 200_000
