@@ -306,3 +306,86 @@ def test_diff_finds_drift(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("neuropay: error:")
+
+
+def _request(name: str, path: str, raw: str | None = None, **extra: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {"method": "POST", "url": f"{{{{url}}}}{path}", **extra}
+    if raw is not None:
+        request["body"] = {"mode": "raw", "raw": raw}
+    return {"name": name, "request": request}
+
+
+def test_diff_reads_hand_made_collections_at_any_depth(tmp_path: Path) -> None:
+    """A collection written by hand: raw string URLs, {{variables}} in and around JSON values,
+    nested folders. Variables are never drift; wrong types, nested unknown fields, form bodies and
+    a non-JSON Content-Type are; test-only helpers are not expected."""
+    items = [
+        _request(
+            "create",
+            "/checkout/create",
+            '{"amount": {{amount}}, "currency": "{{currency}}", "message": "hi",'
+            ' "capture": true, "returnUrl": "https://x.example/ok",'
+            ' "returnUrlCancel": "https://x.example/no", "metaData": {"order": "1"}}',
+        ),
+        _request("retrieve", "/checkout/retrieve", '{"checkout_id": "{{checkout_id}}"}'),
+        {
+            "name": "nested",
+            "item": [
+                _request(
+                    "refund",
+                    "/checkout/refund",
+                    '{"checkout_id": "{{checkout_id}}", "amount": "100"}',
+                ),
+                _request(
+                    "update",
+                    "/checkout/update",
+                    '{"checkout_id": "{{checkout_id}}", "metaData": {"a": 1}}',
+                ),
+            ],
+        },
+        _request(
+            "capture",
+            "/checkout/capture",
+            body={"mode": "urlencoded", "urlencoded": [{"key": "checkout_id", "value": "x"}]},
+        ),
+        _request(
+            "delete",
+            "/checkout/delete",
+            '{"checkout_id": "{{checkout_id}}"}',
+            header=[{"key": "Content-Type", "value": "text/plain"}],
+        ),
+    ]
+    for op in ("create-customer", "retrieve-customer", "delete-customer"):
+        items.append(_request(op, f"/checkout/{op}", "{}"))
+    collection = {"info": {"name": "mine"}, "auth": {"type": "bearer"}, "item": items}
+    messages = [f"{d.where} {d.message}" for d in diff_collection(SPEC, collection)]
+    text = "\n".join(messages)
+    assert not any(m.startswith(("/create ", "/retrieve ")) for m in messages), text
+    assert "/nested/refund refundCheckout: amount: '100' is not of type 'integer'" in messages
+    assert any(
+        m.startswith("/nested/update updateCheckout: metaData.a: 1 is not of type")
+        for m in messages
+    ), text
+    assert (
+        "/capture captureCheckout: the body is sent as urlencoded, the spec wants application/json"
+        in messages
+    )
+    assert (
+        "/delete deleteCheckout: Content-Type is 'text/plain', the spec wants application/json"
+        in messages
+    )
+    assert "missing-operation" not in {d.kind for d in diff_collection(SPEC, collection)}, text
+
+
+def test_diff_of_postmans_own_conversion_of_the_spec_is_clean(tmp_path: Path) -> None:
+    """openapi-to-postmanv2's collection of the same spec (type placeholders such as "<integer>"
+    in the bodies, its own folder layout) does not drift."""
+    out = tmp_path / "o2p.json"
+    proc = subprocess.run(
+        [str(NODE_BIN / "openapi2postmanv2"), "-s", str(SPEC.path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert diff_collection(SPEC, json.loads(out.read_text())) == []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import NeuropayError
-from ..spec import ApiSpec
+from ..spec import ApiSpec, Operation
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,79 @@ def _path(request: dict[str, Any]) -> str:
 def _template_match(spec_path: str, path: str) -> bool:
     pattern = "^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(spec_path)) + "$"
     return re.match(pattern, path) is not None or spec_path == path
+
+
+# A Postman variable stands for a value the diff cannot know: it replaces every {{var}} in a body
+# and errors about it (type, pattern, enum ...) are not drift.
+VARIABLE = "\u0000postman-variable"
+_VARIABLE_RE = re.compile(r'"\{\{[^}]+\}\}"|\{\{[^}]+\}\}')
+
+
+def _where(path: Iterable[Any]) -> str:
+    where = ""
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return where
+
+
+# openapi-to-postmanv2 writes type placeholders ("<integer>", "<email>", "<dateTime>") for values
+_PLACEHOLDER_RE = re.compile(r"^<[A-Za-z][A-Za-z0-9-]*>$")
+
+
+def _mentions_variable(instance: Any) -> bool:
+    if isinstance(instance, str):
+        return instance == VARIABLE or _PLACEHOLDER_RE.match(instance) is not None
+    if isinstance(instance, dict):
+        return any(_mentions_variable(v) for v in instance.values())
+    if isinstance(instance, list):
+        return any(_mentions_variable(v) for v in instance)
+    return False
+
+
+def _body_drift(spec: ApiSpec, op: Operation, request: dict[str, Any]) -> list[str]:
+    """What is wrong with a request's body against the operation's JSON schema, at any depth."""
+    body = request.get("body") or {}
+    if not isinstance(body, dict) or op.request_schema is None:
+        return []
+    mode = body.get("mode")
+    if mode in ("urlencoded", "formdata", "file", "graphql"):
+        return [f"the body is sent as {mode}, the spec wants application/json"]
+    raw = body.get("raw")
+    if mode not in (None, "raw") or not isinstance(raw, str) or not raw.strip():
+        return []
+    for header in request.get("header") or []:
+        if (
+            isinstance(header, dict)
+            and str(header.get("key", "")).lower() == "content-type"
+            and not header.get("disabled")
+            and "json" not in str(header.get("value", "")).lower()
+            and "{{" not in str(header.get("value", ""))
+        ):
+            return [f"Content-Type is {header.get('value')!r}, the spec wants application/json"]
+    try:
+        data = json.loads(_VARIABLE_RE.sub(lambda _: json.dumps(VARIABLE), raw))
+    except json.JSONDecodeError as exc:
+        return [f"the body is not JSON ({exc.msg} at line {exc.lineno})"]
+    messages: list[str] = []
+    for error in spec.validation_errors(op.request_schema, data):
+        where = _where(error.absolute_path)
+        instance = error.instance
+        if error.validator == "additionalProperties" and isinstance(instance, dict):
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            known = set(schema.get("properties") or {})
+            for key in sorted(set(instance) - known):
+                field = _where([*error.absolute_path, key])
+                messages.append(f"field '{field}' is not in the spec's request schema")
+        elif error.validator == "required" and isinstance(instance, dict):
+            wanted = error.validator_value if isinstance(error.validator_value, list) else []
+            for key in sorted(set(wanted) - set(instance)):
+                field = _where([*error.absolute_path, key])
+                messages.append(f"required field '{field}' is missing")
+        elif _mentions_variable(instance) and error.validator != "dependentRequired":
+            continue  # a {{variable}} the diff cannot judge
+        else:
+            messages.append(f"{where or 'the body'}: {error.message}")
+    return list(dict.fromkeys(messages))  # a rule repeated by allOf/if-then is one drift
 
 
 def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
@@ -111,31 +184,13 @@ def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
             found.append(
                 Drift("auth", name, f"{op.operation_id} sends no auth, but the spec requires it")
             )
-        body = request.get("body") or {}
-        raw = body.get("raw") if isinstance(body, dict) else None
-        if raw and op.request_schema is not None:
-            try:
-                data = json.loads(re.sub(r'"?\{\{[^}]+\}\}"?', '"x"', raw))
-            except ValueError:
-                found.append(Drift("body", name, f"{op.operation_id}: the body is not JSON"))
-                continue
-            schema = spec.deref(op.request_schema)
-            props = set(schema.get("properties") or {})
-            if isinstance(data, dict):
-                for key in sorted(set(data) - props):
-                    found.append(
-                        Drift(
-                            "body",
-                            name,
-                            f"{op.operation_id}: field '{key}' is not in the spec's request schema",
-                        )
-                    )
-                for key in sorted(set(schema.get("required") or []) - set(data)):
-                    found.append(
-                        Drift("body", name, f"{op.operation_id}: required field '{key}' is missing")
-                    )
+        found += [
+            Drift("body", name, f"{op.operation_id}: {m}") for m in _body_drift(spec, op, request)
+        ]
     for op in spec.operations.values():
-        if op.operation_id not in seen:
+        # Test-only helpers (x-test-only) are conveniences of test mode, not part of the API a
+        # collection is expected to cover.
+        if op.operation_id not in seen and not op.test_only:
             found.append(
                 Drift(
                     "missing-operation",
