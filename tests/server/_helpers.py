@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,3 +22,27 @@ def create(client: httpx.Client, **extra: Any) -> dict[str, Any]:
     resp = client.post("/checkout/create", json=create_body(**extra))
     assert resp.status_code == 200, resp.text
     return resp.json()  # type: ignore[no-any-return]
+
+
+def start_mock(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`neuropay mock` on a free port: the process, its URL and the three keys it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", str(db), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url, keys = "", []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if match := re.search(r"(http://127\.0\.0\.1:\d+)", line):
+            url = match.group(1)
+        if match := re.search(r"key of [\w-]+: (sk_\w+)", line):
+            keys.append(match.group(1))
+        if line.startswith("  try:"):
+            break
+    assert url
+    assert len(keys) == 3
+    return proc, url, keys

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,35 +11,12 @@ import httpx
 
 from neuropay_contract.server import RunningServer
 
-from ._helpers import api, create
-
-
-def _start_mock(db: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url, keys = "", []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if match := re.search(r"(http://127\.0\.0\.1:\d+)", line):
-            url = match.group(1)
-        if match := re.search(r"key of [\w-]+: (sk_\w+)", line):
-            keys.append(match.group(1))
-        if line.startswith("  try:"):
-            break
-    assert url
-    assert len(keys) == 3
-    return proc, url, keys
+from ._helpers import api, create, start_mock
 
 
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "mock.sqlite3"
-    proc, url, keys = _start_mock(db)
+    proc, url, keys = start_mock(db)
     try:
         with api(url, keys[0]) as client:
             made = [create(client, capture=False) for _ in range(20)]
@@ -71,7 +44,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=10)
-    proc, url, keys2 = _start_mock(db)
+    proc, url, keys2 = start_mock(db)
     try:
         assert keys2 == keys  # keys are stored with the data
         with api(url, keys[0]) as client:

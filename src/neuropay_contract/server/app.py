@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,7 @@ class ApiHandler:
             raise ApiError(405, "method_not_allowed", f"{request.url.path} only takes {op.method}.")
         base_url = f"{request.url.scheme}://{request.url.netloc}"
         caller = self.authenticate(request, base_url)
+        request.state.caller = caller
         body = _integral_floats_to_int(await self.read_json(request))
         body = self.validate(op, body)
         idem_key = self.idempotency_key(request, op)
@@ -160,13 +162,38 @@ class ApiHandler:
         return JSONResponse(result, status_code=status, headers=headers)
 
 
+def request_log_line(
+    request: Request, response: Response, seconds: float, replay_header: str = "Idempotent-Replayed"
+) -> str:
+    """One line per API request for the sandbox's console: what was asked, the answer and, for
+    an error, its code and message, so an integrator sees why a call failed. The caller appears as
+    merchant and mode; the key never does."""
+    caller = getattr(request.state, "caller", None)
+    who = f"{caller.merchant}/{caller.mode}" if caller else "-"
+    line = f"{request.method} {request.url.path} {response.status_code}"
+    if response.status_code >= 400:
+        try:
+            error = json.loads(bytes(response.body))["error"]
+            line += f" {error['code']}"
+            if error.get("param"):
+                line += f" [{error['param']}]"
+            line += f": {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            pass
+    if response.headers.get(replay_header):
+        line += " (idempotent replay)"
+    return f"{line} · {who} · {seconds * 1000:.1f} ms"
+
+
 def create_app(
     spec: ApiSpec | None = None,
     db_path: str | Path = ":memory:",
     api_keys: Sequence[ApiKey] | None = None,
+    request_log: Callable[[str], None] | None = None,
 ) -> Starlette:
     """The reference server as an ASGI app. Keys given are stored; with none, the stored keys are
-    used, and a new database gets :func:`default_keys`. ``app.state.keys`` lists them."""
+    used, and a new database gets :func:`default_keys`. ``app.state.keys`` lists them.
+    ``request_log`` receives one :func:`request_log_line` per API request."""
     spec = spec or load_spec()
     store = Store(db_path)
 
@@ -183,7 +210,7 @@ def create_app(
     handler = ApiHandler(spec, service, KeyRing(keys))
     spec_text = spec.text or json.dumps(spec.document)
 
-    async def api(request: Request) -> Response:
+    async def answer(request: Request) -> Response:
         try:
             return await handler(request)
         except ApiError as exc:
@@ -196,6 +223,15 @@ def create_app(
             return error_response(
                 ApiError(500, "internal_error", "The server failed; nothing changed.")
             )
+
+    async def api(request: Request) -> Response:
+        if request_log is None:
+            return await answer(request)
+        started = time.perf_counter()
+        response = await answer(request)
+        seconds = time.perf_counter() - started
+        request_log(request_log_line(request, response, seconds, handler.replay_header))
+        return response
 
     async def not_found(request: Request) -> Response:
         return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -16,6 +17,10 @@ from .keys import ApiKey, parse_key_option
 def default_db_path() -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "neuropay" / "mock.sqlite3"
+
+
+def _log_request(line: str) -> None:
+    click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
 
 @click.command("mock")
@@ -51,14 +56,22 @@ def default_db_path() -> Path:
     default=None,
     help="Spec to implement (default: the bundled one).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No line per request on stderr.")
 def mock_command(
-    host: str, port: int, db: str | None, api_keys: tuple[str, ...], spec: Path | None
+    host: str,
+    port: int,
+    db: str | None,
+    api_keys: tuple[str, ...],
+    spec: Path | None,
+    quiet: bool,
 ) -> int:
     """Run the stateful reference server until Ctrl-C.
 
     Keys are stored in the database, so a restart on the same --db accepts the same keys. With no
     --api-key on a new database it creates a test key for two merchants and a live key for the
     first, and prints them once at start (the sandbox's credentials; nothing else ever prints keys).
+    Each API request then gets one line on stderr: method, path, status, the error code and
+    message of a refusal, merchant and mode, time taken.
     """
     import uvicorn
 
@@ -68,7 +81,12 @@ def mock_command(
     db_path = db or str(default_db_path())
     keys: list[ApiKey] = [parse_key_option(value) for value in api_keys]
     try:
-        app = create_app(load_spec(spec), db_path, keys or None)
+        app = create_app(
+            load_spec(spec),
+            db_path,
+            keys or None,
+            request_log=None if quiet else _log_request,
+        )
     except OSError as exc:
         raise NeuropayError(f"cannot open database {db_path}: {exc}") from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
