@@ -207,7 +207,8 @@ def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path:
     failure = Failure(
         rule="lifecycle.forbidden-answer",
         title="captureCheckout in 'paid' was not refused",
-        message="captureCheckout answered 200, expected 409 invalid_status",
+        # a hostile target's escape sequences (clear screen, set title) must not reach the log
+        message="captureCheckout answered 200, expected 409 invalid_status \x1b[2J\x1b]0;x\x07",
         expected={"status": 409},
         received={"status": 200, "body": {"long": "x" * 500}},
     )
@@ -236,6 +237,11 @@ def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path:
     print_summary(results, tmp_path, Console(file=out, width=200, highlight=False))
     text = out.getvalue()
     assert "lifecycle.forbidden-answer" in text and "captureCheckout in 'paid'" in text
+    assert (
+        "\x1b" not in text
+        and "\x07" not in text
+        and "invalid_status \\x1b[2J\\x1b]0;x\\x07" in text
+    )
     assert 'expected: {"status": 409}' in text
     received = next(line for line in text.splitlines() if "received:" in line)
     assert len(received) < 200 and received.endswith("…")

@@ -42,7 +42,7 @@ def results(verdict: str = "violations") -> RunResults:
     failure = Failure(
         rule="lifecycle.forbidden-answer",
         title="captureCheckout in 'paid' was not refused",
-        message=f"answered 200 {HOSTILE}",
+        message=f"answered 200 {HOSTILE} \x00\x1b[31m",  # fuzzed bytes XML 1.0 cannot hold
         operation="captureCheckout",
         expected={"status": 409, "error.code": ["invalid_status"]},
         received={"status": 200, "body": {"message": HOSTILE}},
@@ -130,6 +130,7 @@ def test_junit_is_well_formed_and_complete(written: dict[str, Path]) -> None:
     failure = root.find(".//testcase[@name='test_forbidden[paid-captureCheckout]']/failure")
     assert failure is not None and failure.get("type") == "lifecycle.forbidden-answer"
     assert HOSTILE.split("</pre>")[0] in (failure.text or "")  # kept as text, escaped by XML
+    assert "\\x00\\x1b[31m" in (failure.text or "")  # shown, not dropped, and still parseable
     assert root.find(".//skipped") is not None
 
 

@@ -31,6 +31,7 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
             if body is not None and not isinstance(body, str)
             else body
         )
+        sent = text
         plain = text is None or "$" not in text  # only then may the heredoc expand variables
         for literal, var in variables.items():
             if text:
@@ -48,8 +49,19 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
         else:
             capture_var, prefix = "", ""
         lines.append(f"# step {index}: {step.operation or step.method} (answered {step.status})")
-        if text is not None:
-            quote = "JSON" if plain and "${" in text and _SAFE_HEREDOC.match(text) else "'JSON'"
+        if sent is not None and not (plain and _heredoc_safe(sent) and _SAFE_HEREDOC.match(sent)):
+            # Control characters (fuzzed bodies) cannot travel in a heredoc, and $, ` or \ would
+            # need a quoted one that cannot expand the ids: printf rebuilds the exact bytes from
+            # octal escapes, and the ids are spliced in outside the single quotes.
+            command.append("--data-binary @-")
+            data = _printf_escape(sent)
+            for literal, var in variables.items():
+                data = data.replace(literal, f"'\"${{{var}}}\"'")
+            lines.append(f"{prefix}printf '{data}' | " + " \\\n  ".join(command))
+            if prefix:
+                lines.append(")")
+        elif text is not None:
+            quote = "JSON" if "${" in text else "'JSON'"
             command.append(f"--data-binary @- <<{quote}")
             lines.append(prefix + " \\\n  ".join(command))
             lines.extend([text, "JSON"])
@@ -67,6 +79,27 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
                     f"'import json,sys; print(json.load(sys.stdin)[\"{field}\"])')"
                 )
     return "\n".join(lines) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _heredoc_safe(text: str) -> bool:
+    return not _CONTROL.search(text) and "JSON" not in text.split("\n")
+
+
+def _printf_escape(text: str) -> str:
+    """``text`` as a single-quoted printf format that prints its UTF-8 bytes exactly."""
+    out = []
+    for byte in text.encode("utf-8", "surrogatepass"):
+        char = chr(byte)
+        if char == "%":
+            out.append("%%")
+        elif 0x20 <= byte < 0x7F and char not in "'\\":
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return "".join(out)
 
 
 def _created_ids(body: Any) -> list[tuple[str, str]]:

@@ -4,12 +4,13 @@ terminal only, so CI logs stay clean) and the summary afterwards, rendered from 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -68,6 +69,16 @@ class ProgressPlugin:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+# A target's answers are untrusted: ANSI escapes or other control bytes in them must not reach the
+# terminal or a CI log (they could recolour, erase or forge lines); they are shown as \xNN.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """Text from a run, safe for rich: no markup, no control characters."""
+    return escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def short(value: Any, limit: int = SHORT) -> str:

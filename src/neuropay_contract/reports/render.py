@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
@@ -73,6 +74,15 @@ def render_markdown(results: RunResults) -> str:
     return make_environment().get_template("reports/report.md.j2").render(**_context(results))
 
 
+# Characters XML 1.0 cannot hold even escaped (a fuzzed body with NUL would make the file
+# unparseable for every CI that reads it); they are shown as \xNN instead.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def render_junit(results: RunResults) -> str:
     """One testsuite per category, one testcase per check."""
     root = ET.Element(
@@ -105,22 +115,24 @@ def render_junit(results: RunResults) -> str:
             ("seed", str(results.seed)),
             ("profile", results.profile),
         ):
-            ET.SubElement(props, "property", name=name, value=value)
+            ET.SubElement(props, "property", name=name, value=_xml(value))
         for check in checks:
             case = ET.SubElement(
                 suite,
                 "testcase",
                 classname=f"neuropay.{category}",
-                name=check.name,
+                name=_xml(check.name),
                 time=f"{check.duration_s:.3f}",
             )
             if check.outcome == "not_covered":
-                ET.SubElement(case, "skipped", message=f"not covered: {check.reason or ''}")
+                ET.SubElement(case, "skipped", message=_xml(f"not covered: {check.reason or ''}"))
             elif check.failure is not None:
                 f = check.failure
                 tag = "failure" if check.outcome == "failed" else "error"
-                node = ET.SubElement(case, tag, message=f"[{f.rule}] {f.title}", type=f.rule)
-                node.text = (
+                node = ET.SubElement(
+                    case, tag, message=_xml(f"[{f.rule}] {f.title}"), type=_xml(f.rule)
+                )
+                node.text = _xml(
                     f"{f.message}\n\nexpected:\n{_pretty(f.expected)}\n\nreceived:\n{_pretty(f.received)}"
                     f"\n\nreproduce:\n{f.curl}"
                 )
