@@ -11,6 +11,14 @@ from _support import example_body, id_field, op_params
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.checks import ContractViolation, check_error, check_unchanged
 
+# How each kind reads in a failure's title: "createCheckout with an unknown key was not refused".
+KEY_WORDING = {
+    "missing": "without a key",
+    "empty": "with an empty bearer key",
+    "malformed": "with a malformed key",
+    "unknown": "with an unknown key",
+    "other-scheme": "with a non-bearer Authorization",
+}
 KEYS = {
     "missing": (None, {"missing_api_key"}),
     # "Bearer" and no key (HTTP forbids the trailing space of "Bearer ").
@@ -39,7 +47,7 @@ def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str
         401,
         codes,
         f"auth.{kind}-key",
-        f"{operation} with a {kind} key was not refused",
+        f"{operation} {KEY_WORDING[kind]} was not refused",
     )
 
 

@@ -3,6 +3,7 @@ appear, templates can be overridden and missing variables are errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -253,3 +254,58 @@ def test_report_in_a_browser(written: dict[str, Path], page: Any) -> None:
     page.screenshot("report-failures.png")
     assert page.console_errors == [] and page.outside_requests == []
     assert os.path.getsize(written["html"]) < 200_000
+
+
+def very_red(count: int) -> RunResults:
+    """A run with ``count`` failures over two rules and seven operations."""
+    base = results()
+    bad = next(c for c in base.checks if c.failure is not None)
+    assert bad.failure is not None
+    many = [
+        dataclasses.replace(
+            bad,
+            id=f"t::bad{i}",
+            failure=dataclasses.replace(
+                bad.failure,
+                rule="lifecycle.forbidden-answer" if i % 3 else "auth.unknown-key",
+                operation=f"operation{i % 7}",
+                message="x" * 280,
+            ),
+        )
+        for i in range(count)
+    ]
+    return dataclasses.replace(base, checks=many)
+
+
+def test_markdown_of_a_very_red_run_fits_a_pull_request_comment(tmp_path: Path) -> None:
+    """Hundreds of failures: the Markdown counts them per rule and lists the first few, so it
+    stays under GitHub's 65,536-character comment limit; the HTML keeps every one."""
+    paths = write_reports(very_red(600), tmp_path, formats=["md", "html"])
+    md = paths["md"].read_text()
+    assert len(md) < 65_536
+    assert (
+        "| **lifecycle.forbidden-answer** | 400 | operation1, operation2, operation4, operation5 "
+        "and 3 more |" in md
+    )
+    assert "| **auth.unknown-key** | 200 |" in md
+    assert "### Failures (first 30 of 600; all in `report.html`)" in md
+    assert md.count("\n- **") == 30
+    assert paths["html"].read_text().count('class="failure"') == 600
+
+
+@pytest.mark.browser
+def test_report_filters_failures_by_rule(tmp_path: Path, page: Any) -> None:
+    html = write_reports(very_red(30), tmp_path, formats=["html"])["html"]
+    browser = page.page
+    browser.goto(html.as_uri())
+    visible = "() => [...document.querySelectorAll('#failures .failure')].filter(f => f.offsetParent).length"
+    assert browser.evaluate(visible) == 30
+    browser.click("#rule-filter button[data-rule='auth.unknown-key']")
+    assert browser.evaluate(visible) == 10
+    assert (
+        browser.get_attribute("#rule-filter button[data-rule='auth.unknown-key']", "aria-pressed")
+        == "true"
+    )
+    browser.click("#rule-filter button[data-rule='']")
+    assert browser.evaluate(visible) == 30
+    assert page.console_errors == [] and page.outside_requests == []

@@ -38,6 +38,11 @@ def _md(text: Any) -> str:
     return value
 
 
+# A pull-request comment holds 65,536 characters: the Markdown lists this many failures (the
+# table by rule counts them all; report.html has every one in full).
+MAX_MARKDOWN_FAILURES = 30
+
+
 def _context(results: RunResults) -> dict[str, Any]:
     by_category: dict[str, list[CheckResult]] = defaultdict(list)
     for check in results.checks:
@@ -51,8 +56,21 @@ def _context(results: RunResults) -> dict[str, Any]:
         if cell.operation not in operations:
             operations.append(cell.operation)
         matrix[(cell.status, cell.operation)] = cell
+    rules: dict[str, dict[str, Any]] = {}
+    for check in results.failures:
+        assert check.failure is not None
+        entry = rules.setdefault(
+            check.failure.rule, {"rule": check.failure.rule, "count": 0, "operations": []}
+        )
+        entry.setdefault("first", check)
+        entry["count"] += 1
+        operation = check.failure.operation or check.operation
+        if operation and operation not in entry["operations"]:
+            entry["operations"].append(operation)
     return {
         "r": results,
+        "failure_rules": sorted(rules.values(), key=lambda e: (-e["count"], e["rule"])),
+        "max_md_failures": MAX_MARKDOWN_FAILURES,
         "counts": results.counts(),
         "failures": results.failures,
         "not_covered": results.not_covered,
