@@ -4,7 +4,12 @@ why a call was refused, who called (merchant and mode, never the key); --quiet t
 from __future__ import annotations
 
 import signal
+import socket
 from pathlib import Path
+
+import pytest
+
+from neuropay_contract.server import start_server
 
 from ._helpers import api, create, start_mock
 
@@ -41,3 +46,17 @@ def test_each_request_is_logged_with_its_outcome_and_never_its_key(tmp_path: Pat
 def test_quiet_mock_logs_no_requests(tmp_path: Path) -> None:
     stderr, _ = _session(tmp_path / "db.sqlite3", "--quiet")
     assert " /checkout/" not in stderr
+
+
+def test_embedded_server_keeps_quiet_about_malformed_http(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Fuzzers send broken HTTP on purpose; the embedded target must not print uvicorn's
+    warnings into the suite's (or a benchmark's) output."""
+    with start_server() as running:
+        host, port = running.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            raw.recv(1024)
+    out, err = capfd.readouterr()
+    assert "Invalid HTTP request" not in out + err
