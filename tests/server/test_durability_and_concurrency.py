@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 from neuropay_contract.server import RunningServer
+from neuropay_contract.server.store import APPLICATION_ID, Store
 
 from ._helpers import api, create, start_mock
 
@@ -125,3 +129,50 @@ def test_hundred_concurrent_idempotent_retries_refund_once(server: RunningServer
         ).json()
     assert final["refunded_amount"] == 10
     assert len(final["refunds"]) == 1
+
+
+def test_mock_refuses_files_that_are_not_its_databases(tmp_path: Path) -> None:
+    """--db pointing at a text file or at another program's SQLite database: one line, exit 2,
+    and the file is left exactly as it was (no tables of ours written into it)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my precious notes\n" * 100)
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)")
+        conn.execute("INSERT INTO invoices (total) VALUES (42)")
+    conn.close()
+    before = {path: path.read_bytes() for path in (notes, other)}
+    for path, reason in (
+        (notes, f"cannot open database {notes}: file is not a database"),
+        (
+            other,
+            f"{other} is a database of another program (tables: invoices); choose another --db",
+        ),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.splitlines() == [f"neuropay: error: {reason}"]
+        assert path.read_bytes() == before[path]
+
+
+def test_a_database_from_before_the_marker_is_still_ours(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    store = Store(db)
+    store.run(lambda s: s.add_key("sk_test_" + "1" * 32, "merchant-1", "test"))
+    store.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA application_id = 0")  # as written by an earlier version
+    conn.close()
+    store = Store(db)
+    try:
+        assert [k.key for k in store.run(lambda s: s.api_keys())] == ["sk_test_" + "1" * 32]
+    finally:
+        store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    conn.close()

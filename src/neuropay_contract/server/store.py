@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import NeuropayError
+
 T = TypeVar("T")
+
+# PRAGMA application_id of our databases ("NPAY"): tells them from other programs' SQLite files.
+APPLICATION_ID = 0x4E504159
+OUR_TABLES = frozenset({"api_keys", "checkouts", "customers", "idempotency"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -77,10 +83,22 @@ class Store:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuropay-db")
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._executor.submit(self._open).result()
+        try:
+            self._executor.submit(self._open).result()
+        except sqlite3.DatabaseError as exc:
+            self._executor.shutdown(wait=True)
+            raise NeuropayError(f"cannot open database {self.db_path}: {exc}") from None
+        except NeuropayError:
+            self._executor.shutdown(wait=True)
+            raise
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
+        try:
+            self._claim(conn)
+        except BaseException:
+            conn.close()
+            raise
         conn.row_factory = sqlite3.Row
         if self.db_path != ":memory:":
             conn.execute("PRAGMA journal_mode=WAL")
@@ -88,6 +106,27 @@ class Store:
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(_SCHEMA)
         self._conn = conn
+
+    def _claim(self, conn: sqlite3.Connection) -> None:
+        """Use only a new database or one of ours: a --db that points at another program's
+        SQLite file must not get our tables written into it (nor be read as ours)."""
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if application_id == APPLICATION_ID:
+            return
+        # No marker: a new file, or one written before the marker existed (only our tables).
+        if application_id == 0 and tables <= OUR_TABLES:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            return
+        raise NeuropayError(
+            f"{self.db_path} is a database of another program"
+            f" (tables: {', '.join(sorted(tables)) or 'none'}); choose another --db"
+        )
 
     @property
     def conn(self) -> sqlite3.Connection:
