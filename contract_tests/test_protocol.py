@@ -51,8 +51,9 @@ def test_not_json_answers_415(np_client: ContractClient, operation: str) -> None
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"{not json", b"\xff\xfe\x00", b"", b"[1, 2", b"NaN"],
-    ids=["broken", "binary", "empty", "truncated", "nan"],
+    # "deep": valid JSON nested 5,000 levels (10 kB), which crashes recursive parsers into a 500
+    [b"{not json", b"\xff\xfe\x00", b"", b"[1, 2", b"NaN", b"[" * 5000 + b"]" * 5000],
+    ids=["broken", "binary", "empty", "truncated", "nan", "deep"],
 )
 @pytest.mark.parametrize("operation", op_params("protocol"))
 def test_garbage_answers_400(np_client: ContractClient, operation: str, garbage: bytes) -> None:

@@ -47,6 +47,24 @@ def _integral_floats_to_int(value: Any) -> Any:
     return value
 
 
+# No request of the spec nests more than a few levels; far deeper bodies would only make the
+# recursive steps after parsing (validation, number normalisation) run out of stack.
+MAX_DEPTH = 32
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` arrays/objects deep (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _pointer(path: Sequence[Any]) -> str:
     return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
 
@@ -109,6 +127,14 @@ class ApiHandler:
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError):
             raise ApiError(400, "invalid_json", "The body is not valid UTF-8 JSON.") from None
+        except RecursionError:  # deeper than the decoder goes
+            body, too_deep = None, True
+        else:
+            too_deep = _deeper_than(body, MAX_DEPTH)
+        if too_deep:
+            raise ApiError(
+                400, "invalid_json", f"The body nests deeper than {MAX_DEPTH} levels."
+            ) from None
         return body  # type: ignore[no-any-return]
 
     def validate(self, op: Operation, body: Any) -> dict[str, Any]:
