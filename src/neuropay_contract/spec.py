@@ -392,6 +392,10 @@ class ApiSpec:
     def max_body_bytes(self) -> int:
         return int(self.limits.get("max_body_bytes", 65536))
 
+    @property
+    def max_json_depth(self) -> int:
+        return int(self.limits.get("max_json_depth", 32))
+
     # -- source positions --------------------------------------------------------------------
     @cached_property
     def _lines(self) -> dict[str, int]:

@@ -47,11 +47,6 @@ def _integral_floats_to_int(value: Any) -> Any:
     return value
 
 
-# No request of the spec nests more than a few levels; far deeper bodies would only make the
-# recursive steps after parsing (validation, number normalisation) run out of stack.
-MAX_DEPTH = 32
-
-
 def _deeper_than(value: Any, limit: int) -> bool:
     """Whether ``value`` nests more than ``limit`` arrays/objects deep (iterative: no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -77,6 +72,7 @@ class ApiHandler:
         self.service = service
         self.keys = keys
         self.max_body = spec.max_body_bytes
+        self.max_depth = spec.max_json_depth
         self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
         self.replay_header = str(spec.idempotency.get("replay_header", "Idempotent-Replayed"))
         self.ops_by_path: dict[str, Operation] = {
@@ -130,10 +126,12 @@ class ApiHandler:
         except RecursionError:  # deeper than the decoder goes
             body, too_deep = None, True
         else:
-            too_deep = _deeper_than(body, MAX_DEPTH)
+            # No request nests more than a few levels; far deeper bodies would only make the
+            # recursive steps after parsing (validation, number normalisation) run out of stack.
+            too_deep = _deeper_than(body, self.max_depth)
         if too_deep:
             raise ApiError(
-                400, "invalid_json", f"The body nests deeper than {MAX_DEPTH} levels."
+                400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
             ) from None
         return body  # type: ignore[no-any-return]
 
