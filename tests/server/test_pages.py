@@ -145,6 +145,19 @@ def test_customer_pays_saves_a_card_and_manages_it(
 
         browser.goto(saved["client_page"])
         assert browser.locator("#cards tr[data-card-id]").count() == 2
+        # every row's cells end on one line (the actions cell stays a table cell)
+        ragged = browser.evaluate(
+            """() => [...document.querySelectorAll('#cards tr[data-card-id]')].filter(row => {
+                const bottoms = [...row.cells].map(c => Math.round(c.getBoundingClientRect().bottom));
+                return new Set(bottoms).size !== 1;
+            }).length"""
+        )
+        assert ragged == 0
+        overflow = browser.evaluate(
+            """() => document.querySelector('#cards').getBoundingClientRect().right
+                     - document.querySelector('#cards').parentElement.getBoundingClientRect().right"""
+        )
+        assert overflow <= 0  # the table fits its card
         page.screenshot("client-page.png")
         mastercard = browser.locator("tr[data-card-id]", has_text="mastercard")
         with browser.expect_navigation():
