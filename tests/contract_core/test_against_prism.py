@@ -18,7 +18,7 @@ import pytest
 from neuropay_contract._resources import default_spec_path
 
 from .._net import free_port
-from .test_run_options import run
+from ._cli import run
 
 PRISM = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "prism"
 

@@ -10,17 +10,7 @@ from pathlib import Path
 
 from neuropay_contract.server import RunningServer
 
-NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*NEUROPAY, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
+from ._cli import NEUROPAY, run
 
 
 def test_embedded_target_is_conformant_and_reports_are_written(tmp_path: Path) -> None:

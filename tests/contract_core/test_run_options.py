@@ -21,17 +21,7 @@ from neuropay_contract.results import RESULTS_SCHEMA
 from neuropay_contract.server import RunningServer, create_app, key_triplet, serve_app
 from neuropay_contract.spec import load_spec
 
-NEUROPAY = [sys.executable, "-m", "neuropay_contract"]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*NEUROPAY, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
+from ._cli import run
 
 
 def capture_always_succeeds(app: Callable[..., Any]) -> Callable[..., Any]:
@@ -294,12 +284,13 @@ def test_a_target_url_that_is_no_http_url_exits_2(url: str, tmp_path: Path) -> N
     assert len(lines) == 1 and lines[0].startswith(f"neuropay: error: --target-url {url!r} is not")
 
 
-def test_a_server_that_is_not_the_api_exits_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [404, 200])
+def test_a_server_that_is_not_the_api_exits_2(status: int, tmp_path: Path) -> None:
     async def html_everywhere(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send(
             {
                 "type": "http.response.start",
-                "status": 404,
+                "status": status,
                 "headers": [(b"content-type", b"text/html")],
             }
         )
@@ -316,4 +307,4 @@ def test_a_server_that_is_not_the_api_exits_2(tmp_path: Path) -> None:
         )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "answered 404 without a JSON body" in lines[0]
+    assert len(lines) == 1 and f"answered {status} without a JSON body" in lines[0]
