@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 from rich.console import Console
 
 from neuropay_contract.contract import (
@@ -31,6 +32,8 @@ from neuropay_contract.contract.checks import (
     check_money,
     check_unchanged,
 )
+from neuropay_contract.contract.curl import sequence_to_curl
+from neuropay_contract.contract.results_builder import _no_answer
 from neuropay_contract.contract.terminal import print_summary, short
 from neuropay_contract.results import CheckResult, Failure, RunResults
 from neuropay_contract.spec import ApiSpec, load_spec
@@ -292,3 +295,55 @@ def test_a_check_counts_all_its_requests_but_reproduces_its_last_sequence() -> N
     assert client.recorder.steps[0].request_body == {"checkout_id": "e" * 32}
     client.recorder.start_check()
     assert client.recorder.requests == 0 and client.recorder.steps == []
+
+
+def test_a_target_that_dies_is_named_once_with_the_check_before(tmp_path: Any) -> None:
+    lost = Failure(
+        rule="transport.no-answer",
+        title="The target gave no HTTP answer",
+        message="ReadError: [Errno 104] Connection reset by peer",
+    )
+    results = RunResults(
+        target_url="http://target.test",
+        embedded_target=False,
+        spec_path="spec.yaml",
+        spec_title="t",
+        spec_version="1",
+        spec_sha256="",
+        started="",
+        finished="",
+        duration_s=1.0,
+        seed=3,
+        profile="dev",
+        verdict="violations",
+        tool_version="0",
+        checks=[
+            CheckResult("p::deep", "deep", "protocol", "passed"),
+            CheckResult("p::next", "next", "protocol", "failed", failure=lost),
+            CheckResult("s::run", "run", "stateful", "failed", failure=lost),
+        ],
+    )
+    out = io.StringIO()
+    print_summary(results, None, Console(file=out, width=200, highlight=False))
+    assert (
+        "! the target stopped answering at p::next (the check before it: p::deep); "
+        "2 checks got no answer" in out.getvalue()
+    )
+
+
+def test_a_request_without_answer_is_recorded_and_classed_as_the_targets_fault() -> None:
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+
+    client = fake_client(reset)
+    with pytest.raises(httpx.ReadError):
+        client.call("retrieveCheckout", {"checkout_id": "a" * 32})
+    (step,) = client.recorder.steps
+    assert step.status is None and step.request_body == {"checkout_id": "a" * 32}
+    assert "(no answer)" in sequence_to_curl(client.recorder.steps)
+    assert KEY not in json.dumps(step.request_headers)
+    # schemathesis calls through requests: its errors, however wrapped, count too
+    outer = RuntimeError("while running the state machine")
+    outer.__cause__ = requests.ConnectionError("Connection refused")
+    assert _no_answer(outer) == "ConnectionError: Connection refused"
+    assert _no_answer(ValueError("a bug of the check")) is None

@@ -160,16 +160,30 @@ class ContractClient:
         )
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
-        answer = self.http.request(method, url, content=payload, headers=sent)
+        secrets = self.recorder.secrets
+        recorded_body: Any = body
+        if content is not None:
+            recorded_body = content.decode("utf-8", "replace")[:2000]
+        try:
+            answer = self.http.request(method, url, content=payload, headers=sent)
+        except httpx.TransportError:
+            # Recorded without an answer: when the target dies, the reproduction ends with the
+            # request it died on.
+            self.recorder.record(
+                Step(
+                    method=method,
+                    url=url,
+                    operation=operation,
+                    request_headers={k: secrets.redact(v) for k, v in sent.items()},
+                    request_body=secrets.redact_any(_truncate(recorded_body)),
+                )
+            )
+            raise
         elapsed = (time.perf_counter() - started) * 1000
         try:
             parsed: Any = answer.json()
         except ValueError:
             parsed = None
-        secrets = self.recorder.secrets
-        recorded_body: Any = body
-        if content is not None:
-            recorded_body = content.decode("utf-8", "replace")[:2000]
         self.recorder.record(
             Step(
                 method=method,

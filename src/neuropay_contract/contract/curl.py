@@ -48,7 +48,8 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
             prefix = f"{capture_var}=$("
         else:
             capture_var, prefix = "", ""
-        lines.append(f"# step {index}: {step.operation or step.method} (answered {step.status})")
+        outcome = f"answered {step.status}" if step.status is not None else "no answer"
+        lines.append(f"# step {index}: {step.operation or step.method} ({outcome})")
         if sent is not None and not (plain and _heredoc_safe(sent) and _SAFE_HEREDOC.match(sent)):
             # Control characters (fuzzed bodies) cannot travel in a heredoc, and $, ` or \ would
             # need a quoted one that cannot expand the ids: printf rebuilds the exact bytes from

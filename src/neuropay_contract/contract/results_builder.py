@@ -14,6 +14,29 @@ from .checks import NOT_COVERED_PREFIX, ContractViolation
 from .curl import sequence_to_curl
 
 
+def _no_answer(exc: BaseException) -> str | None:
+    """``"ReadError: ..."`` when ``exc`` (or what caused it) is a connection or timeout error of
+    httpx, requests (schemathesis) or the OS; else None."""
+    import httpx
+    import requests
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current,
+            httpx.TransportError
+            | requests.ConnectionError
+            | requests.Timeout
+            | ConnectionError
+            | TimeoutError,
+        ):
+            return f"{type(current).__name__}: {current}"[:500]
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _schemathesis_failure(exc: BaseException, operation: str | None) -> Failure | None:
     """A schemathesis check failure (or a group of them) as our Failure."""
     try:
@@ -85,6 +108,17 @@ def check_result(
             operation=exc.operation or operation,
             expected=exc.expected,
             received=exc.received,
+        )
+    elif exc is not None and (lost := _no_answer(exc)) is not None:
+        # The target closed, reset or never answered: its fault (often a crash on the last
+        # request, which the reproduction then shows), not the check's.
+        failure = Failure(
+            rule="transport.no-answer",
+            title="The target gave no HTTP answer",
+            message=lost,
+            operation=operation,
+            expected="an HTTP answer",
+            received=lost,
         )
     else:
         failure = _schemathesis_failure(exc, operation) if exc is not None else None

@@ -147,6 +147,18 @@ def print_summary(
         f"{counts['not_covered']} not covered; {counts['requests']} requests in "
         f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
     )
+    silent = [
+        i
+        for i, c in enumerate(results.checks)
+        if c.failure is not None and c.failure.rule == "transport.no-answer"
+    ]
+    if silent:
+        first = silent[0]
+        before = f" (the check before it: {escape(results.checks[first - 1].id)})" if first else ""
+        console.print(
+            f"[red]![/red] the target stopped answering at {escape(results.checks[first].id)}"
+            f"{before}; {len(silent)} check{'s' if len(silent) != 1 else ''} got no answer"
+        )
     if results.verdict != "conformant" and results.seed is not None:
         console.print(f"replay the same generated data with --seed {results.seed}")
     if report_dir is not None:
