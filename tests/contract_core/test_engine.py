@@ -206,6 +206,25 @@ def test_recorded_steps_never_hold_the_key() -> None:
     )
 
 
+def red_run(checks: list[CheckResult], duration_s: float = 1.0) -> RunResults:
+    return RunResults(
+        target_url="http://target.test",
+        embedded_target=False,
+        spec_path="spec.yaml",
+        spec_title="t",
+        spec_version="1",
+        spec_sha256="",
+        started="",
+        finished="",
+        duration_s=duration_s,
+        seed=3,
+        profile="dev",
+        verdict="violations",
+        tool_version="0",
+        checks=checks,
+    )
+
+
 def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path: Any) -> None:
     failure = Failure(
         rule="lifecycle.forbidden-answer",
@@ -215,20 +234,8 @@ def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path:
         expected={"status": 409},
         received={"status": 200, "body": {"long": "x" * 500}},
     )
-    results = RunResults(
-        target_url="http://target.test",
-        embedded_target=False,
-        spec_path="spec.yaml",
-        spec_title="t",
-        spec_version="1",
-        spec_sha256="",
-        started="",
-        finished="",
+    results = red_run(
         duration_s=1.5,
-        seed=3,
-        profile="dev",
-        verdict="violations",
-        tool_version="0",
         checks=[
             CheckResult("a::one", "one", "lifecycle", "failed", failure=failure),
             CheckResult("a::two", "two", "lifecycle", "passed"),
@@ -303,20 +310,7 @@ def test_a_target_that_dies_is_named_once_with_the_check_before(tmp_path: Any) -
         title="The target gave no HTTP answer",
         message="ReadError: [Errno 104] Connection reset by peer",
     )
-    results = RunResults(
-        target_url="http://target.test",
-        embedded_target=False,
-        spec_path="spec.yaml",
-        spec_title="t",
-        spec_version="1",
-        spec_sha256="",
-        started="",
-        finished="",
-        duration_s=1.0,
-        seed=3,
-        profile="dev",
-        verdict="violations",
-        tool_version="0",
+    results = red_run(
         checks=[
             CheckResult("p::deep", "deep", "protocol", "passed"),
             CheckResult("p::next", "next", "protocol", "failed", failure=lost),

@@ -164,44 +164,34 @@ class ContractClient:
         recorded_body: Any = body
         if content is not None:
             recorded_body = content.decode("utf-8", "replace")[:2000]
+        # The request half of the step, recorded even when no answer comes: when the target
+        # dies, the reproduction ends with the request it died on.
+        step = Step(
+            method=method,
+            url=url,
+            operation=operation,
+            request_headers={k: secrets.redact(v) for k, v in sent.items()},
+            request_body=secrets.redact_any(_truncate(recorded_body)),
+        )
         try:
             answer = self.http.request(method, url, content=payload, headers=sent)
         except httpx.TransportError:
-            # Recorded without an answer: when the target dies, the reproduction ends with the
-            # request it died on.
-            self.recorder.record(
-                Step(
-                    method=method,
-                    url=url,
-                    operation=operation,
-                    request_headers={k: secrets.redact(v) for k, v in sent.items()},
-                    request_body=secrets.redact_any(_truncate(recorded_body)),
-                )
-            )
+            self.recorder.record(step)
             raise
         elapsed = (time.perf_counter() - started) * 1000
         try:
             parsed: Any = answer.json()
         except ValueError:
             parsed = None
-        self.recorder.record(
-            Step(
-                method=method,
-                url=url,
-                operation=operation,
-                request_headers={k: secrets.redact(v) for k, v in sent.items()},
-                request_body=secrets.redact_any(_truncate(recorded_body)),
-                status=answer.status_code,
-                response_headers={
-                    k: secrets.redact(v)
-                    for k, v in answer.headers.items()
-                    if k.lower()
-                    in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
-                },
-                response_body=secrets.redact_any(
-                    _truncate(parsed if parsed is not None else answer.text)
-                ),
-                elapsed_ms=round(elapsed, 2),
-            )
+        step.status = answer.status_code
+        step.response_headers = {
+            k: secrets.redact(v)
+            for k, v in answer.headers.items()
+            if k.lower() in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
+        }
+        step.response_body = secrets.redact_any(
+            _truncate(parsed if parsed is not None else answer.text)
         )
+        step.elapsed_ms = round(elapsed, 2)
+        self.recorder.record(step)
         return Response(answer.status_code, answer.headers, parsed, answer.text, operation)
