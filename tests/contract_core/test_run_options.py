@@ -111,6 +111,13 @@ def test_results_of_a_conformant_run_validate_against_the_schema(tmp_path: Path)
     results = json.loads((tmp_path / "results.json").read_text())
     jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(results)
     assert {c["category"] for c in results["checks"]} == {"customers", "idempotency", "metadata"}
+    # not a terminal (a CI log): one progress line per finished module, on stderr
+    progress = [line for line in proc.stderr.splitlines() if line.startswith("[")]
+    assert [re.sub(r"\(\d+\.\d s\)", "(t)", line) for line in progress] == [
+        "[ 3/27] customers: 3 checks (t)",
+        "[16/27] idempotency: 13 checks (t)",
+        "[27/27] metadata: 11 checks (t)",
+    ]
     for category in ("customers", "idempotency", "metadata"):
         assert any(
             line.split("│")[1:2] == [f" {category:<11} "] for line in proc.stdout.splitlines()

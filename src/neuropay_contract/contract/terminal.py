@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ SHORT = 160  # characters of expected / received shown per failure
 
 
 class ProgressPlugin:
-    """A pytest plugin that drives a rich progress bar: one tick per check, the running category
-    and the failures so far in its description."""
+    """A pytest plugin that shows progress: on a terminal, a rich bar (one tick per check, the
+    running category and the failures so far); elsewhere (a CI log), one line per finished test
+    module, so a long run is visibly alive without redrawing anything."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -30,9 +32,16 @@ class ProgressPlugin:
         self.task: Any = None
         self.failed = 0
         self.category = ""
+        self.total = 0
+        self.done = 0
+        self.module = ""
+        self.module_checks = 0
+        self.module_failed = 0
+        self.module_started = 0.0
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
         if not self.console.is_terminal or not session.items:
             return
         self.progress = Progress(
@@ -54,18 +63,40 @@ class ProgressPlugin:
             self.progress.update(self.task, description=self.category)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.progress is None:
-            return
+        # Lines are printed from here: pytest captures output during setup, call and teardown.
+        if report.when == "setup":
+            module = report.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+            if module != self.module:
+                self._module_done()
+                self.module, self.module_started = module, time.monotonic()
         if report.failed:
             self.failed += 1
-            self.progress.update(self.task, failed=f"[red]{self.failed} failed[/red]")
+            self.module_failed += 1
+            if self.progress is not None:
+                self.progress.update(self.task, failed=f"[red]{self.failed} failed[/red]")
         if report.when == "teardown":
-            self.progress.advance(self.task)
+            self.done += 1
+            self.module_checks += 1
+            if self.progress is not None:
+                self.progress.advance(self.task)
+
+    def _module_done(self) -> None:
+        if self.progress is None and self.module and self.module_checks:
+            name = self.module.removeprefix("test_")
+            failed = f", [red]{self.module_failed} failed[/red]" if self.module_failed else ""
+            self.console.print(
+                f"[{self.done:>{len(str(self.total))}}/{self.total}] {escape(name)}: "
+                f"{self.module_checks} check{'s' if self.module_checks != 1 else ''}{failed} "
+                f"({time.monotonic() - self.module_started:.1f} s)"
+            )
+        self.module_checks = self.module_failed = 0
 
     def pytest_unconfigure(self) -> None:
         self.stop()
 
     def stop(self) -> None:
+        self._module_done()
+        self.module = ""
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
