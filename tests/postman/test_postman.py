@@ -297,6 +297,25 @@ def test_diff_finds_drift(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 1 and "missing-operation (1):" in proc.stdout
+    as_json = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "postman",
+            "diff",
+            str(path),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert as_json.returncode == 1
+    assert [(d["kind"], d["where"], d["message"]) for d in json.loads(as_json.stdout)] == [
+        (d.kind, d.where, d.message) for d in diff_collection(SPEC, collection)
+    ]
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{nope")
     bad = subprocess.run(

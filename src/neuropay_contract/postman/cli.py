@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -63,12 +64,23 @@ def convert_command(spec: Path, out: Path) -> int:
 @click.option(
     "--spec", type=click.Path(path_type=Path), default=None, help="Spec (default: the bundled one)."
 )
-def diff_command(collection: Path, spec: Path | None) -> int:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per drift (kind, where, message) for other tools.",
+)
+def diff_command(collection: Path, spec: Path | None, output_format: str) -> int:
     """Compare an existing collection with the spec: requests to unknown paths, operations the
-    collection lacks, unknown or missing body fields, auth not inherited. Exit 1 on drift."""
+    collection lacks, bodies that break the request schema, auth not inherited. Exit 1 on drift."""
     from .diff import diff_collection, load_collection
 
     drifts = diff_collection(load_spec(spec), load_collection(collection))
+    if output_format == "json":
+        click.echo(json.dumps([dataclasses.asdict(d) for d in drifts], indent=2))
+        return EXIT_VIOLATIONS if drifts else EXIT_OK
     groups: dict[str, list[str]] = {}
     for drift in drifts:
         groups.setdefault(drift.kind, []).append(f"  {drift.where}: {drift.message}")
