@@ -1,7 +1,11 @@
 """The spec's x-limits as the reference server applies them: nesting depth (iteratively checked,
-so no body can exhaust the stack and turn into a 500)."""
+so no body can exhaust the stack and turn into a 500); and the docs page the sandbox serves."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import pytest
 
 from neuropay_contract.server import RunningServer
 from neuropay_contract.spec import load_spec
@@ -29,3 +33,26 @@ def test_depth_limit_comes_from_the_spec(server: RunningServer) -> None:
                 "message": f"The body nests deeper than {limit} levels.",
                 "param": None,
             }
+
+
+def test_the_sandbox_serves_its_docs_with_samples_aimed_at_itself(server: RunningServer) -> None:
+    with api(server.url, server.test_key) as client:
+        page = client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    html = page.text
+    assert f"curl -sS -X POST {server.url}/checkout/create" in html
+    assert f"code samples call <code>{server.url}</code>" in html
+    assert all(key.key not in html for key in server.keys)
+    assert "https://" not in html.split("<body")[0]  # nothing loaded from elsewhere
+
+
+@pytest.mark.browser
+def test_served_docs_work_under_their_content_security_policy(
+    server: RunningServer, page: Any
+) -> None:
+    browser = page.page
+    browser.goto(f"{server.url}/docs")
+    browser.fill("#search", "refund_exceeds")
+    assert "refund_exceeds_remaining" in browser.locator("#results a").first.text_content()
+    assert page.console_errors == [] and page.outside_requests == []  # no CSP violation

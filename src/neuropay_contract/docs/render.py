@@ -10,6 +10,12 @@ from ..templating import make_environment
 from .model import DocsModel
 
 
+def docs_html(spec: ApiSpec, base_url: str | None = None) -> str:
+    """The self-contained HTML page, its samples aimed at ``base_url``."""
+    context = DocsModel(spec, base_url).context()
+    return make_environment().get_template("docs/page.html.j2").render(**context)
+
+
 def render_docs(
     spec: ApiSpec,
     out_dir: Path,

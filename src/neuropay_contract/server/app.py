@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..spec import ApiSpec, Operation, load_spec
@@ -266,10 +266,28 @@ def create_app(
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(spec.document)
 
+    docs_pages: dict[str, str] = {}  # by base URL: samples aim at the server that was asked
+
+    async def docs(request: Request) -> Response:
+        from ..docs.render import docs_html
+
+        base_url = f"{request.url.scheme}://{request.url.netloc}"
+        if base_url not in docs_pages:
+            if len(docs_pages) >= 8:  # the Host header is the client's to choose: stay bounded
+                docs_pages.clear()
+            docs_pages[base_url] = await asyncio.to_thread(docs_html, spec, base_url)
+        # The page is self-contained: its own inline style and script, nothing from elsewhere.
+        csp = (
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+            "img-src data:; base-uri 'none'; frame-ancestors 'none'"
+        )
+        return HTMLResponse(docs_pages[base_url], headers={"Content-Security-Policy": csp})
+
     routes = [Route(path, api, methods=ALL_METHODS) for path in handler.ops_by_path]
     routes += [
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
         *page_routes(service),
         Route("/{path:path}", not_found, methods=ALL_METHODS),
     ]

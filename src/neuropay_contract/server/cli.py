@@ -104,6 +104,7 @@ def mock_command(
     for key in app.state.keys:
         click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
     bound = f"http://{shown_host}:{sock.getsockname()[1]}"
+    click.echo(f"  docs: {bound}/docs (samples aimed at this server)")
     click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
