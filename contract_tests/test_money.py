@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -90,3 +92,74 @@ def test_refund_sequences_keep_the_money_right(
         amount=int(checkout["amount"]),
         currency=currency,
     )
+
+
+CONCURRENT = 8  # refunds sent at once, each of a quarter of the amount
+
+
+def _code(resp: Any) -> str:
+    error = resp.body.get("error") if isinstance(resp.body, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) else "(no envelope)"
+
+
+@pytest.mark.np_check(category="money", operation="refundCheckout", status="paid")
+def test_concurrent_refunds_never_refund_more_than_paid(
+    np_driver: Driver, np_client: ContractClient
+) -> None:
+    """Eight refunds of a quarter of the amount, sent at the same moment: exactly four are
+    accepted, the others refused as the lifecycle says, and refunded_amount is their sum. A
+    server that checks the remaining amount outside the transaction that writes it refunds more
+    than was paid."""
+    amount = 4000
+    share = amount // 4
+    lifecycle = np_client.spec.require_lifecycle()
+    checkout = np_driver.reach("paid", capture=True, amount=amount)
+    body = {"checkout_id": checkout["checkout_id"], "amount": share}
+    start = threading.Barrier(CONCURRENT)
+
+    def refund(_: int) -> Any:
+        start.wait(timeout=30)
+        return np_client.call("refundCheckout", body)
+
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        answers = list(pool.map(refund, range(CONCURRENT)))
+    accepted = [a for a in answers if a.status == 200]
+    after = np_driver.retrieve(checkout["checkout_id"])
+    # Once the whole amount is back, a refund is refused as from 'refunded'; before that, as
+    # one that exceeds what is left.
+    refusals = {
+        (answer.http, answer.code)
+        for status, guard in (("partialRefund", "amount_exceeds"), ("refunded", "amount_partial"))
+        if isinstance(answer := lifecycle.decide(status, "refundCheckout", {guard}), Answer)
+    }
+    received = {
+        "accepted": len(accepted),
+        "refunded_amount": after.get("refunded_amount"),
+        "status": after.get("status"),
+        "refusals": sorted({(a.status, _code(a)) for a in answers if a.status != 200}),
+    }
+    expected = {"accepted": 4, "refunded_amount": amount, "status": "refunded"}
+    if (len(accepted), after.get("refunded_amount"), after.get("status")) != (
+        4,
+        amount,
+        "refunded",
+    ):
+        raise ContractViolation(
+            "money.concurrent-refunds",
+            "Concurrent refunds did not add up",
+            f"{CONCURRENT} simultaneous refunds of {share} on {amount}: {len(accepted)} accepted, "
+            f"refunded_amount {after.get('refunded_amount')}",
+            operation="refundCheckout",
+            expected=expected,
+            received=received,
+        )
+    wrong = [a for a in answers if a.status != 200 and (a.status, _code(a)) not in refusals]
+    if wrong:
+        raise ContractViolation(
+            "money.concurrent-refunds",
+            "A concurrent refund was refused with an undocumented answer",
+            f"answered {wrong[0].status} {_code(wrong[0])}",
+            operation="refundCheckout",
+            expected={"refusals": sorted(refusals)},
+            received=received,
+        )

@@ -5,7 +5,9 @@ through an ASGI wrapper) and names the rule the contract suite must report."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -298,6 +300,65 @@ def _no_allow_header(app: Any) -> Asgi:
     return wrapped
 
 
+def _racy_refunds(app: Any) -> Asgi:
+    """Refunds that overlap in time skip the cap, as when the remaining amount is read outside
+    the transaction that writes the refund: sequential refunds still behave."""
+    service = _service(app)
+    original = service.facts_for
+    in_flight: Counter[str] = Counter()
+
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+        facts = original(checkout, operation, body)
+        racing = in_flight[str(checkout["checkout_id"])] > 1
+        if operation == "refundCheckout" and racing and "amount_exceeds" in facts:
+            facts = (facts - {"amount_exceeds"}) | {"amount_partial"}
+        return facts
+
+    service.facts_for = facts_for  # type: ignore[method-assign]
+    original_apply = service.apply
+
+    def apply(
+        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
+    ) -> dict[str, Any]:
+        racing = in_flight[str(checkout["checkout_id"])] > 1
+        if operation == "refundCheckout" and racing and checkout["status"] == "refunded":
+            checkout = {**checkout, "status": "partialRefund"}  # the stale read
+        return original_apply(store, checkout, operation, body, merchant, mode)
+
+    service.apply = apply  # type: ignore[method-assign]
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/checkout/refund":
+            await app(scope, receive, send)
+            return
+        message = await receive()
+        raw = message.get("body", b"")
+        while message.get("more_body"):
+            message = await receive()
+            raw += message.get("body", b"")
+        try:
+            checkout_id = str(json.loads(raw).get("checkout_id"))
+        except Exception:  # garbage bodies are the app's to refuse
+            checkout_id = ""
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        in_flight[checkout_id] += 1
+        try:
+            await asyncio.sleep(0.05)  # the slow read-modify-write that lets requests overlap
+            await app(scope, replay, send)
+        finally:
+            in_flight[checkout_id] -= 1
+
+    return wrapped
+
+
 FAULTS = [
     Fault(
         "capture-twice",
@@ -322,6 +383,12 @@ FAULTS = [
         "a partial refund answers 'refunded'",
         r"lifecycle\.transition-target|money\.status-follows-totals|stateful\.status-model",
         _answers(_wrong_status_after_partial),
+    ),
+    Fault(
+        "racy-refunds",
+        "refunds sent at the same moment skip the cap on what is left",
+        r"money\.concurrent-refunds",
+        _racy_refunds,
     ),
     Fault(
         "refused-but-changed",
