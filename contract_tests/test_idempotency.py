@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -84,6 +86,48 @@ def test_refund_retry_refunds_once(np_driver: Driver, np_client: ContractClient)
         "refundCheckout",
         rule="idempotency.key-reuse",
     )
+
+
+@pytest.mark.np_check(category="idempotency", operation="refundCheckout", status="paid")
+def test_simultaneous_retries_refund_once(np_driver: Driver, np_client: ContractClient) -> None:
+    """Five copies of one refund with one key, sent at the same moment (a client that retries on
+    a timeout while the first is still running): one refund, and every copy answers alike."""
+    checkout = np_driver.reach("paid", capture=True)
+    key = {HEADER: f"contract-{secrets.token_hex(8)}"}
+    body = {"checkout_id": checkout["checkout_id"], "amount": 500}
+    start = threading.Barrier(5)
+
+    def send(_: int) -> Response:
+        start.wait(timeout=30)
+        return np_client.call("refundCheckout", body, headers=key)
+
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(send, range(5)))
+    after = np_driver.retrieve(checkout["checkout_id"])
+    received = {
+        "statuses": sorted(a.status for a in answers),
+        "refunded_amount": after.get("refunded_amount"),
+        "refunds": len(after.get("refunds") or []),
+    }
+    if (after.get("refunded_amount"), received["refunds"]) != (500, 1):
+        raise ContractViolation(
+            "idempotency.no-double-effect",
+            "Simultaneous retries refunded more than once",
+            f"5 simultaneous copies of a refund of 500 with one key: refunded_amount "
+            f"{after.get('refunded_amount')}, {received['refunds']} refunds",
+            operation="refundCheckout",
+            expected={"refunded_amount": 500, "refunds": 1},
+            received=received,
+        )
+    if any(a.status != 200 or a.body != answers[0].body for a in answers):
+        raise ContractViolation(
+            "idempotency.replay",
+            "Simultaneous retries were not all answered with the first answer",
+            f"statuses {received['statuses']}",
+            operation="refundCheckout",
+            expected={"statuses": [200] * 5, "bodies": "identical"},
+            received=received,
+        )
 
 
 @pytest.mark.np_check(category="idempotency", operation="createCheckout")

@@ -327,8 +327,26 @@ def _racy_refunds(app: Any) -> Asgi:
 
     service.apply = apply  # type: ignore[method-assign]
 
+    def checkout_of(headers: dict[bytes, bytes], raw: bytes) -> str:
+        try:
+            return str(json.loads(raw).get("checkout_id"))
+        except Exception:  # garbage bodies are the app's to refuse
+            return ""
+
+    return _overlap_tracked(app, "/checkout/refund", in_flight, checkout_of)
+
+
+def _overlap_tracked(
+    app: Asgi,
+    path: str,
+    in_flight: Counter[str],
+    key_of: Callable[[dict[bytes, bytes], bytes], str],
+) -> Asgi:
+    """Count the requests to ``path`` in flight per ``key_of(headers, body)``, each held 50 ms
+    (a slow read-modify-write), so a fault can misbehave only when requests overlap."""
+
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/checkout/refund":
+        if scope["type"] != "http" or scope["path"] != path:
             await app(scope, receive, send)
             return
         message = await receive()
@@ -336,10 +354,7 @@ def _racy_refunds(app: Any) -> Asgi:
         while message.get("more_body"):
             message = await receive()
             raw += message.get("body", b"")
-        try:
-            checkout_id = str(json.loads(raw).get("checkout_id"))
-        except Exception:  # garbage bodies are the app's to refuse
-            checkout_id = ""
+        key = key_of({k.lower(): v for k, v in scope["headers"]}, raw)
         delivered = False
 
         async def replay() -> dict[str, Any]:
@@ -349,14 +364,33 @@ def _racy_refunds(app: Any) -> Asgi:
             delivered = True
             return {"type": "http.request", "body": raw, "more_body": False}
 
-        in_flight[checkout_id] += 1
+        in_flight[key] += 1
         try:
-            await asyncio.sleep(0.05)  # the slow read-modify-write that lets requests overlap
+            await asyncio.sleep(0.05)
             await app(scope, replay, send)
         finally:
-            in_flight[checkout_id] -= 1
+            in_flight[key] -= 1
 
     return wrapped
+
+
+def _racy_idempotency(app: Any) -> Asgi:
+    """Retries that overlap the first request are processed as new requests (the key is looked
+    up before the first one has stored its answer); sequential retries replay."""
+    service = _service(app)
+    original = service._call
+    in_flight: Counter[str] = Counter()
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        racing = idem_key is not None and in_flight[idem_key] > 1
+        return original(store, operation, caller, body, None if racing else idem_key)
+
+    service._call = call  # type: ignore[method-assign]
+
+    def key_of(headers: dict[bytes, bytes], raw: bytes) -> str:
+        return headers.get(b"idempotency-key", b"").decode("latin-1")
+
+    return _overlap_tracked(app, "/checkout/refund", in_flight, key_of)
 
 
 FAULTS = [
@@ -389,6 +423,12 @@ FAULTS = [
         "refunds sent at the same moment skip the cap on what is left",
         r"money\.concurrent-refunds",
         _racy_refunds,
+    ),
+    Fault(
+        "racy-idempotency",
+        "retries sent while the first request runs refund again",
+        r"idempotency\.no-double-effect",
+        _racy_idempotency,
     ),
     Fault(
         "refused-but-changed",
