@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from neuropay_contract.server import RunningServer
@@ -45,6 +46,11 @@ def test_the_sandbox_serves_its_docs_with_samples_aimed_at_itself(server: Runnin
     assert f"code samples call <code>{server.url}</code>" in html
     assert all(key.key not in html for key in server.keys)
     assert "https://" not in html.split("<body")[0]  # nothing loaded from elsewhere
+    with httpx.Client(base_url=server.url) as anonymous:
+        opened = anonymous.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert (opened.status_code, opened.headers["location"]) == (303, "/docs")
+        api_root = anonymous.get("/", headers={"Accept": "application/json"})
+        assert api_root.status_code == 404 and api_root.json()["error"]["code"] == "not_found"
 
 
 @pytest.mark.browser

@@ -14,7 +14,13 @@ from typing import Any
 from jsonschema.exceptions import best_match
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from ..spec import ApiSpec, Operation, load_spec
@@ -258,6 +264,12 @@ def create_app(
         return response
 
     async def not_found(request: Request) -> Response:
+        if (
+            request.url.path == "/"
+            and request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+        ):
+            return RedirectResponse("/docs", status_code=303)  # a person opened the sandbox's URL
         return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
 
     async def openapi_yaml(request: Request) -> Response:
