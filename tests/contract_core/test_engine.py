@@ -240,6 +240,8 @@ def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path:
             CheckResult("a::one", "one", "lifecycle", "failed", failure=failure),
             CheckResult("a::two", "two", "lifecycle", "passed"),
             CheckResult("b::three", "three", "auth", "not_covered", reason="no live key"),
+            CheckResult("b::four", "four", "auth", "not_covered", reason="no live key"),
+            CheckResult("b::five", "five", "auth", "not_covered", reason="no card to save"),
         ],
     )
     (tmp_path / "results.json").write_text("{}")
@@ -255,8 +257,9 @@ def test_summary_lists_categories_failures_not_covered_and_the_verdict(tmp_path:
     assert 'expected: {"status": 409}' in text
     received = next(line for line in text.splitlines() if "received:" in line)
     assert len(received) < 200 and received.endswith("…")
-    assert "not covered: b::three: no live key" in text
-    assert "CONTRACT VIOLATIONS" in text and "1 passed, 1 failed, 1 not covered" in text
+    assert "not covered: b::three and 1 more: no live key" in text
+    assert "not covered: b::five: no card to save" in text and "b::four" not in text
+    assert "CONTRACT VIOLATIONS" in text and "1 passed, 1 failed, 3 not covered" in text
     assert f"reports: {tmp_path}/ (results.json)" in text
     lines = text.splitlines()
     assert any("lifecycle" in line and "2" in line for line in lines)

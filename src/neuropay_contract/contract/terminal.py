@@ -162,10 +162,13 @@ def print_summary(
         console.print(
             f"… and {len(results.failures) - MAX_FAILURES_SHOWN} more failures (see the reports)"
         )
-    for check in results.not_covered[:MAX_FAILURES_SHOWN]:
-        console.print(
-            f"[yellow]-[/yellow] not covered: {escape(check.id)}: {escape(check.reason or '')}"
-        )
+    # One line per reason: a missing --second-api-key leaves a dozen checks uncovered at once.
+    by_reason: dict[str, list[CheckResult]] = {}
+    for check in results.not_covered:
+        by_reason.setdefault(check.reason or "", []).append(check)
+    for reason, checks in list(by_reason.items())[:MAX_FAILURES_SHOWN]:
+        which = escape(checks[0].id) + (f" and {len(checks) - 1} more" if len(checks) > 1 else "")
+        console.print(f"[yellow]-[/yellow] not covered: {which}: {escape(reason)}")
     verdict = (
         "[green]CONFORMANT[/green]"
         if results.verdict == "conformant"
