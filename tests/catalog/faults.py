@@ -67,7 +67,7 @@ def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
         status = int(start.get("status", 500))
         try:
             request_json = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # garbage and 5,000-deep bodies: the app's to refuse
             request_json = None
         try:
             response_json = json.loads(body) if body else None
