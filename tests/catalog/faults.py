@@ -26,6 +26,27 @@ class Fault:
     apply: Callable[[Any], Asgi]  # (reference app) -> the broken app
 
 
+async def read_body(receive: Callable[..., Any]) -> tuple[bytes, Callable[..., Any]]:
+    """The whole request body, and a ``receive`` that hands it to the wrapped app once more."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    raw = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return raw, replay
+
+
 def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
     """An ASGI wrapper that lets ``rewrite(path, request_json, status, response_json)`` replace
     JSON answers (return None to leave one alone)."""
@@ -36,22 +57,7 @@ def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        raw = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if delivered:
-                return {"type": "http.disconnect"}
-            delivered = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
+        raw, replay = await read_body(receive)
         start: dict[str, Any] = {}
         body_parts: list[bytes] = []
 
@@ -349,21 +355,8 @@ def _overlap_tracked(
         if scope["type"] != "http" or scope["path"] != path:
             await app(scope, receive, send)
             return
-        message = await receive()
-        raw = message.get("body", b"")
-        while message.get("more_body"):
-            message = await receive()
-            raw += message.get("body", b"")
+        raw, replay = await read_body(receive)
         key = key_of({k.lower(): v for k, v in scope["headers"]}, raw)
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if delivered:
-                return {"type": "http.disconnect"}
-            delivered = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
         in_flight[key] += 1
         try:
             await asyncio.sleep(0.05)

@@ -11,7 +11,6 @@ from typing import Any
 from ..results import Step
 
 _ID_FIELDS = ("checkout_id", "customer_id", "card_id")
-_SAFE_HEREDOC = re.compile(r"^[^`\\]*$")
 
 
 def sequence_to_curl(steps: Sequence[Step]) -> str:
@@ -32,7 +31,6 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
             else body
         )
         sent = text
-        plain = text is None or "$" not in text  # only then may the heredoc expand variables
         for literal, var in variables.items():
             if text:
                 text = text.replace(literal, f"${{{var}}}")
@@ -50,7 +48,7 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
             capture_var, prefix = "", ""
         outcome = f"answered {step.status}" if step.status is not None else "no answer"
         lines.append(f"# step {index}: {step.operation or step.method} ({outcome})")
-        if sent is not None and not (plain and _heredoc_safe(sent) and _SAFE_HEREDOC.match(sent)):
+        if sent is not None and not _heredoc_safe(sent):
             # Control characters (fuzzed bodies) cannot travel in a heredoc, and $, ` or \ would
             # need a quoted one that cannot expand the ids: printf rebuilds the exact bytes from
             # octal escapes, and the ids are spliced in outside the single quotes.
@@ -82,11 +80,13 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What a heredoc that expands the id variables would mangle: control bytes, $ ` \ (shell
+# expansion), and the terminator on a line of its own.
+_NOT_FOR_HEREDOC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f$`\\]|^JSON$", re.MULTILINE)
 
 
 def _heredoc_safe(text: str) -> bool:
-    return not _CONTROL.search(text) and "JSON" not in text.split("\n")
+    return _NOT_FOR_HEREDOC.search(text) is None
 
 
 def _printf_escape(text: str) -> str:
