@@ -134,7 +134,11 @@ class ApiHandler:
         else:
             # No request nests more than a few levels; far deeper bodies would only make the
             # recursive steps after parsing (validation, number normalisation) run out of stack.
-            too_deep = _deeper_than(body, self.max_depth)
+            # Walk the body only when it has enough brackets to be that deep (a C-speed count
+            # keeps ordinary requests off a second traversal).
+            too_deep = raw.count(b"[") + raw.count(b"{") > self.max_depth and _deeper_than(
+                body, self.max_depth
+            )
         if too_deep:
             raise ApiError(
                 400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
