@@ -80,3 +80,11 @@ def page(browser: Any) -> Iterator[WatchedPage]:
     context.on("request", on_request)
     yield watched
     context.close()
+
+
+@pytest.fixture(scope="session")
+def large_specs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A generated 400+ operation document, as YAML and as JSON (written once per session)."""
+    from neuropay_contract.benchmarks.large_spec import write_large_spec
+
+    return write_large_spec(tmp_path_factory.mktemp("large"))

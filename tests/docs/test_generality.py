@@ -14,9 +14,8 @@ from neuropay_contract.docs import render_docs
 from neuropay_contract.docs.model import DocsModel, anchor, markdown_text
 from neuropay_contract.spec import ApiSpec, load_spec
 
+from .._fixtures import REALSPECS
 from ._html import check
-
-REALSPECS = sorted((Path(__file__).resolve().parents[3] / "shared" / "realspecs").glob("*"))
 
 
 def test_the_real_documents_are_there() -> None:

@@ -16,8 +16,9 @@ import yaml
 from neuropay_contract._resources import default_spec_path
 from neuropay_contract.linting import RULES, lint_spec
 
+from .._fixtures import REALSPECS
+
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("NP*.yaml"))
-REALSPECS = sorted((Path(__file__).resolve().parents[3] / "shared" / "realspecs").glob("*"))
 
 
 def _apply(document: Any, patch: list[dict[str, Any]]) -> Any:
@@ -116,7 +117,6 @@ def test_missing_file_exits_2() -> None:
     assert "does not exist" in proc.stderr
 
 
-@pytest.mark.skipif(not REALSPECS, reason="shared/realspecs is not beside the checkout")
 @pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
 def test_other_peoples_documents_do_not_crash(path: Path) -> None:
     report = lint_spec(path)

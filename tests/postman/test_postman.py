@@ -17,9 +17,10 @@ from neuropay_contract.postman import convert, diff_collection, export_files
 from neuropay_contract.server import create_app, serve_app, start_server
 from neuropay_contract.spec import load_spec
 
+from .._fixtures import REALSPECS
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / "node_modules" / ".bin"
-REALSPECS = sorted((ROOT.parent / "shared" / "realspecs").glob("*"))
 SPEC = load_spec()
 COLLECTION = ROOT / "postman" / "neuropay.postman_collection.json"
 

@@ -33,7 +33,7 @@ def outside_loads(html: str) -> list[str]:
 
 def main() -> int:
     root = checkout_root() or Path.cwd()
-    spec = root.parent / "shared" / "realspecs" / DOCUMENT
+    spec = root / "tests" / "fixtures" / "realspecs" / DOCUMENT
     if len(sys.argv) > 1:
         spec = Path(sys.argv[1])
     if not spec.exists():
