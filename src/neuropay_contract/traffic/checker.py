@@ -1,0 +1,60 @@
+"""The one checker behind ``neuropay proxy`` and ``neuropay audit``: exchanges in, findings out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..spec import ApiSpec
+from .exchange import Exchange
+from .findings import Finding
+from .tracker import ObjectTracker, TrackedObject
+from .validate import ExchangeValidator
+
+
+@dataclass
+class ExchangeSummary:
+    """What the report keeps of an exchange: enough for a table row and a reproduction."""
+
+    exchange: Exchange
+    operation: str | None
+    findings: list[Finding] = field(default_factory=list)
+
+
+class TrafficChecker:
+    """Checks exchanges one by one, in the order they completed, and keeps what it saw."""
+
+    def __init__(self, spec: ApiSpec, keep_exchanges: int = 2000) -> None:
+        self.spec = spec
+        self.validator = ExchangeValidator(spec)
+        self.tracker = ObjectTracker(spec)
+        self.findings: list[Finding] = []
+        self.requests: Counter[str] = Counter()
+        self.ignored = 0
+        self.checked = 0
+        # Exchanges with findings are kept for the report (up to a bound, so a long proxy session
+        # holds bounded memory); clean ones are only counted.
+        self.keep_exchanges = keep_exchanges
+        self.kept: dict[int, ExchangeSummary] = {}
+
+    def check(self, exchange: Exchange) -> list[Finding]:
+        """The findings of one exchange (empty for traffic that is not the API's)."""
+        if not self.validator.is_api(exchange):
+            self.ignored += 1
+            return []
+        self.checked += 1
+        checked = self.validator.check(exchange)
+        self.tracker.observe(checked)
+        operation = checked.operation.operation_id if checked.operation else None
+        self.requests[operation or f"{exchange.method} {exchange.path}"] += 1
+        if checked.findings:
+            self.findings.extend(checked.findings)
+            if len(self.kept) < self.keep_exchanges:
+                self.kept[exchange.index] = ExchangeSummary(
+                    exchange, operation, list(checked.findings)
+                )
+        return checked.findings
+
+    @property
+    def objects(self) -> list[TrackedObject]:
+        return list(self.tracker.objects.values())

@@ -1,0 +1,248 @@
+"""One HTTP exchange of recorded or proxied traffic, with keys replaced by labels, and the readers
+of HAR files and of the proxy's own JSON-lines recording."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import NeuropayError
+from ..reports.writer import KEY_PATTERN
+
+# Headers whose value is a credential: kept only as "<key N>" labels.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+# A declared deliberate misuse: "409 invalid_status" (see README, "Validating your client").
+EXPECT_HEADER = "x-neuropay-expect"
+
+
+def redact_text(text: str) -> str:
+    """Any key-shaped value becomes ``$NEUROPAY_API_KEY``."""
+    return KEY_PATTERN.sub("$NEUROPAY_API_KEY", text)
+
+
+class KeyLabels:
+    """Gives each API key seen a stable label ("key 1") so that findings can tell two keys apart
+    without ever holding one: only a digest is kept, in memory."""
+
+    def __init__(self, prefixes: Mapping[str, str] | None = None) -> None:
+        self._labels: dict[str, str] = {}
+        self.prefixes = dict(prefixes or {"test": "sk_test_", "live": "sk_live_"})
+
+    def classify(self, authorization: str | None) -> tuple[str, str | None, str | None]:
+        """(auth state ``bearer|missing|malformed``, key label, key mode) of a header value."""
+        if authorization is None or not authorization.strip():
+            return "missing", None, None
+        scheme, _, key = authorization.strip().partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return ("missing" if not key else "malformed"), None, None
+        digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+        label = self._labels.setdefault(digest, f"key {len(self._labels) + 1}")
+        mode = next((m for m, p in self.prefixes.items() if key.startswith(p)), None)
+        return ("bearer" if mode else "malformed"), label, mode
+
+
+@dataclass
+class Exchange:
+    """A request and its answer (``status`` None when the server never answered)."""
+
+    index: int
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    request_body: bytes = b""
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    started: str = ""
+    elapsed_ms: float | None = None
+    auth: str = "missing"  # bearer | missing | malformed
+    key_label: str | None = None
+    key_mode: str | None = None
+    request_truncated: bool = False
+    response_truncated: bool = False
+    error: str | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+    def declared_expectation(self) -> tuple[int, str | None] | None:
+        """The refusal the client declares it provokes on purpose (``X-Neuropay-Expect``)."""
+        raw = self.request_headers.get(EXPECT_HEADER, "").split()
+        if not raw or not raw[0].isdigit():
+            return None
+        return int(raw[0]), (raw[1] if len(raw) > 1 else None)
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-lines form (``--record``): keys already labels, key-shaped values redacted."""
+        return {
+            "index": self.index,
+            "started": self.started,
+            "method": self.method,
+            "url": redact_text(self.url),
+            "auth": self.auth,
+            "key": self.key_label,
+            "key_mode": self.key_mode,
+            "request": {
+                "headers": self.request_headers,
+                **_body_record(self.request_body),
+                "truncated": self.request_truncated,
+            },
+            "response": None
+            if self.status is None
+            else {
+                "status": self.status,
+                "headers": self.response_headers,
+                **_body_record(self.response_body),
+                "truncated": self.response_truncated,
+            },
+            "elapsed_ms": self.elapsed_ms,
+            "error": self.error,
+        }
+
+
+def _body_record(body: bytes) -> dict[str, Any]:
+    try:
+        return {"body": redact_text(body.decode("utf-8"))}
+    except UnicodeDecodeError:
+        return {"body_base64": base64.b64encode(body).decode("ascii")}
+
+
+def _record_body(part: Mapping[str, Any]) -> bytes:
+    if part.get("body_base64"):
+        return base64.b64decode(str(part["body_base64"]))
+    return str(part.get("body") or "").encode("utf-8")
+
+
+def clean_headers(pairs: Iterable[tuple[str, str]], labels: str | None = None) -> dict[str, str]:
+    """Lower-case header names, repeated headers joined, credentials replaced by their label."""
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        name = name.lower()
+        if name.startswith(":"):  # HTTP/2 pseudo-headers in HAR files
+            continue
+        if name in SECRET_HEADERS:
+            value = f"Bearer <{labels}>" if labels and name == "authorization" else "<redacted>"
+        else:
+            value = redact_text(value)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def exchange_from_record(raw: Mapping[str, Any], index: int) -> Exchange:
+    request = raw.get("request") or {}
+    response = raw.get("response")
+    return Exchange(
+        index=index,
+        method=str(raw["method"]).upper(),
+        url=str(raw["url"]),
+        request_headers={str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()},
+        request_body=_record_body(request),
+        request_truncated=bool(request.get("truncated")),
+        status=int(response["status"]) if response else None,
+        response_headers={
+            str(k).lower(): str(v) for k, v in ((response or {}).get("headers") or {}).items()
+        },
+        response_body=_record_body(response) if response else b"",
+        response_truncated=bool((response or {}).get("truncated")),
+        started=str(raw.get("started") or ""),
+        elapsed_ms=raw.get("elapsed_ms"),
+        auth=str(raw.get("auth") or "missing"),
+        key_label=raw.get("key"),
+        key_mode=raw.get("key_mode"),
+        error=raw.get("error"),
+    )
+
+
+def exchange_from_har(entry: Mapping[str, Any], index: int, labels: KeyLabels) -> Exchange:
+    request = entry["request"]
+    response = entry.get("response") or {}
+    pairs = [(str(h["name"]), str(h["value"])) for h in request.get("headers") or []]
+    authorization = next((v for n, v in pairs if n.lower() == "authorization"), None)
+    auth, label, mode = labels.classify(authorization)
+    post = request.get("postData") or {}
+    content = response.get("content") or {}
+    text = content.get("text") or ""
+    body = (
+        base64.b64decode(text) if content.get("encoding") == "base64" else str(text).encode("utf-8")
+    )
+    status = int(response.get("status") or 0)
+    return Exchange(
+        index=index,
+        method=str(request["method"]).upper(),
+        url=redact_text(str(request["url"])),
+        request_headers=clean_headers(pairs, label),
+        request_body=str(post.get("text") or "").encode("utf-8"),
+        status=status or None,  # HAR writes 0 for a request that got no answer
+        response_headers=clean_headers(
+            (str(h["name"]), str(h["value"])) for h in response.get("headers") or []
+        ),
+        response_body=body,
+        started=str(entry.get("startedDateTime") or ""),
+        elapsed_ms=float(entry["time"]) if isinstance(entry.get("time"), int | float) else None,
+        auth=auth,
+        key_label=label,
+        key_mode=mode,
+        error=None if status else str(response.get("_failureText") or "no answer"),
+    )
+
+
+def read_traffic(path: Path, labels: KeyLabels | None = None) -> list[Exchange]:
+    """The exchanges of a HAR file or of a ``--record`` JSON-lines file, in order.
+
+    Raises a one-line :class:`NeuropayError` for a file that is neither."""
+    labels = labels or KeyLabels()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NeuropayError(f"traffic file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NeuropayError(f"cannot read traffic file {path}: {exc}") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise NeuropayError(f"traffic file {path} is empty")
+    try:
+        if stripped.startswith("{") and '"log"' in stripped[:4096]:
+            return list(_har(json.loads(text), labels, path))
+        return list(_jsonl(text, path))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NeuropayError(
+            f"traffic file {path} is neither a HAR file nor a neuropay recording: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _har(document: Any, labels: KeyLabels, path: Path) -> Iterator[Exchange]:
+    entries = document["log"]["entries"]
+    if not isinstance(entries, list):
+        raise NeuropayError(f"traffic file {path} is not a HAR file: log.entries is not a list")
+    ordered = sorted(entries, key=lambda e: str(e.get("startedDateTime") or ""))
+    for index, entry in enumerate(ordered, start=1):
+        yield exchange_from_har(entry, index, labels)
+
+
+def _jsonl(text: str, path: Path) -> Iterator[Exchange]:
+    index = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            raise NeuropayError(
+                f"traffic file {path} line {number} is not JSON (expected a HAR file or the "
+                "JSON lines of `neuropay proxy --record`)"
+            ) from None
+        if not isinstance(raw, dict) or "method" not in raw or "url" not in raw:
+            raise NeuropayError(
+                f"traffic file {path} line {number} is not an exchange (needs method and url)"
+            )
+        index += 1
+        yield exchange_from_record(raw, index)

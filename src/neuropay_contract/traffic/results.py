@@ -1,0 +1,142 @@
+"""Turn a traffic check into the toolkit's :class:`RunResults`, so the proxy and the audit write
+the same results JSON, JUnit, HTML and Markdown as ``neuropay test``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..contract.curl import sequence_to_curl
+from ..results import CheckResult, Failure, OperationSummary, RunResults, Step
+from .checker import TrafficChecker
+from .exchange import Exchange, redact_text
+from .findings import Finding
+
+SIDES = ("client", "server")
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _body(raw: bytes) -> Any:
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return redact_text(text[:4000]) if text else None
+
+
+def exchange_step(ex: Exchange, operation: str | None) -> Step:
+    """An exchange as a report step; the key is written as ``$NEUROPAY_API_KEY``."""
+    headers = {
+        k: ("Bearer $NEUROPAY_API_KEY" if k == "authorization" else v)
+        for k, v in ex.request_headers.items()
+        if k in ("authorization", "content-type", "idempotency-key", "x-neuropay-expect")
+    }
+    return Step(
+        method=ex.method,
+        url=redact_text(ex.url),
+        operation=operation,
+        request_headers=headers,
+        request_body=_body(ex.request_body),
+        status=ex.status,
+        response_headers=dict(ex.response_headers),
+        response_body=_body(ex.response_body),
+        elapsed_ms=ex.elapsed_ms,
+    )
+
+
+def _failure(finding: Finding, step: Step | None) -> Failure:
+    steps = [step] if step is not None else []
+    return Failure(
+        rule=finding.rule,
+        title=f"{finding.side}: {finding.rule}",
+        message=finding.message,
+        operation=finding.operation,
+        expected=finding.expected,
+        received=finding.received,
+        steps=steps,
+        curl=sequence_to_curl(steps) if steps else "",
+    )
+
+
+def build_results(
+    checker: TrafficChecker,
+    target: str,
+    started: float,
+    profile: str,
+    error: str | None = None,
+) -> RunResults:
+    """One failed check per finding (category ``client`` or ``server``) and, per operation and
+    side, one passed check counting the exchanges without a finding."""
+    checks: list[CheckResult] = []
+    failing: Counter[tuple[str, str]] = Counter()
+    for number, finding in enumerate(checker.findings, start=1):
+        kept = checker.kept.get(finding.exchange)
+        step = exchange_step(kept.exchange, kept.operation) if kept is not None else None
+        operation = finding.operation or "(not an operation)"
+        failing[(operation, finding.side)] += 1
+        obj = f" {finding.object_id}" if finding.object_id else ""
+        checks.append(
+            CheckResult(
+                id=f"traffic::{finding.side}::{number}",
+                name=f"#{finding.exchange} {operation}{obj}: {finding.rule}",
+                category=finding.side,
+                outcome="failed",
+                operation=finding.operation,
+                requests=1,
+                failure=_failure(finding, step),
+            )
+        )
+    operations: dict[str, OperationSummary] = {}
+    for operation, count in sorted(checker.requests.items()):
+        operations[operation] = OperationSummary(requests=count)
+        for side in SIDES:
+            bad = failing[(operation, side)]
+            operations[operation].failed += bad
+            if bad:
+                continue  # its findings are the failed checks above
+            operations[operation].passed += 1
+            checks.append(
+                CheckResult(
+                    id=f"traffic::{side}::{operation}",
+                    name=f"{operation}: the {side} side of {count} exchange(s)",
+                    category=side,
+                    outcome="passed",
+                    operation=operation if operation in checker.spec.operations else None,
+                    requests=count,
+                )
+            )
+    spec_path = Path(str(checker.spec.path or ""))
+    digest = (
+        hashlib.sha256(spec_path.read_bytes()).hexdigest()
+        if spec_path.name and spec_path.exists()
+        else ""
+    )
+    finished = time.time()
+    return RunResults(
+        target_url=target,
+        embedded_target=False,
+        spec_path=str(spec_path),
+        spec_title=checker.spec.title,
+        spec_version=checker.spec.version,
+        spec_sha256=digest,
+        started=_iso(started),
+        finished=_iso(finished),
+        duration_s=round(max(0.0, finished - started), 3),
+        seed=None,
+        profile=profile,
+        verdict="error" if error else ("violations" if checker.findings else "conformant"),
+        tool_version=__version__,
+        checks=checks,
+        operations=operations,
+        lifecycle=[],
+        error=error,
+    )

@@ -1,0 +1,476 @@
+"""What no single exchange shows: each checkout and customer followed across the traffic against
+``x-lifecycle`` and the money rules, idempotent retries, and which key may see which object."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+from ..lifecycle import Answer, Lifecycle, Transition, refund_guard
+from ..spec import ApiSpec, Operation
+from .findings import Expectation
+from .idempotency import IdempotencyTracker
+from .money import check_money
+from .validate import Checked
+
+# Fields that only tell when an object was last written.
+_VOLATILE = frozenset({"updated"})
+
+
+@dataclass
+class TimelineEntry:
+    """One exchange that touched an object, as the report's timeline shows it."""
+
+    exchange: int
+    started: str
+    operation: str
+    key: str | None
+    http: int | None
+    status: str | None  # the object's status after the exchange, when the answer shows it
+    note: str = ""
+
+
+@dataclass
+class TrackedObject:
+    """An object seen in the traffic: whose it is, its last known state and its history."""
+
+    kind: str  # the schema name: Checkout, Customer
+    object_id: str
+    owner: str | None = None
+    owner_mode: str | None = None
+    snapshot: dict[str, Any] | None = None
+    first: dict[str, Any] | None = None
+    refused_since_snapshot: bool = False
+    deleted: bool = False
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def status(self) -> str | None:
+        value = (self.snapshot or {}).get("status")
+        return str(value) if value is not None else None
+
+
+class ObjectTracker:
+    """Follows objects across exchanges; adds its findings to each :class:`Checked`."""
+
+    def __init__(self, spec: ApiSpec) -> None:
+        self.spec = spec
+        self.lifecycle: Lifecycle | None = spec.lifecycle
+        self.objects: dict[str, TrackedObject] = {}
+        self.idempotency = IdempotencyTracker(spec)
+        self._kinds = {op.operation_id: _kind(spec, op) for op in spec.operations.values()}
+        lc = self.lifecycle
+        self.lifecycle_codes = (
+            {f.answer.code for f in lc.forbidden} | {r.answer.code for r in lc.rejections}
+            if lc
+            else set()
+        )
+        # Operations whose outcome depends on the requested amount (x-lifecycle's amount guards).
+        self.amount_ops = (
+            {
+                lc.trigger_operation(t) or ""
+                for t in lc.transitions
+                if any(g.startswith("amount_") for g in t.guard)
+            }
+            | {r.operation for r in lc.rejections if r.guard.startswith("amount_")}
+            if lc
+            else set()
+        )
+        tm = spec.test_mode
+        self.card_outcomes = {c.value: c.outcome for c in tm.card_ids} if tm else {}
+
+    # -- entry point ----------------------------------------------------------------------------
+    def observe(self, c: Checked) -> None:
+        op = c.operation
+        if op is None or c.exchange.status is None:
+            return
+        replay = self.idempotency.observe(c, op)
+        kind = self._kinds.get(op.operation_id)
+        if kind is None:
+            return
+        obj = self._object(c, kind)
+        if obj is None:
+            return
+        ex = c.exchange
+        assert ex.status is not None
+        entry = TimelineEntry(ex.index, ex.started, op.operation_id, ex.key_label, ex.status, None)
+        obj.timeline.append(entry)
+        body = c.response_json if isinstance(c.response_json, dict) else None
+        answered = body if ex.status < 300 and body and body.get(_id_field(kind)) else None
+        if ex.status >= 400 and isinstance(body, dict) and isinstance(body.get("error"), dict):
+            entry.note = f"{ex.status} {body['error'].get('code')}"
+        if c.exchange.declared_expectation() is not None:
+            entry.note = (entry.note + " (declared deliberate)").strip()
+        if replay:
+            entry.note = (entry.note + " idempotent replay").strip()
+            entry.status = obj.status
+            return
+        if self._other_key(c, obj, answered):
+            entry.status = obj.status
+            return
+        if kind == (self.lifecycle.schema if self.lifecycle else None):
+            self._checkout(c, op, obj, answered, entry)
+        elif kind == "Customer":
+            self._customer(c, op, obj, answered)
+        if answered is not None:
+            obj.snapshot = answered
+            obj.first = obj.first or answered
+            obj.refused_since_snapshot = False
+        elif ex.status >= 400:
+            obj.refused_since_snapshot = True
+        entry.status = obj.status
+
+    # -- objects and keys -----------------------------------------------------------------------
+    def _object(self, c: Checked, kind: str) -> TrackedObject | None:
+        name = _id_field(kind)
+        request = c.request_json if isinstance(c.request_json, dict) else {}
+        response = c.response_json if isinstance(c.response_json, dict) else {}
+        object_id = request.get(name) if c.operation and not _creates(c.operation) else None
+        ok = c.exchange.status is not None and c.exchange.status < 300
+        if object_id is None and ok:
+            object_id = response.get(name)
+        if not isinstance(object_id, str):
+            return None
+        obj = self.objects.get(object_id)
+        if obj is None:
+            obj = TrackedObject(kind, object_id)
+            self.objects[object_id] = obj
+        if obj.owner is None and ok:
+            obj.owner, obj.owner_mode = c.exchange.key_label, c.exchange.key_mode
+        return obj
+
+    def _other_key(self, c: Checked, obj: TrackedObject, answered: Any) -> bool:
+        """Whether another key than the owner's asked; a 2xx answer to it breaks isolation."""
+        label = c.exchange.key_label
+        if obj.owner is None or label is None or label == obj.owner:
+            return False
+        if answered is not None:
+            mode = c.exchange.key_mode
+            rule = (
+                "auth.mode-isolation"
+                if mode and obj.owner_mode and mode != obj.owner_mode
+                else "auth.merchant-isolation"
+            )
+            c.add(
+                rule,
+                "server",
+                f"{obj.kind.lower()} {obj.object_id}, made with {obj.owner}, was answered to "
+                f"{label}: objects are visible only to their merchant and mode",
+                expected="404",
+                received=c.exchange.status,
+                object_id=obj.object_id,
+            )
+        return True
+
+    # -- checkouts --------------------------------------------------------------------------------
+    def _checkout(
+        self,
+        c: Checked,
+        op: Operation,
+        obj: TrackedObject,
+        answered: dict[str, Any] | None,
+        entry: TimelineEntry,
+    ) -> None:
+        lc = self.lifecycle
+        assert lc is not None
+        prior = obj.snapshot
+        status = c.exchange.status
+        assert status is not None
+        restricted = op.operation_id in lc.restricted_operations
+        creates = _creates(op)
+        outcomes: list[tuple[str | None, Transition | Answer]] = []
+        if c.request_ok and (creates or (restricted and prior is not None)):
+            outcomes = self._outcomes(op, prior, c.request_json)
+        if outcomes:
+            self._judge_request(c, op, obj, outcomes)
+            self._judge_answer(c, op, obj, outcomes, answered)
+        elif (
+            prior is not None
+            and answered is not None
+            and op.operation_id in lc.unrestricted
+            and c.request_ok
+        ):
+            self._judge_read(c, op, obj, prior, answered)
+        if answered is not None:
+            check_money(c, lc, obj, prior, answered, outcomes)
+
+    def _possible_statuses(self, status: str) -> list[str]:
+        """``status`` and every status events outside the traffic (the customer on the hosted
+        page, the platform's expiry) can move it to: those need no API call."""
+        assert self.lifecycle is not None
+        seen = [status]
+        for current in seen:
+            for t in self.lifecycle.transitions:
+                if t.source == current and t.event is not None and t.target not in seen:
+                    seen.append(t.target)
+        return seen
+
+    def _facts(self, op: Operation, prior: Any, request: Any) -> list[set[str]]:
+        """Every combination of guards that may hold (unknown ones both ways)."""
+        request = request if isinstance(request, dict) else {}
+        groups: list[list[str]] = []
+        if _creates(op):
+            card = request.get("card_id")
+            groups.append(["no_card"] if card is None else [])
+            outcome = self.card_outcomes.get(str(card)) if card is not None else None
+            capture = request.get("capture", True)
+            groups.append(["capture_true" if capture is not False else "capture_false"])
+        else:
+            outcome = None
+            capture = (prior or {}).get("capture")
+            groups.append(
+                ["capture_true"]
+                if capture is True
+                else ["capture_false"]
+                if capture is False
+                else ["capture_true", "capture_false"]
+            )
+            if "card_number" in request or op.operation_id in (
+                self.spec.test_mode.helpers if self.spec.test_mode else {}
+            ):
+                tm = self.spec.test_mode
+                number = request.get("card_number")
+                if tm is not None:
+                    outcome = tm.outcome_of_number(str(number)) if number is not None else "success"
+            if prior is not None and op.operation_id in self.amount_ops:
+                remaining = int(prior.get("amount", 0)) - int(prior.get("refunded_amount", 0))
+                requested = request.get("amount")
+                groups.append(
+                    [refund_guard(remaining, int(requested) if requested is not None else None)]
+                )
+        if outcome is None:
+            groups.append(["payment_succeeds", "payment_declines"])
+        else:
+            groups.append(["payment_succeeds" if outcome == "success" else "payment_declines"])
+        return [
+            {g for g in combo if g} for combo in itertools.product(*[g or [""] for g in groups])
+        ]
+
+    def _outcomes(
+        self, op: Operation, prior: Any, request: Any
+    ) -> list[tuple[str | None, Transition | Answer]]:
+        assert self.lifecycle is not None
+        sources: list[str | None] = (
+            [None] if _creates(op) else list(self._possible_statuses(str(prior["status"])))
+        )
+        found: list[tuple[str | None, Transition | Answer]] = []
+        for source in sources:
+            for facts in self._facts(op, prior, request):
+                try:
+                    decision = self.lifecycle.decide(source, op.operation_id, facts)
+                except SpecError:
+                    continue
+                if (source, decision) not in found:
+                    found.append((source, decision))
+        return found
+
+    def _refusal_rule(
+        self, op: Operation, outcomes: Iterable[tuple[str | None, Transition | Answer]]
+    ) -> str:
+        assert self.lifecycle is not None
+        forbidden = any(
+            s is not None and self.lifecycle.forbidden_answer(s, op.operation_id) is not None
+            for s, d in outcomes
+            if isinstance(d, Answer)
+        )
+        return "lifecycle.forbidden-answer" if forbidden else "lifecycle.rejection-answer"
+
+    def _judge_request(
+        self,
+        c: Checked,
+        op: Operation,
+        obj: TrackedObject,
+        outcomes: list[tuple[str | None, Transition | Answer]],
+    ) -> None:
+        """A client finding when the operation is refused in every status the object may be in."""
+        answers = [(s, d) for s, d in outcomes if isinstance(d, Answer)]
+        if not answers or len(answers) != len(outcomes):
+            return
+        assert self.lifecycle is not None
+        source, answer = answers[0]
+        assert isinstance(answer, Answer)
+        if self._refusal_rule(op, answers) == "lifecycle.forbidden-answer":
+            rule = "lifecycle.forbidden-operation"
+            why = f"{op.operation_id} is not allowed in status {source}"
+        elif answer.code == "refund_exceeds_remaining":
+            rule = "money.refund-exceeds-remaining"
+            prior = obj.snapshot or {}
+            left = int(prior.get("amount", 0)) - int(prior.get("refunded_amount", 0))
+            why = f"the refund asks for more than the {left} left to refund"
+        else:
+            rule = "lifecycle.rejected-operation"
+            why = f"{op.operation_id} is refused in status {source} ({answer.code})"
+        c.add(
+            rule,
+            "client",
+            why,
+            expected=f"an operation the status allows ({', '.join(self._allowed(source))})",
+            received=op.operation_id,
+            object_id=obj.object_id,
+            expect=Expectation(answer.http, answer.code, self._refusal_rule(op, answers)),
+        )
+
+    def _allowed(self, status: str | None) -> list[str]:
+        assert self.lifecycle is not None
+        ops = {
+            self.lifecycle.trigger_operation(t)
+            for t in self.lifecycle.transitions
+            if t.source == status
+        }
+        return sorted(o for o in ops if o) or ["none"]
+
+    def _judge_answer(
+        self,
+        c: Checked,
+        op: Operation,
+        obj: TrackedObject,
+        outcomes: list[tuple[str | None, Transition | Answer]],
+        answered: dict[str, Any] | None,
+    ) -> None:
+        status = c.exchange.status
+        assert status is not None
+        transitions = [d for _, d in outcomes if isinstance(d, Transition)]
+        answers = [d for _, d in outcomes if isinstance(d, Answer)]
+        if answered is not None:
+            observed = answered.get("status")
+            if not transitions:
+                c.add(
+                    self._refusal_rule(op, outcomes),
+                    "server",
+                    f"{op.operation_id} answered {status} with status {observed}; the "
+                    f"lifecycle refuses it with {answers[0].http} {answers[0].code}",
+                    expected=f"{answers[0].http} {answers[0].code}",
+                    received=f"{status} {observed}",
+                    object_id=obj.object_id,
+                )
+            elif observed not in {t.target for t in transitions}:
+                c.add(
+                    "lifecycle.transition-target",
+                    "server",
+                    f"{op.operation_id} answered status {observed}; the lifecycle moves to "
+                    + " or ".join(sorted({t.target for t in transitions})),
+                    expected=sorted({t.target for t in transitions}),
+                    received=observed,
+                    object_id=obj.object_id,
+                )
+            return
+        body = c.response_json if isinstance(c.response_json, dict) else {}
+        error = body.get("error") if isinstance(body.get("error"), dict) else None
+        code = error.get("code") if error else None
+        if code not in self.lifecycle_codes:
+            return  # not a lifecycle refusal (auth, not found, validation): judged elsewhere
+        if any(a.http == status and a.code == code for a in answers):
+            return
+        rule = self._refusal_rule(op, outcomes) if answers else "lifecycle.refused-allowed"
+        expected = (
+            " or ".join(sorted({f"{a.http} {a.code}" for a in answers}))
+            if answers
+            else "→ " + " or ".join(sorted({t.target for t in transitions}))
+        )
+        c.add(
+            rule,
+            "server",
+            f"{op.operation_id} was refused with {status} {code}; the lifecycle prescribes "
+            f"{expected}",
+            expected=expected,
+            received=f"{status} {code}",
+            object_id=obj.object_id,
+        )
+
+    def _judge_read(
+        self,
+        c: Checked,
+        op: Operation,
+        obj: TrackedObject,
+        prior: dict[str, Any],
+        answered: dict[str, Any],
+    ) -> None:
+        before, after = str(prior.get("status")), answered.get("status")
+        if after != before:
+            if after not in self._possible_statuses(before):
+                c.add(
+                    "lifecycle.status-contradiction",
+                    "server",
+                    f"{obj.object_id} was {before} and now answers {after}: no operation in the "
+                    "traffic and no event of the lifecycle makes that move",
+                    expected=self._possible_statuses(before),
+                    received=after,
+                    object_id=obj.object_id,
+                )
+            return
+        expected = dict(prior)
+        if op.operation_id == "updateCheckout" or _merges_metadata(op, c.request_json):
+            merged = dict(prior.get("metaData") or {})
+            for k, v in (c.request_json.get("metaData") or {}).items():
+                if v == "":
+                    merged.pop(k, None)
+                else:
+                    merged[k] = v
+            if answered.get("metaData") != merged:
+                c.add(
+                    "metadata.merge",
+                    "server",
+                    "metaData is not the merge of the stored keys and the request's (an empty "
+                    "value deletes a key)",
+                    expected=merged,
+                    received=answered.get("metaData"),
+                    object_id=obj.object_id,
+                )
+            expected["metaData"] = answered.get("metaData")
+        changed = sorted(
+            k
+            for k in set(expected) | set(answered)
+            if k not in _VOLATILE and expected.get(k) != answered.get(k)
+        )
+        if changed:
+            refused = obj.refused_since_snapshot
+            c.add(
+                "lifecycle.unchanged-after-refusal" if refused else "state.changed-without-write",
+                "server",
+                f"{', '.join(changed)} changed "
+                + ("although the last write was refused" if refused else "without a write"),
+                expected={k: expected.get(k) for k in changed},
+                received={k: answered.get(k) for k in changed},
+                object_id=obj.object_id,
+            )
+
+    # -- customers --------------------------------------------------------------------------------
+    def _customer(
+        self, c: Checked, op: Operation, obj: TrackedObject, answered: dict[str, Any] | None
+    ) -> None:
+        if answered is None:
+            return
+        if obj.deleted and op.operation_id.startswith("retrieve"):
+            c.add(
+                "customers.retrieve-after-delete",
+                "server",
+                f"customer {obj.object_id} was deleted but {op.operation_id} still answers it",
+                expected="404 customer_not_found",
+                received=c.exchange.status,
+                object_id=obj.object_id,
+            )
+        if answered.get("deleted") is True:
+            obj.deleted = True
+
+
+def _kind(spec: ApiSpec, op: Operation) -> str | None:
+    """The schema name of an operation's success answer (Checkout, Customer), if it names one."""
+    ok = op.responses.get("200")
+    schema = ok.schema if ok is not None else None
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
+def _id_field(kind: str) -> str:
+    return f"{kind.lower()}_id"
+
+
+def _creates(op: Operation) -> bool:
+    return op.operation_id.startswith("create")
+
+
+def _merges_metadata(op: Operation, request: Any) -> bool:
+    return op.operation_id.startswith("update") and isinstance(request, dict)

@@ -1,0 +1,388 @@
+"""Per-exchange checks: the request against the spec (client side) and the answer against the
+spec (server side). Nothing here remembers earlier exchanges; :mod:`.tracker` does that."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema.exceptions import ValidationError, best_match
+
+from ..spec import ApiSpec, Operation
+from .exchange import Exchange
+from .findings import Expectation, Finding, Side
+
+_NOT_PARSED = object()
+
+
+@dataclass
+class Checked:
+    """One exchange after the stateless checks, with what the tracker needs from it."""
+
+    exchange: Exchange
+    operation: Operation | None
+    request_json: Any = None  # None when absent or unparseable
+    response_json: Any = None
+    request_ok: bool = True  # the spec accepts the request (schema, auth, media type)
+    expectations: list[Expectation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self,
+        rule: str,
+        side: Side,
+        message: str,
+        expected: Any = None,
+        received: Any = None,
+        object_id: str | None = None,
+        expect: Expectation | None = None,
+    ) -> None:
+        """Record a finding; a client finding the request declared deliberate is not one."""
+        if side == "client":
+            self.request_ok = False
+            if expect is not None:
+                self.expectations.append(expect)
+                if expect.matches(self.exchange.declared_expectation()):
+                    return
+        self.findings.append(
+            Finding(
+                rule=rule,
+                side=side,
+                message=message,
+                exchange=self.exchange.index,
+                operation=self.operation.operation_id if self.operation else None,
+                object_id=object_id,
+                expected=expected,
+                received=received,
+            )
+        )
+
+
+def _parse(raw: bytes, max_depth: int) -> Any:
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return _NOT_PARSED
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _deeper_than(value, max_depth):
+        return _NOT_PARSED
+    return value
+
+
+def _reject(token: str) -> Any:
+    raise ValueError(token)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return True
+            stack.extend(
+                (c, depth + 1) for c in (node.values() if isinstance(node, dict) else node)
+            )
+    return False
+
+
+def _pointer(error: ValidationError) -> str:
+    return "".join(f"/{p}" for p in error.absolute_path) or "(root)"
+
+
+def _media(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json_media(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+class ExchangeValidator:
+    """Validates one exchange against the spec, both ways."""
+
+    def __init__(self, spec: ApiSpec) -> None:
+        self.spec = spec
+        self.paths: dict[str, list[str]] = {}
+        for op in spec.operations.values():
+            self.paths.setdefault(op.path, []).append(op.method)
+        self.error_codes = spec.error_codes
+        self.max_depth = spec.max_json_depth
+        self.secured = bool(spec.document.get("security"))
+
+    def is_api(self, ex: Exchange) -> bool:
+        """Whether an exchange is an API call at all: a spec path, or a JSON or keyed request
+        to another path (a hosted page's HTML and form posts are not the API's traffic)."""
+        if ex.path in self.paths:
+            return True
+        return ex.auth != "missing" or _is_json_media(_media(ex.request_headers))
+
+    def check(self, ex: Exchange) -> Checked:
+        op = self.spec.operation_for(ex.method, ex.path)
+        checked = Checked(ex, op)
+        self._request(checked)
+        self._answer(checked)
+        return checked
+
+    # -- the request -------------------------------------------------------------------------
+    def _request(self, c: Checked) -> None:
+        ex, op = c.exchange, c.operation
+        if op is None:
+            if ex.path in self.paths:
+                allowed = ", ".join(sorted(set(self.paths[ex.path])))
+                c.add(
+                    "request.method",
+                    "client",
+                    f"{ex.method} {ex.path} is not an operation; the spec allows {allowed}",
+                    expected=allowed,
+                    received=ex.method,
+                    expect=Expectation(405, "method_not_allowed"),
+                )
+            else:
+                c.add(
+                    "request.unknown-path",
+                    "client",
+                    f"{ex.method} {ex.path} is not a path of the spec",
+                    received=ex.path,
+                    expect=Expectation(404, "not_found"),
+                )
+            return
+        if self.secured and ex.auth != "bearer":
+            c.add(
+                "request.auth",
+                "client",
+                "no API key sent as Authorization: Bearer <key>"
+                if ex.auth == "missing"
+                else "the Authorization header is not a Bearer key of a known mode",
+                expected="Authorization: Bearer sk_test_… or sk_live_…",
+                received=ex.auth,
+                expect=Expectation(401, None, f"auth.{ex.auth}-key"),
+            )
+        helpers = self.spec.test_mode.helpers if self.spec.test_mode else {}
+        if ex.key_mode == "live" and op.operation_id in helpers:
+            answer = self.spec.test_mode.live_key_answer if self.spec.test_mode else (403, "")
+            c.add(
+                "auth.test-helper-live-key",
+                "client",
+                f"the test helper {op.operation_id} was called with a live key",
+                expected="a test key",
+                received="live key",
+                expect=Expectation(answer[0], answer[1], "auth.test-helper-live-key"),
+            )
+        if op.request_schema is None:
+            return
+        if len(ex.request_body) > self.spec.max_body_bytes or ex.request_truncated:
+            c.add(
+                "request.too-large",
+                "client",
+                f"the body is larger than {self.spec.max_body_bytes} bytes",
+                expect=Expectation(413, "payload_too_large"),
+            )
+            return
+        media = _media(ex.request_headers)
+        if not _is_json_media(media):
+            c.add(
+                "request.content-type",
+                "client",
+                f"the body is sent as {media or 'no Content-Type'}, not application/json",
+                expected="application/json",
+                received=media or None,
+                expect=Expectation(415, "unsupported_media_type"),
+            )
+            return
+        parsed = _parse(ex.request_body, self.max_depth)
+        if parsed is _NOT_PARSED:
+            c.add(
+                "request.json",
+                "client",
+                f"the body is not UTF-8 JSON (or nests deeper than {self.max_depth} levels)",
+                received=ex.request_body[:200].decode("utf-8", "replace"),
+                expect=Expectation(400, "invalid_json"),
+            )
+            return
+        c.request_json = parsed
+        error = best_match(self.spec.validator(op.request_schema).iter_errors(parsed))
+        if error is not None:
+            c.add(
+                "request.body-schema",
+                "client",
+                f"the body breaks {op.operation_id}'s request schema at {_pointer(error)}: "
+                f"{error.message[:300]}",
+                expected=error.schema if isinstance(error.schema, dict) else None,
+                received=error.instance,
+                object_id=_object_id(parsed),
+                expect=Expectation(400, "invalid_request"),
+            )
+        for param in op.parameters:
+            if param.get("in") != "header" or not isinstance(param.get("schema"), Mapping):
+                continue
+            value = ex.request_headers.get(str(param.get("name", "")).lower())
+            if value is None:
+                if param.get("required"):
+                    c.add(
+                        "request.header",
+                        "client",
+                        f"the required header {param['name']} is missing",
+                        expect=Expectation(400, "invalid_request"),
+                    )
+                continue
+            bad = best_match(self.spec.validator(param["schema"]).iter_errors(value))
+            if bad is not None:
+                c.add(
+                    "request.header",
+                    "client",
+                    f"the {param['name']} header breaks its schema: {bad.message[:200]}",
+                    received=value[:300],
+                    expect=Expectation(400, "invalid_request"),
+                )
+
+    # -- the answer --------------------------------------------------------------------------
+    def _answer(self, c: Checked) -> None:
+        ex, op = c.exchange, c.operation
+        if ex.status is None:
+            c.add(
+                "transport.no-answer",
+                "server",
+                f"the server did not answer ({ex.error or 'connection closed'})",
+            )
+            return
+        status = ex.status
+        if 300 <= status < 400:
+            return  # a redirect (the sandbox's / to /docs) is not an API answer
+        media = _media(ex.response_headers)
+        parsed = _parse(ex.response_body, 10_000) if ex.response_body else _NOT_PARSED
+        if status >= 500:
+            c.add(
+                "response.server-error",
+                "server",
+                f"the server failed with HTTP {status}",
+                expected="an answer other than 5xx",
+                received=status,
+            )
+        if op is not None:
+            documented = (
+                op.responses.get(str(status))
+                or op.responses.get(f"{str(status)[0]}XX")
+                or op.responses.get("default")
+            )
+            if documented is None and status < 500:
+                c.add(
+                    "response.status-undocumented",
+                    "server",
+                    f"HTTP {status} is not a documented answer of {op.operation_id}",
+                    expected=sorted(op.responses),
+                    received=status,
+                )
+            if documented is not None:
+                self._headers(c, documented.headers)
+        elif status == 405 and ex.path in self.paths:
+            allowed = set(self.paths[ex.path])
+            offered = {m.strip().upper() for m in ex.response_headers.get("allow", "").split(",")}
+            if not allowed <= offered:
+                c.add(
+                    "response.allow-header",
+                    "server",
+                    "a 405 answer must say which methods are allowed in its Allow header",
+                    expected=", ".join(sorted(allowed)),
+                    received=ex.response_headers.get("allow"),
+                )
+        if not ex.response_body and status != 204:
+            c.add("response.json", "server", f"HTTP {status} with an empty body", received="")
+            return
+        if ex.response_truncated:
+            return  # larger than the proxy keeps: not judged
+        if not _is_json_media(media) or parsed is _NOT_PARSED:
+            c.add(
+                "response.content-type" if not _is_json_media(media) else "response.json",
+                "server",
+                f"the answer is {media or 'untyped'}, not JSON"
+                if not _is_json_media(media)
+                else "the answer is not valid JSON",
+                expected="application/json",
+                received=media or None,
+            )
+            return
+        c.response_json = parsed
+        if status >= 400:
+            self._envelope(c, status, parsed)
+        elif op is not None:
+            documented = op.responses.get(str(status))
+            if documented is not None and documented.schema is not None:
+                error = best_match(self.spec.validator(documented.schema).iter_errors(parsed))
+                if error is not None:
+                    c.add(
+                        "response.body-schema",
+                        "server",
+                        f"the {status} body of {op.operation_id} breaks its schema at "
+                        f"{_pointer(error)}: {error.message[:300]}",
+                        received=error.instance
+                        if not isinstance(error.instance, dict | list)
+                        else None,
+                        object_id=_object_id(parsed),
+                    )
+        if 200 <= status < 300 and c.expectations:
+            wanted = c.expectations[0]
+            c.add(
+                wanted.server_rule,
+                "server",
+                f"the server accepted a request the spec refuses with {wanted.http}"
+                + (f" {wanted.code}" if wanted.code else ""),
+                expected=f"{wanted.http} {wanted.code or ''}".strip(),
+                received=status,
+                object_id=_object_id(parsed) or _object_id(c.request_json),
+            )
+
+    def _envelope(self, c: Checked, status: int, body: Any) -> None:
+        error = (
+            best_match(self.spec.validator("Error").iter_errors(body))
+            if ("Error" in self.spec.schemas)
+            else None
+        )
+        if error is not None:
+            c.add(
+                "response.error-envelope",
+                "server",
+                f"the {status} answer is not the error envelope: {error.message[:200]}",
+                expected={"error": {"code": "…", "message": "…", "param": None}},
+                received=body if len(json.dumps(body, default=str)) < 2000 else None,
+            )
+            return
+        code = str(body["error"]["code"])
+        info = self.error_codes.get(code)
+        if info is not None and info.http and info.http != status:
+            c.add(
+                "response.error-code",
+                "server",
+                f"error code {code} goes with HTTP {info.http}, not {status}",
+                expected=info.http,
+                received=status,
+            )
+
+    def _headers(self, c: Checked, documented: Mapping[str, Any]) -> None:
+        for name, header in documented.items():
+            value = c.exchange.response_headers.get(name.lower())
+            if value is None:
+                if isinstance(header, Mapping) and header.get("required"):
+                    c.add("response.header", "server", f"the required header {name} is missing")
+                continue
+            schema = header.get("schema") if isinstance(header, Mapping) else None
+            if isinstance(schema, Mapping):
+                bad = best_match(self.spec.validator(schema).iter_errors(value))
+                if bad is not None:
+                    c.add(
+                        "response.header",
+                        "server",
+                        f"the {name} header breaks its schema: {bad.message[:200]}",
+                        received=value[:300],
+                    )
+
+
+def _object_id(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    for name in ("checkout_id", "customer_id"):
+        value = body.get(name)
+        if isinstance(value, str):
+            return value
+    return None
