@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         click.echo(f"neuropay: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except RecursionError:  # a backstop: the document readers refuse deep input before this
+        if debug or _debug:
+            raise
+        click.echo("neuropay: error: the input is nested too deeply to process", err=True)
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         click.echo("neuropay: interrupted", err=True)
         sys.exit(130)

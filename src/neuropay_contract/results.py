@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .documents import read_json
 from .errors import NeuropayError
 
 SCHEMA_VERSION = "1"
@@ -150,14 +151,11 @@ class RunResults:
     @classmethod
     def read(cls, path: Path) -> RunResults:
         """Load a results file; one-line :class:`NeuropayError` when it is missing or malformed."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NeuropayError(
-                f"results file {path} does not exist; run `neuropay test` first"
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise NeuropayError(f"results file {path} is not valid JSON: {exc}") from None
+        if not path.exists():
+            raise NeuropayError(f"results file {path} does not exist; run `neuropay test` first")
+        # Recorded bodies come from the target, so allow deeper nesting than in a spec; the
+        # renderers still recurse comfortably at this depth.
+        data = read_json(path, "results file", limit=400)
         from jsonschema import Draft202012Validator
 
         errors = sorted(Draft202012Validator(RESULTS_SCHEMA).iter_errors(data), key=str)

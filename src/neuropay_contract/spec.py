@@ -7,24 +7,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from ._resources import default_spec_path
+from .documents import DocumentError, parse_document, parse_yaml, read_text
+from .documents import escape_pointer as escape_pointer  # re-exported: the linter and docs use it
 from .errors import SpecError
 from .lifecycle import Lifecycle, parse_lifecycle
 
+if TYPE_CHECKING:  # jsonschema is imported on first use: `postman convert` never needs it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
 SPEC_URI = "urn:neuropay:spec"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-def escape_pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True)
@@ -125,17 +122,29 @@ class ApiSpec:
     """A loaded OpenAPI document with resolved operations and the project's extensions."""
 
     def __init__(
-        self, document: Mapping[str, Any], path: Path | None = None, text: str = ""
+        self,
+        document: Mapping[str, Any],
+        path: Path | None = None,
+        text: str = "",
+        lines: dict[str, int] | None = None,
     ) -> None:
         if not isinstance(document, Mapping) or "openapi" not in document:
             raise SpecError(f"{path or 'document'} is not an OpenAPI document (no 'openapi' field)")
         self.document: Mapping[str, Any] = document
         self.path = path
         self.text = text
-        self._registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource.from_contents(dict(document), default_specification=DRAFT202012)
-        )
+        self._given_lines = lines
         self._validators: dict[str, Draft202012Validator] = {}
+
+    @cached_property
+    def _registry(self) -> Registry[Any]:
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        registry: Registry[Any] = Registry().with_resource(
+            SPEC_URI, Resource.from_contents(dict(self.document), default_specification=DRAFT202012)
+        )
+        return registry
 
     # -- basic facts -------------------------------------------------------------------------
     @property
@@ -215,6 +224,8 @@ class ApiSpec:
             root = {"$id": f"{SPEC_URI}/inline", "allOf": [self._absolutize(schema)]}
         found = self._validators.get(key)
         if found is None:
+            from jsonschema import Draft202012Validator, FormatChecker
+
             found = Draft202012Validator(
                 dict(root), registry=self._registry, format_checker=FormatChecker(["email"])
             )
@@ -399,7 +410,14 @@ class ApiSpec:
     # -- source positions --------------------------------------------------------------------
     @cached_property
     def _lines(self) -> dict[str, int]:
-        return _pointer_lines(self.text) if self.text else {}
+        if self._given_lines is not None:
+            return self._given_lines
+        if not self.text:
+            return {}
+        try:
+            return parse_yaml(self.text, "spec", positions=True)[1] or {}
+        except DocumentError:
+            return {}
 
     def line_of(self, pointer: str) -> int | None:
         """The 1-based line of the node at ``pointer`` (or its nearest ancestor) in the file."""
@@ -421,55 +439,18 @@ def _json_media(content: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def _pointer_lines(text: str) -> dict[str, int]:
-    """Map JSON pointers (without ``#``) to 1-based source lines by walking the YAML node tree."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
+def load_spec(path: str | Path | None = None, positions: bool = False) -> ApiSpec:
+    """Read a YAML or JSON OpenAPI document; raise :class:`SpecError` with one line if it fails.
 
-    def walk(node: yaml.Node, pointer: str) -> None:
-        lines[pointer] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                walk(value, f"{pointer}/{escape_pointer(str(key.value))}")
-                lines[f"{pointer}/{escape_pointer(str(key.value))}"] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                walk(item, f"{pointer}/{index}")
-
-    if root is not None:
-        walk(root, "")
-    return lines
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def load_spec(path: str | Path | None = None) -> ApiSpec:
-    """Read a YAML or JSON OpenAPI document; raise :class:`SpecError` with one line if it fails."""
+    ``positions`` also records the source line of every node (for the linter), from the same parse.
+    """
     spec_path = Path(path) if path else default_spec_path()
     try:
-        text = spec_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"spec file {spec_path} does not exist; pass --spec PATH") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read spec file {spec_path}: {exc}") from None
-    try:
-        # JSON is YAML, but the JSON parser is far faster on large documents.
-        document = _json_or_none(text) if text.lstrip().startswith("{") else None
-        if document is None:
-            document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpecError(
-            f"spec file {spec_path} is not valid YAML or JSON{where}: {problem}"
-        ) from None
-    return ApiSpec(document, spec_path, text)
+        text = read_text(spec_path, "spec file")
+        document, lines = parse_document(text, f"spec file {spec_path}", positions)
+    except DocumentError as exc:
+        message = str(exc)
+        if "does not exist" in message:
+            message += "; pass --spec PATH"
+        raise SpecError(message) from None
+    return ApiSpec(document, spec_path, text, lines)

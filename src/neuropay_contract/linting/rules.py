@@ -390,7 +390,7 @@ def _validator_findings(spec: ApiSpec) -> Iterator[Finding]:
 
 def lint_spec(path: str | Path | None = None) -> LintReport:
     """Lint a spec file. Raises SpecError (exit 2) only when the file cannot be read as a document."""
-    spec = load_spec(path)
+    spec = load_spec(path, positions=True)
     report = LintReport(Path(str(spec.path)))
     findings = list(_validator_findings(spec))
     if not findings:

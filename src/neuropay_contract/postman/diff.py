@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..documents import DocumentError, parse_json, read_json
 from ..errors import NeuropayError
 from ..spec import ApiSpec, Operation
 
@@ -21,12 +22,8 @@ class Drift:
 
 
 def load_collection(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NeuropayError(f"collection {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise NeuropayError(f"collection {path} is not valid JSON: {exc}") from None
+    """A Postman collection file, read safely (one-line error when missing, invalid or too deep)."""
+    data = read_json(path, "collection")
     if not isinstance(data, dict) or not isinstance(data.get("item"), list):
         raise NeuropayError(f"{path} is not a Postman collection (no 'item' list)")
     return data
@@ -106,9 +103,9 @@ def _body_drift(spec: ApiSpec, op: Operation, request: dict[str, Any]) -> list[s
         ):
             return [f"Content-Type is {header.get('value')!r}, the spec wants application/json"]
     try:
-        data = json.loads(_VARIABLE_RE.sub(lambda _: json.dumps(VARIABLE), raw))
-    except json.JSONDecodeError as exc:
-        return [f"the body is not JSON ({exc.msg} at line {exc.lineno})"]
+        data = parse_json(_VARIABLE_RE.sub(lambda _: json.dumps(VARIABLE), raw), "the body")
+    except DocumentError as exc:
+        return [str(exc)]
     messages: list[str] = []
     for error in spec.validation_errors(op.request_schema, data):
         where = _where(error.absolute_path)

@@ -1,0 +1,152 @@
+"""Read untrusted YAML and JSON documents (specs, Postman collections, results files) fast and safely.
+
+Every reader of a document someone else wrote goes through here, so one place guarantees: libyaml
+(``yaml.CSafeLoader``) when available, one parse per document (source lines come from the same
+parse when asked for), and a refusal with a one-line error, never a ``RecursionError``, for
+documents nested deeper than :data:`MAX_DEPTH` or blown up by YAML aliases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import NeuropayError
+
+MAX_DEPTH = 100  # real specs and collections stay under 20; every tool here recurses fine below 100
+MAX_NODES = 2_000_000  # nodes after expanding YAML aliases: stops "billion laughs" documents
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class DocumentError(NeuropayError):
+    """A document cannot be read, is not YAML/JSON, or is nested too deeply to process safely."""
+
+
+def escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def read_text(path: Path, what: str) -> str:
+    """The file's text; a one-line :class:`DocumentError` when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"cannot read {what} {path}: {exc}") from None
+
+
+def _too_deep(what: str, limit: int) -> DocumentError:
+    return DocumentError(
+        f"{what} is nested deeper than {limit} levels; refusing to process it (a depth bomb?)"
+    )
+
+
+def check_depth(value: Any, what: str, limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`DocumentError` when ``value`` nests dicts/lists deeper than ``limit``.
+
+    Iterative, so it cannot overflow the stack it protects."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise _too_deep(what, limit)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+
+
+def parse_json(text: str, what: str, limit: int = MAX_DEPTH) -> Any:
+    """JSON text as Python data; :class:`DocumentError` (one line) when invalid or too deep."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(what, limit) from None
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"{what} is not valid JSON: {exc}") from None
+    check_depth(value, what, limit)
+    return value
+
+
+def _check_nodes(root: yaml.Node, what: str, limit: int, lines: dict[str, int] | None) -> None:
+    """Depth and alias-expansion limits on a composed YAML tree; fills ``lines`` when given."""
+    stack: list[tuple[yaml.Node, int, str]] = [(root, 1, "")]
+    visited = 0
+    while stack:
+        node, depth, pointer = stack.pop()
+        visited += 1
+        if depth > limit:
+            raise _too_deep(what, limit)
+        if visited > MAX_NODES:
+            raise DocumentError(
+                f"{what} expands to more than {MAX_NODES:,} nodes through YAML aliases; "
+                "refusing to process it"
+            )
+        if lines is not None and pointer not in lines:
+            lines[pointer] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = f"{pointer}/{escape_pointer(str(key.value))}" if lines is not None else ""
+                if lines is not None:
+                    lines[child] = key.start_mark.line + 1
+                if isinstance(value, yaml.CollectionNode):
+                    stack.append((value, depth + 1, child))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = f"{pointer}/{index}" if lines is not None else ""
+                if isinstance(item, yaml.CollectionNode):
+                    stack.append((item, depth + 1, child))
+                elif lines is not None:
+                    lines[child] = item.start_mark.line + 1
+
+
+def parse_yaml(
+    text: str, what: str, positions: bool = False, limit: int = MAX_DEPTH
+) -> tuple[Any, dict[str, int] | None]:
+    """YAML (or JSON) text as Python data, with the 1-based source line of every JSON pointer
+    (without ``#``) when ``positions`` is true. One parse serves both."""
+    loader = _LOADER(text)
+    lines: dict[str, int] | None = {} if positions else None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, lines
+        _check_nodes(node, what, limit, lines)
+        return loader.construct_document(node), lines
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        if "nesting depth" in str(problem):  # libyaml stops at 1,000 levels by itself
+            raise _too_deep(what, limit) from None
+        raise DocumentError(f"{what} is not valid YAML or JSON{where}: {problem}") from None
+    except RecursionError:  # a last resort: _check_nodes should have refused first
+        raise _too_deep(what, limit) from None
+    finally:
+        loader.dispose()
+
+
+def parse_document(
+    text: str, what: str, positions: bool = False, limit: int = MAX_DEPTH
+) -> tuple[Any, dict[str, int] | None]:
+    """A YAML or JSON document; JSON goes through the (far faster) JSON parser unless source
+    positions are wanted."""
+    if not positions and text.lstrip().startswith(("{", "[")):
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            raise _too_deep(what, limit) from None
+        except ValueError:
+            pass  # YAML flow style that is not JSON: the YAML parser decides
+        else:
+            check_depth(value, what, limit)
+            return value, None
+    return parse_yaml(text, what, positions, limit)
+
+
+def read_json(path: Path, what: str, limit: int = MAX_DEPTH) -> Any:
+    """A JSON file (a Postman collection, a results file) read safely."""
+    return parse_json(read_text(path, what), f"{what} {path}", limit)
