@@ -214,7 +214,7 @@ class ApiSpec:
         """A JSON Schema 2020-12 validator for a schema object or a component name.
 
         ``$ref``s resolve against the whole document, so the spec's own schemas are the only copy
-        of the rules. Formats are checked where jsonschema can (``email``).
+        of the rules. Patterns use ECMA-262's ``$`` (no trailing newline); ``email`` is asserted.
         """
         if isinstance(schema, str):
             key = schema
@@ -224,10 +224,10 @@ class ApiSpec:
             root = {"$id": f"{SPEC_URI}/inline", "allOf": [self._absolutize(schema)]}
         found = self._validators.get(key)
         if found is None:
-            from jsonschema import Draft202012Validator, FormatChecker
+            from .schema_dialect import SpecValidator, format_checker
 
-            found = Draft202012Validator(
-                dict(root), registry=self._registry, format_checker=FormatChecker(["email"])
+            found = SpecValidator(
+                dict(root), registry=self._registry, format_checker=format_checker()
             )
             self._validators[key] = found
         return found

@@ -23,6 +23,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
 from .keys import ApiKey, KeyRing, default_keys
 from .pages import page_routes
@@ -35,7 +36,14 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.http, headers=headers)
+    # A message or param quoting unencodable input (a lone surrogate) is still sent, escaped.
+    body = {
+        "error": {
+            name: value.encode("utf-8", "backslashreplace").decode() if value else value
+            for name, value in error.body()["error"].items()
+        }
+    }
+    return JSONResponse(body, status_code=error.http, headers=headers)
 
 
 def _reject_constant(token: str) -> Any:
@@ -143,6 +151,17 @@ class ApiHandler:
             raise ApiError(
                 400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
             ) from None
+        # "\ud800" is valid JSON but no character: it could be stored, yet never encoded in an
+        # answer or a page. Refuse it before anything is written.
+        if b"\\u" in raw and (found := lone_surrogate(body)) is not None:
+            where, in_key = found
+            raise ApiError(
+                400,
+                "invalid_json",
+                f"Strings must be valid Unicode: {'a key of ' if in_key else ''}this "
+                "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character.",
+                _pointer(where),
+            )
         return body  # type: ignore[no-any-return]
 
     def validate(self, op: Operation, body: Any) -> dict[str, Any]:
@@ -188,12 +207,18 @@ class ApiHandler:
         body = _integral_floats_to_int(await self.read_json(request))
         body = self.validate(op, body)
         idem_key = self.idempotency_key(request, op)
-        future = self.service.store.submit(
-            lambda store: self.service._call(store, op.operation_id, caller, body, idem_key)
-        )
-        status, result, replayed = await asyncio.wrap_future(future)
-        headers = {self.replay_header: "true"} if replayed else None
-        return JSONResponse(result, status_code=status, headers=headers)
+
+        def run(store: Store) -> Response:
+            status, result, replayed = self.service._call(
+                store, op.operation_id, caller, body, idem_key
+            )
+            headers = {self.replay_header: "true"} if replayed else None
+            # Rendered inside the transaction: an answer that cannot be rendered rolls the
+            # write back, so no failure after a commit can answer "nothing changed".
+            return JSONResponse(result, status_code=status, headers=headers)
+
+        response: Response = await asyncio.wrap_future(self.service.store.submit(run))
+        return response
 
 
 def request_log_line(
