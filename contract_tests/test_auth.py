@@ -18,37 +18,66 @@ KEY_WORDING = {
     "malformed": "with a malformed key",
     "unknown": "with an unknown key",
     "other-scheme": "with a non-bearer Authorization",
+    "bare": "with a key sent without the Bearer scheme",
 }
-KEYS = {
-    "missing": (None, {"missing_api_key"}),
+# (the whole Authorization header or None for none, the one code the spec's bearerAuth names)
+KEYS: dict[str, tuple[str | None, str]] = {
+    "missing": (None, "missing_api_key"),
     # "Bearer" and no key (HTTP forbids the trailing space of "Bearer ").
-    "empty": ("Bearer", {"missing_api_key"}),
-    "malformed": ("not a key", {"invalid_api_key"}),
-    "unknown": ("sk_test_" + "0" * 32, {"invalid_api_key"}),
-    # Not a bearer credential at all: the spec's "no Authorization: Bearer header".
-    "other-scheme": ("Basic Zm9vOmJhcg==", {"missing_api_key", "invalid_api_key"}),
+    "empty": ("Bearer", "missing_api_key"),
+    "malformed": ("Bearer not a key", "invalid_api_key"),
+    "unknown": ("Bearer sk_test_" + "0" * 32, "invalid_api_key"),
+    # A credential of another scheme is presented, and is not a key: invalid, not missing.
+    "other-scheme": ("Basic Zm9vOmJhcg==", "invalid_api_key"),
+    # The run's own valid key without a scheme ("{key}" is filled in): still invalid.
+    "bare": ("{key}", "invalid_api_key"),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(KEYS))
 @pytest.mark.parametrize("operation", op_params("auth"))
 def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str) -> None:
-    """Without a key, with a malformed and with an unknown key: 401 and the envelope."""
-    key, codes = KEYS[kind]
-    if kind in ("other-scheme", "empty"):
-        resp = np_client.call(
-            operation, example_body(operation), api_key=None, headers={"Authorization": str(key)}
-        )
-    else:
-        resp = np_client.call(operation, example_body(operation), api_key=key)
+    """Without a key, with an empty, malformed or unknown one, another scheme or no scheme: 401
+    with exactly the code the spec gives that case, and the envelope."""
+    header, code = KEYS[kind]
+    headers = None if header is None else {"Authorization": header.format(key=np_client.api_key)}
+    resp = np_client.call(operation, example_body(operation), api_key=None, headers=headers)
     check_error(
         np_client.spec,
         resp,
         401,
-        codes,
+        code,
         f"auth.{kind}-key",
-        f"{operation} {KEY_WORDING[kind]} was not refused",
+        f"{operation} {KEY_WORDING[kind]} was not refused with {code}",
     )
+
+
+# The scheme is case-insensitive (RFC 9110 11.1) and followed by one or more spaces (RFC 6750).
+BEARER_SPELLINGS = {
+    "lower-case": "bearer {key}",
+    "upper-case": "BEARER {key}",
+    "two-spaces": "Bearer  {key}",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(BEARER_SPELLINGS))
+@pytest.mark.np_check(category="auth", operation="createCustomer")
+def test_bearer_scheme_spellings_authenticate(np_client: ContractClient, spelling: str) -> None:
+    """A valid key under another spelling of the Bearer scheme is accepted like `Bearer <key>`."""
+    header = BEARER_SPELLINGS[spelling].format(key=np_client.api_key)
+    resp = np_client.call(
+        "createCustomer", customer_body(), api_key=None, headers={"Authorization": header}
+    )
+    if resp.status != 200:
+        raise ContractViolation(
+            "auth.bearer-syntax",
+            f"A valid key with the scheme spelled {spelling} was refused",
+            f"createCustomer with Authorization: {BEARER_SPELLINGS[spelling]!r} answered "
+            f"{resp.status}; the scheme is case-insensitive and may be followed by several spaces",
+            operation="createCustomer",
+            expected={"status": 200},
+            received={"status": resp.status, "body": resp.body},
+        )
 
 
 def _own_objects(driver: Driver, client: ContractClient) -> dict[str, str]:

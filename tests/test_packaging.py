@@ -37,6 +37,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "neuropay_contract/templates/server/pay.html.j2",
         "neuropay_contract/templates/reports/report.html.j2",
         "neuropay_contract/pytest_plugin.py",
+        "neuropay_contract/linting/extensions/x-lifecycle.json",
+        "neuropay_contract/linting/extensions/x-error-codes.json",
     ):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -24,6 +24,7 @@ class Fault:
     description: str
     rule: str  # regex the failing check's rule must match
     apply: Callable[[Any], Asgi]  # (reference app) -> the broken app
+    select: str | None = None  # a -k expression: the checks that can see it (keeps the run short)
 
 
 async def read_body(receive: Callable[..., Any]) -> tuple[bytes, Callable[..., Any]]:
@@ -279,6 +280,65 @@ def _auth_ignored_on_retrieve(app: Any) -> Asgi:
     return wrapped
 
 
+def _authorization_rewritten(
+    rewrite: Callable[[str, list[str]], str | None],
+) -> Callable[[Any], Asgi]:
+    """A server that reads the Authorization header its own way: ``rewrite(header, keys)`` gives
+    the header the reference app sees instead (None: answer 401 missing_api_key at once)."""
+
+    def apply(app: Any) -> Asgi:
+        keys = [k.key for k in app.state.keys]
+
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"].startswith("/checkout/"):
+                header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+                changed = rewrite(header, keys)
+                if changed is None:
+                    body = ApiError(401, "missing_api_key", "No key.").body()
+                    raw = json.dumps(body).encode()
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 401,
+                            "headers": [
+                                (b"content-type", b"application/json"),
+                                (b"content-length", str(len(raw)).encode()),
+                            ],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": raw})
+                    return
+                headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+                headers.append((b"authorization", changed.encode("latin-1")))
+                scope = {**scope, "headers": headers}
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return apply
+
+
+def _other_scheme_is_missing(header: str, keys: list[str]) -> str | None:
+    return None if header and not header.lower().startswith("bearer") else header
+
+
+def _empty_bearer_is_invalid(header: str, keys: list[str]) -> str | None:
+    return "Bearer not-a-key" if header.strip().lower() == "bearer" else header
+
+
+def _bare_key_accepted(header: str, keys: list[str]) -> str | None:
+    return f"Bearer {header}" if header in keys else header
+
+
+def _case_sensitive_scheme(header: str, keys: list[str]) -> str | None:
+    scheme, _, rest = header.partition(" ")
+    return f"Token {rest}" if scheme.lower() == "bearer" and scheme != "Bearer" else header
+
+
+def _one_space_only(header: str, keys: list[str]) -> str | None:
+    return f"Bearer x{header[7:]}" if header.startswith("Bearer  ") else header
+
+
 def _wrong_envelope(path: str, req: Any, status: int, resp: Any) -> Any:
     if status >= 400 and isinstance(resp, dict) and "error" in resp:
         return status, {"message": resp["error"]["message"]}, {}
@@ -496,6 +556,41 @@ FAULTS = [
         _answers(_refunded_not_sum),
     ),
     Fault("no-allow-header", "405 without Allow", r"protocol\.allow-header", _no_allow_header),
+    Fault(
+        "other-scheme-is-missing",
+        "Authorization: Basic ... answers missing_api_key (the spec says invalid_api_key)",
+        r"auth\.other-scheme-key",
+        _authorization_rewritten(_other_scheme_is_missing),
+        select="test_auth",
+    ),
+    Fault(
+        "empty-bearer-is-invalid",
+        "Authorization: Bearer with no key answers invalid_api_key (the spec says missing_api_key)",
+        r"auth\.empty-key",
+        _authorization_rewritten(_empty_bearer_is_invalid),
+        select="test_auth",
+    ),
+    Fault(
+        "bare-key-accepted",
+        "a key sent without the Bearer scheme is accepted",
+        r"auth\.bare-key",
+        _authorization_rewritten(_bare_key_accepted),
+        select="test_auth",
+    ),
+    Fault(
+        "case-sensitive-scheme",
+        "bearer in lower case is refused",
+        r"auth\.bearer-syntax",
+        _authorization_rewritten(_case_sensitive_scheme),
+        select="test_auth",
+    ),
+    Fault(
+        "one-space-only",
+        "two spaces after Bearer are refused",
+        r"auth\.bearer-syntax",
+        _authorization_rewritten(_one_space_only),
+        select="test_auth",
+    ),
     Fault(
         "helpers-accept-live-keys",
         "test helpers work with live keys",

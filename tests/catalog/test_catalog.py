@@ -17,9 +17,11 @@ from .faults import FAULTS, Fault
 
 
 def run_suite(
-    url: str, keys: list[str], report_dir: Path, seed: int = 1
+    url: str, keys: list[str], report_dir: Path, seed: int = 1, select: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return run_suite_subprocess(url, (keys[0], keys[1], keys[2]), report_dir, "dev", seed)
+    return run_suite_subprocess(
+        url, (keys[0], keys[1], keys[2]), report_dir, "dev", seed, select=select
+    )
 
 
 @pytest.mark.slow
@@ -28,7 +30,7 @@ def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
     keys = list(key_triplet(app.state.keys))
     with serve_app(fault.apply(app)) as url:
-        proc = run_suite(url, keys, tmp_path)
+        proc = run_suite(url, keys, tmp_path, select=fault.select)
     app.state.store.close()
     assert proc.returncode == 1, (
         f"{fault.name}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"

@@ -39,6 +39,21 @@ def _apply(document: Any, patch: list[dict[str, Any]]) -> Any:
     return doc
 
 
+def _broken_text(text: str, fixture: Path) -> str:
+    """The spec broken by a fixture: a JSON Patch (a list) applied to the parsed document, or
+    ``{replace_lines: [{key, text}]}`` replacing the text of the line that starts with ``key``
+    (for defects that live in the YAML text itself, such as an unquoted comma)."""
+    patch = yaml.safe_load(fixture.read_text())
+    if isinstance(patch, list):
+        return yaml.safe_dump(_apply(yaml.safe_load(text), patch), sort_keys=False)
+    lines = text.splitlines(keepends=True)
+    for change in patch["replace_lines"]:
+        index = next(i for i, line in enumerate(lines) if line.lstrip().startswith(change["key"]))
+        indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+        lines[index] = f"{indent}{change['text']}\n"
+    return "".join(lines)
+
+
 def test_the_spec_is_clean() -> None:
     report = lint_spec(default_spec_path())
     assert report.findings == []
@@ -46,11 +61,8 @@ def test_the_spec_is_clean() -> None:
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
 def test_each_rule_fires_on_its_fixture(fixture: Path, tmp_path: Path) -> None:
-    document = yaml.safe_load(default_spec_path().read_text())
     broken = tmp_path / "openapi.yaml"
-    broken.write_text(
-        yaml.safe_dump(_apply(document, yaml.safe_load(fixture.read_text())), sort_keys=False)
-    )
+    broken.write_text(_broken_text(default_spec_path().read_text(), fixture))
     report = lint_spec(broken)
     rule = fixture.stem.split("-")[0]
     fired = {f.rule for f in report.findings}
@@ -59,6 +71,70 @@ def test_each_rule_fires_on_its_fixture(fixture: Path, tmp_path: Path) -> None:
     assert finding.line is not None
     assert finding.line >= 1
     assert finding.pointer.startswith("#")
+
+
+def test_the_flow_mapping_defect_is_found_on_its_old_text(tmp_path: Path) -> None:
+    """The text the spec once had: the comma made 'unknown or revoked.' a key of its own."""
+    broken = tmp_path / "openapi.yaml"
+    fixture = Path(__file__).parent / "fixtures" / "NP011-flow-mapping-comma.yaml"
+    broken.write_text(_broken_text(default_spec_path().read_text(), fixture))
+    found = [f for f in lint_spec(broken).findings if f.rule == "NP011"]
+    assert [f.pointer for f in found] == [
+        "#/components/schemas/ErrorCode/x-error-codes/invalid_api_key"
+    ]
+    assert "'unknown or revoked.'" in found[0].message
+    assert "quote" in found[0].message
+    assert (
+        found[0].line
+        == broken.read_text()
+        .splitlines()
+        .index(
+            next(line for line in broken.read_text().splitlines() if "invalid_api_key: {" in line)
+        )
+        + 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("patch", "pointer"),
+    [
+        ([{"op": "add", "path": "/x-limits/max_body_kb", "value": 64}], "#/x-limits"),
+        (
+            [{"op": "replace", "path": "/x-test-mode/unknown_card_outcome", "value": "maybe"}],
+            "#/x-test-mode/unknown_card_outcome",
+        ),
+        (
+            [{"op": "add", "path": "/x-lifecycle/forbidden/0/guard", "value": "x"}],
+            "#/x-lifecycle/forbidden/0",
+        ),
+        (
+            [
+                {
+                    "op": "replace",
+                    "path": "/paths/~1checkout~1test~1pay/post/x-test-only",
+                    "value": "yes",
+                }
+            ],
+            "#/paths/~1checkout~1test~1pay/post/x-test-only",
+        ),
+        ([{"op": "remove", "path": "/x-idempotency/conflict"}], "#/x-idempotency"),
+    ],
+    ids=[
+        "limits-extra-key",
+        "test-mode-enum",
+        "lifecycle-extra-key",
+        "test-only-type",
+        "idem-required",
+    ],
+)
+def test_extension_schemas_catch_each_extension(
+    tmp_path: Path, patch: list[dict[str, Any]], pointer: str
+) -> None:
+    broken = tmp_path / "openapi.yaml"
+    document = _apply(yaml.safe_load(default_spec_path().read_text()), patch)
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
+    found = [f for f in lint_spec(broken).findings if f.rule == "NP011"]
+    assert [f.pointer for f in found] == [pointer]
 
 
 def test_every_rule_has_a_fixture() -> None:

@@ -140,10 +140,16 @@ def run_suite(
 
 
 def run_suite_subprocess(
-    url: str, keys: tuple[str, str, str], report_dir: Path, profile: str = "dev", seed: int = 1
+    url: str,
+    keys: tuple[str, str, str],
+    report_dir: Path,
+    profile: str = "dev",
+    seed: int = 1,
+    select: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys; the
-    first key travels in the environment, as users are told to pass it."""
+    """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys, only
+    the checks ``select`` (a ``-k`` expression) picks when given; the first key travels in the
+    environment, as users are told to pass it."""
     import sys
 
     return subprocess.run(
@@ -164,6 +170,7 @@ def run_suite_subprocess(
             str(seed),
             "--report-dir",
             str(report_dir),
+            *(["-k", select] if select else []),
         ],
         capture_output=True,
         text=True,

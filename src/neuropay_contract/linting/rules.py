@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ApiSpec, escape_pointer, load_spec
+from .extension_schemas import extension_problems
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,12 @@ def additional_properties(spec: ApiSpec) -> Iterator[Finding]:
                 f"#/components/schemas/{escape_pointer(name)}",
                 f"schema {name} does not decide additionalProperties; set it to false or a schema",
             )
+
+
+@rule("NP011", "the project's x- extensions validate against their shipped JSON Schemas")
+def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
+    for pointer, message in extension_problems(spec.document):
+        yield _f("NP011", pointer, message)
 
 
 def _validator_findings(spec: ApiSpec) -> Iterator[Finding]:
