@@ -12,12 +12,13 @@ import json
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..spec import escape_pointer
+
+if TYPE_CHECKING:  # jsonschema is imported on first use, as everywhere in the package
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "extensions"
 
@@ -25,6 +26,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "extensions"
 @cache
 def extension_validators() -> dict[str, Draft202012Validator]:
     """One validator per extension name, from the shipped schemas."""
+    from jsonschema import Draft202012Validator
+
     validators = {}
     for path in sorted(SCHEMA_DIR.glob("x-*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
