@@ -9,6 +9,7 @@ import click
 
 from .._resources import default_spec_path
 from ..errors import EXIT_OK, EXIT_VIOLATIONS
+from ..specdiff.cli import diff_command
 from .rules import RULES, lint_spec
 
 
@@ -53,3 +54,6 @@ def rules_command() -> None:
     click.echo("NP000  openapi-spec-validator accepts the document (OpenAPI 3.0 or 3.1)")
     for rule_id, (summary, _fn) in RULES.items():
         click.echo(f"{rule_id}  {summary}")
+
+
+spec_group.add_command(diff_command)

@@ -1,0 +1,65 @@
+"""``neuropay spec diff``: classify the changes between two versions of an OpenAPI spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from .differ import diff_documents
+from .model import Severity, Side
+from .render import REPORT_SCHEMA_PATH, render, render_rules
+from .rules import RULES
+from .source import load_document
+
+
+@click.command("diff")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True,
+    help="text for terminals, md for PR comments, json for tools (see --json-schema).",
+)  # fmt: skip
+@click.option(
+    "--fail-on", type=click.Choice(["breaking", "warning"]), default="breaking", show_default=True,
+    help="Exit 1 on breaking changes, or on warnings too.",
+)  # fmt: skip
+@click.option(
+    "--side", type=click.Choice(["client", "server", "both"]), default="both", show_default=True,
+    help="Only changes that affect clients calling the API, servers implementing it, or all.",
+)  # fmt: skip
+@click.option("--rules", "show_rules", is_flag=True, help="Print the rule table and exit.")
+@click.option("--json-schema", is_flag=True, help="Print the JSON schema of --format json.")
+def diff_command(
+    old: str | None,
+    new: str | None,
+    fmt: str,
+    fail_on: str,
+    side: str,
+    show_rules: bool,
+    json_schema: bool,
+) -> int:
+    """Classify every change from OLD to NEW as breaking, warning or safe, for clients, servers or
+    both, following $refs and the x-lifecycle, x-test-mode, x-idempotency, x-limits and
+    x-error-codes extensions.
+
+    OLD and NEW are spec files or git:REF[:PATH] (PATH defaults to spec/openapi.yaml), e.g.
+    `neuropay spec diff git:origin/main spec/openapi.yaml`. Exit 0 no breaking change, 1 breaking
+    changes (or warnings with --fail-on warning), 2 could not compare.
+    """
+    if json_schema:
+        click.echo(REPORT_SCHEMA_PATH.read_text(encoding="utf-8").rstrip())
+        return EXIT_OK
+    if show_rules:
+        wanted = Side(side)
+        click.echo(render_rules([r for r in RULES.values() if r.side.concerns(wanted)], fmt))
+        return EXIT_OK
+    if old is None or new is None:
+        raise UsageError("spec diff needs OLD and NEW (files or git:REF[:PATH]); see --help")
+    cwd = Path.cwd()
+    report = diff_documents(load_document(old, cwd), load_document(new, cwd)).filtered(Side(side))
+    click.echo(render(report, fmt))
+    worst = report.worst()
+    threshold = Severity(fail_on).rank
+    return EXIT_VIOLATIONS if worst is not None and worst.rank >= threshold else EXIT_OK

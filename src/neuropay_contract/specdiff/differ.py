@@ -1,0 +1,67 @@
+"""Compare two OpenAPI documents into a classified :class:`DiffReport`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import DiffContext, attribute, child
+from .extensions import compare_generic, compare_idempotency, compare_limits, compare_test_mode
+from .lifecycle import compare_lifecycle
+from .model import Change, DiffReport, Document, OperationRef
+from .operations import OperationDiffer, compare_security_schemes
+
+_SPECIFIC = {"x-lifecycle", "x-idempotency", "x-limits", "x-test-mode"}
+
+
+def diff_documents(old: Document, new: Document) -> DiffReport:
+    """Every classified change from ``old`` to ``new``, each once, in a stable order."""
+    ctx = DiffContext(old, new)
+    changes, operations = OperationDiffer(ctx).compare_all()
+    changes.extend(compare_security_schemes(ctx))
+    changes.extend(_extensions(ctx, operations))
+    unique = list({id(c): c for c in changes}.values())
+    unique.sort(key=Change.sort_key)
+    return DiffReport(old, new, unique)
+
+
+def _extensions(ctx: DiffContext, operations: dict[str, OperationRef]) -> list[Change]:
+    old, new = ctx.old.content, ctx.new.content
+    out: list[Change] = []
+
+    def mapping(doc: dict[str, Any], key: str) -> dict[str, Any]:
+        value = doc.get(key)
+        return value if isinstance(value, dict) else {}
+
+    if "x-lifecycle" in old or "x-lifecycle" in new:
+        for change, op in compare_lifecycle(
+            ctx, mapping(old, "x-lifecycle"), mapping(new, "x-lifecycle")
+        ):
+            if op is not None and op in operations:
+                attribute([change], operations[op])
+            out.append(change)
+    if "x-idempotency" in old or "x-idempotency" in new:
+        found = compare_idempotency(
+            ctx, mapping(old, "x-idempotency"), mapping(new, "x-idempotency")
+        )
+        for change in found:
+            op = change.reason.split(" ", 1)[0]
+            if change.rule.id.startswith("idempotency-operation") and op in operations:
+                attribute([change], operations[op])
+        out.extend(found)
+    if "x-limits" in old or "x-limits" in new:
+        out.extend(compare_limits(ctx, mapping(old, "x-limits"), mapping(new, "x-limits")))
+    if "x-test-mode" in old or "x-test-mode" in new:
+        found = compare_test_mode(ctx, mapping(old, "x-test-mode"), mapping(new, "x-test-mode"))
+        for change in found:
+            op = (
+                change.reason.split(" ")[2] if change.rule.id.startswith("test-mode-helper") else ""
+            )
+            if op in operations:
+                attribute([change], operations[op])
+        out.extend(found)
+    for key in [*old, *(k for k in new if k not in old)]:
+        if key.startswith("x-") and key not in _SPECIFIC:
+            out.extend(
+                compare_generic(ctx, old.get(key), new.get(key), child("#", key), child("#", key))
+            )
+    return out

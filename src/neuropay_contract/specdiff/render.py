@@ -1,0 +1,137 @@
+"""Render a diff report as text (terminals), Markdown (PR comments) or JSON (other tools)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from .model import Change, DiffReport, Rule, Severity
+
+REPORT_SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+SCHEMA_ID = "https://neuropay-contract.invalid/schemas/spec-diff-report/v1"
+_TITLES = {Severity.BREAKING: "Breaking", Severity.WARNING: "Warnings", Severity.SAFE: "Safe"}
+
+
+def render(report: DiffReport, fmt: str) -> str:
+    """The report in ``fmt`` (text, md or json)."""
+    if fmt == "json":
+        return json.dumps(to_json(report), indent=2)
+    if fmt == "md":
+        return _markdown(report)
+    return _text(report)
+
+
+def to_json(report: DiffReport) -> dict[str, Any]:
+    """The JSON form, valid against ``report.schema.json``."""
+    return {
+        "$schema": SCHEMA_ID,
+        "old": _side(report.old),
+        "new": _side(report.new),
+        "summary": {s.value: report.count(s) for s in Severity},
+        "changes": [
+            {
+                "rule": c.rule.id,
+                "severity": c.severity.value,
+                "side": c.side.value,
+                "reason": c.reason,
+                "old_pointer": c.old_pointer,
+                "new_pointer": c.new_pointer,
+                "operations": [
+                    {"method": op.method, "path": op.path, "operationId": op.operation_id}
+                    for op in sorted(c.operations)
+                ],
+            }
+            for c in report.changes
+        ],
+    }
+
+
+def _side(doc: Any) -> dict[str, str]:
+    return {
+        "source": doc.source,
+        "title": doc.title,
+        "version": doc.version,
+        "openapi": doc.openapi,
+    }
+
+
+def summary_line(report: DiffReport) -> str:
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in Severity)
+    return f"{report.old.source} ({report.old.version}) -> {report.new.source} ({report.new.version}): {counts}"
+
+
+def _where(change: Change) -> str:
+    if not change.operations:
+        return "(document)"
+    ops = sorted(change.operations)
+    shown = ", ".join(op.label for op in ops[:3])
+    return shown + (f" and {len(ops) - 3} more" if len(ops) > 3 else "")
+
+
+def _text(report: DiffReport) -> str:
+    lines: list[str] = []
+    for c in report.changes:
+        lines.append(f"{c.severity.value.upper():8} {c.side.value:6} {c.rule.id}  {_where(c)}")
+        lines.append(f"    {c.reason}")
+        lines.append(f"    old: {c.old_pointer or '-'}  new: {c.new_pointer or '-'}")
+    lines.append(summary_line(report))
+    return "\n".join(lines)
+
+
+def _markdown(report: DiffReport) -> str:
+    lines = [
+        f"## Spec diff: {report.old.title} {report.old.version} → {report.new.version}",
+        "",
+        " · ".join(f"**{report.count(s)}** {s.value}" for s in Severity),
+    ]
+    for severity in Severity:
+        group = [c for c in report.changes if c.severity is severity]
+        if not group:
+            continue
+        lines += ["", f"### {_TITLES[severity]} ({len(group)})"]
+        by_operation: dict[str, list[Change]] = defaultdict(list)
+        for c in group:
+            by_operation[_where(c)].append(c)
+        for where in sorted(by_operation, key=lambda w: (w == "(document)", w)):
+            lines += ["", f"#### `{where}`" if where != "(document)" else "#### Whole document", ""]
+            for c in by_operation[where]:
+                pointer = c.new_pointer or c.old_pointer or ""
+                lines.append(f"- **{c.rule.id}** ({c.side.value}): {_md(c.reason)} — `{pointer}`")
+    if not report.changes:
+        lines += ["", "No changes that affect clients or servers."]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_rules(rules: list[Rule], fmt: str) -> str:
+    """The rule table in ``fmt`` (text, md or json)."""
+    if fmt == "json":
+        return json.dumps(
+            [
+                {
+                    "id": r.id,
+                    "area": r.area,
+                    "severity": r.severity.value,
+                    "side": r.side.value,
+                    "summary": r.summary,
+                }
+                for r in rules
+            ],
+            indent=2,
+        )
+    if fmt == "md":
+        lines = ["| Rule | Area | Severity | Side | Change |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"| `{r.id}` | {r.area} | {r.severity.value} | {r.side.value} | {_md(r.summary)} |"
+            for r in rules
+        ]
+        return "\n".join(lines)
+    width = max(len(r.id) for r in rules)
+    return "\n".join(
+        f"{r.id:{width}}  {r.severity.value:8} {r.side.value:6} {r.summary}" for r in rules
+    )

@@ -1,0 +1,506 @@
+"""Compare two JSON Schemas (OpenAPI 3.0 or 3.1) as a request or a response, following ``$ref``s.
+
+Each (old node, new node, direction) pair is compared once: a change inside a shared component
+is one Change object, whatever number of operations reach it, and reference cycles end there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import SpecError
+from .context import MAX_WALK_DEPTH, DiffContext, child
+from .extensions import compare_generic
+from .model import Change
+
+Direction = Literal["request", "response"]
+
+# (keyword, True when a larger value is tighter)
+_BOUNDS: tuple[tuple[str, bool], ...] = (
+    ("maxLength", False),
+    ("maximum", False),
+    ("exclusiveMaximum", False),
+    ("maxItems", False),
+    ("maxProperties", False),
+    ("minLength", True),
+    ("minimum", True),
+    ("exclusiveMinimum", True),
+    ("minItems", True),
+    ("minProperties", True),
+)
+_OTHER_CONSTRAINTS = ("pattern", "multipleOf", "uniqueItems", "const")
+_SKIPPED_EXTENSIONS = frozenset({"x-error-codes"})
+
+
+@dataclass
+class _Flat:
+    """A schema with ``allOf`` folded in: what the comparison needs, each with its pointer."""
+
+    node: dict[str, Any]
+    pointer: str
+    types: set[str] = field(default_factory=set)
+    nullable: bool = False
+    properties: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    closed: bool = False
+    additional: tuple[Any, str] | None = None
+    variants: list[tuple[Any, str]] = field(default_factory=list)
+
+
+class SchemaDiffer:
+    """Compares schemas of the old and new document."""
+
+    def __init__(self, ctx: DiffContext) -> None:
+        self.ctx = ctx
+        self._done: dict[tuple[int, int, str], list[Change]] = {}
+        self._active: set[tuple[int, int, str]] = set()
+
+    def compare(
+        self, old: Any, new: Any, old_ptr: str, new_ptr: str, direction: Direction, depth: int = 0
+    ) -> list[Change]:
+        """Every change between two schemas, read as ``direction`` bodies."""
+        if depth > MAX_WALK_DEPTH:
+            raise SpecError(
+                f"{self.ctx.new.source}: schema nested deeper than {MAX_WALK_DEPTH} at {new_ptr}"
+            )
+        old, old_ptr = self.ctx.resolve(self.ctx.old, old, old_ptr)
+        new, new_ptr = self.ctx.resolve(self.ctx.new, new, new_ptr)
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return []
+        key = (id(old), id(new), direction)
+        if key in self._done:
+            return self._done[key]
+        if key in self._active:  # a reference cycle: compared further up already
+            return []
+        self._active.add(key)
+        try:
+            found = self._compare(old, new, old_ptr, new_ptr, direction, depth)
+        finally:
+            self._active.discard(key)
+        self._done[key] = found
+        return found
+
+    # -- one pair ------------------------------------------------------------------------
+    def _compare(
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        old_ptr: str,
+        new_ptr: str,
+        d: Direction,
+        depth: int,
+    ) -> list[Change]:
+        o = self._flatten(self.ctx.old, old, old_ptr)
+        n = self._flatten(self.ctx.new, new, new_ptr)
+        out: list[Change] = []
+        mk = self.ctx.change
+        req = d == "request"
+        if o.nullable != n.nullable:
+            if req:
+                rid = "request-nullable-added" if n.nullable else "request-nullable-removed"
+            else:
+                rid = (
+                    "response-property-became-nullable"
+                    if n.nullable
+                    else "response-nullable-removed"
+                )
+            verb = "accepts" if req else "may be"
+            out.append(
+                mk(rid, f"{'now' if n.nullable else 'no longer'} {verb} null", old_ptr, new_ptr)
+            )
+        out.extend(self._types(o, n, d))
+        out.extend(self._enum(old, new, old_ptr, new_ptr, d))
+        if old.get("format") != new.get("format") and new.get("format") is not None:
+            out.append(
+                mk(
+                    f"{d}-format-changed",
+                    f"format {old.get('format')!r} became {new.get('format')!r}",
+                    old_ptr,
+                    child(new_ptr, "format"),
+                )
+            )
+        out.extend(self._bounds(old, new, old_ptr, new_ptr, d))
+        out.extend(self._objects(o, n, d, depth))
+        for keyword in ("items", "not", "contains"):
+            if isinstance(old.get(keyword), dict) and isinstance(new.get(keyword), dict):
+                out.extend(
+                    self.compare(
+                        old[keyword],
+                        new[keyword],
+                        child(old_ptr, keyword),
+                        child(new_ptr, keyword),
+                        d,
+                        depth + 1,
+                    )
+                )
+        out.extend(self._variants(o, n, d, depth))
+        if "x-error-codes" in old or "x-error-codes" in new:
+            out.extend(self._error_codes(old, new, old_ptr, new_ptr))
+        for key in sorted({*old, *new}):
+            if key.startswith("x-") and key not in _SKIPPED_EXTENSIONS:
+                out.extend(
+                    compare_generic(
+                        self.ctx,
+                        old.get(key),
+                        new.get(key),
+                        child(old_ptr, key),
+                        child(new_ptr, key),
+                    )
+                )
+        return out
+
+    def _types(self, o: _Flat, n: _Flat, d: Direction) -> list[Change]:
+        if not o.types or not n.types or o.types == n.types:
+            return []
+        added = {t for t in n.types - o.types if not (t == "integer" and "number" in o.types)}
+        removed = {t for t in o.types - n.types if not (t == "integer" and "number" in n.types)}
+        reason = f"type {_types_text(o.types)} became {_types_text(n.types)}"
+        if d == "request":
+            rid = "request-type-changed" if removed else "request-type-widened" if added else ""
+        else:
+            rid = "response-type-changed" if added else "response-type-narrowed" if removed else ""
+        if not rid:
+            return []
+        return [self.ctx.change(rid, reason, o.pointer, n.pointer)]
+
+    def _enum(
+        self, old: dict[str, Any], new: dict[str, Any], old_ptr: str, new_ptr: str, d: Direction
+    ) -> list[Change]:
+        if "x-error-codes" in old and "x-error-codes" in new:
+            return []  # error codes have their own rules
+        old_enum, new_enum = old.get("enum"), new.get("enum")
+        if not isinstance(old_enum, list) and not isinstance(new_enum, list):
+            return []
+        out: list[Change] = []
+        mk = self.ctx.change
+        if not isinstance(new_enum, list):  # enum dropped: any value of the type now allowed
+            rid = "request-enum-value-added" if d == "request" else "response-enum-value-added"
+            return [mk(rid, "the enum was removed: any value is allowed", old_ptr, new_ptr)]
+        if not isinstance(old_enum, list):
+            rid = "request-enum-value-removed" if d == "request" else "response-enum-value-removed"
+            return [mk(rid, f"values restricted to {_short(new_enum)}", old_ptr, new_ptr)]
+        old_keys = {_key(v) for v in old_enum}
+        new_keys = {_key(v) for v in new_enum}
+        for index, value in enumerate(new_enum):
+            if _key(value) not in old_keys:
+                out.append(
+                    mk(
+                        f"{d}-enum-value-added",
+                        f"enum value {value!r} added",
+                        child(old_ptr, "enum"),
+                        child(new_ptr, "enum", index),
+                    )
+                )
+        for index, value in enumerate(old_enum):
+            if _key(value) not in new_keys:
+                out.append(
+                    mk(
+                        f"{d}-enum-value-removed",
+                        f"enum value {value!r} removed",
+                        child(old_ptr, "enum", index),
+                        child(new_ptr, "enum"),
+                    )
+                )
+        return out
+
+    def _bounds(
+        self, old: dict[str, Any], new: dict[str, Any], old_ptr: str, new_ptr: str, d: Direction
+    ) -> list[Change]:
+        out: list[Change] = []
+        o_bounds, n_bounds = _bounds_of(old), _bounds_of(new)
+        tight_rule, loose_rule = f"{d}-bound-tightened", f"{d}-bound-loosened"
+        for keyword, larger_is_tighter in _BOUNDS:
+            before, after = o_bounds.get(keyword), n_bounds.get(keyword)
+            if before == after:
+                continue
+            if before is None:
+                tighter = True
+            elif after is None:
+                tighter = False
+            else:
+                tighter = (after > before) if larger_is_tighter else (after < before)
+            out.append(
+                self._bound_change(
+                    tight_rule if tighter else loose_rule, keyword, before, after, old_ptr, new_ptr
+                )
+            )
+        for keyword in _OTHER_CONSTRAINTS:
+            before, after = old.get(keyword), new.get(keyword)
+            if before == after or (keyword == "uniqueItems" and not before and not after):
+                continue
+            tighter = after is not None and after is not False
+            out.append(
+                self._bound_change(
+                    tight_rule if tighter else loose_rule, keyword, before, after, old_ptr, new_ptr
+                )
+            )
+        return out
+
+    def _bound_change(
+        self, rid: str, keyword: str, before: Any, after: Any, old_ptr: str, new_ptr: str
+    ) -> Change:
+        what = {None: "absent"}
+        reason = f"{keyword} {what.get(before, repr(before))} became {what.get(after, repr(after))}"
+        return self.ctx.change(
+            rid,
+            reason,
+            child(old_ptr, keyword) if before is not None else old_ptr,
+            child(new_ptr, keyword) if after is not None else new_ptr,
+        )
+
+    def _objects(self, o: _Flat, n: _Flat, d: Direction, depth: int) -> list[Change]:
+        out: list[Change] = []
+        mk = self.ctx.change
+        req = d == "request"
+        if o.closed != n.closed:
+            state = "closed" if n.closed else "opened"
+            what = "no longer accepts" if n.closed else "accepts"
+            out.append(
+                mk(
+                    f"{d}-additional-properties-{state}",
+                    f"the object {what if req else ('may carry' if not n.closed else 'no longer carries')} unknown fields",
+                    o.pointer,
+                    n.pointer,
+                )
+            )
+        if o.additional and n.additional:
+            out.extend(
+                self.compare(
+                    *o.additional[:1],
+                    *n.additional[:1],
+                    o.additional[1],
+                    n.additional[1],
+                    d,
+                    depth + 1,
+                )
+            )
+        hidden = "readOnly" if req else "writeOnly"
+        for name in sorted({*o.properties, *n.properties}):
+            old_prop, new_prop = o.properties.get(name), n.properties.get(name)
+            if old_prop and _flag(self.ctx, self.ctx.old, old_prop, hidden):
+                old_prop = None
+            if new_prop and _flag(self.ctx, self.ctx.new, new_prop, hidden):
+                new_prop = None
+            was_required, is_required = name in o.required, name in n.required
+            if old_prop is None and new_prop is None:
+                continue
+            if old_prop is None:
+                assert new_prop is not None
+                if req:
+                    rid = (
+                        "request-property-added-required"
+                        if is_required
+                        else "request-property-added-optional"
+                    )
+                else:
+                    rid = (
+                        "response-required-property-added"
+                        if is_required
+                        else "response-property-added"
+                    )
+                kind = "required" if is_required else "optional"
+                out.append(mk(rid, f"new {kind} field {name!r}", o.pointer, new_prop[1]))
+                continue
+            if new_prop is None:
+                if req:
+                    rid = (
+                        "request-property-removed-closed"
+                        if n.closed
+                        else "request-property-removed"
+                    )
+                else:
+                    rid = (
+                        "response-property-removed"
+                        if was_required
+                        else "response-optional-property-removed"
+                    )
+                out.append(mk(rid, f"field {name!r} removed", old_prop[1], n.pointer))
+                continue
+            if was_required != is_required:
+                state = "required" if is_required else "optional"
+                out.append(
+                    mk(
+                        f"{d}-property-became-{state}",
+                        f"field {name!r} became {state}",
+                        old_prop[1],
+                        new_prop[1],
+                    )
+                )
+            out.extend(
+                self.compare(old_prop[0], new_prop[0], old_prop[1], new_prop[1], d, depth + 1)
+            )
+        return out
+
+    def _variants(self, o: _Flat, n: _Flat, d: Direction, depth: int) -> list[Change]:
+        if not o.variants and not n.variants:
+            return []
+        out: list[Change] = []
+        old_by, new_by = _variant_keys(o.variants), _variant_keys(n.variants)
+        for key, (_node, ptr) in new_by.items():
+            if key not in old_by:
+                out.append(
+                    self.ctx.change(f"{d}-variant-added", f"variant {key} added", o.pointer, ptr)
+                )
+        for key, (node, ptr) in old_by.items():
+            if key not in new_by:
+                out.append(
+                    self.ctx.change(
+                        f"{d}-variant-removed", f"variant {key} removed", ptr, n.pointer
+                    )
+                )
+            else:
+                new_node, new_ptr = new_by[key]
+                out.extend(self.compare(node, new_node, ptr, new_ptr, d, depth + 1))
+        return out
+
+    def _error_codes(
+        self, old: dict[str, Any], new: dict[str, Any], old_ptr: str, new_ptr: str
+    ) -> list[Change]:
+        out: list[Change] = []
+        old_info, new_info = _codes(old), _codes(new)
+        mk = self.ctx.change
+        o_base, n_base = child(old_ptr, "x-error-codes"), child(new_ptr, "x-error-codes")
+        for code in sorted({*old_info, *new_info}):
+            before, after = old_info.get(code), new_info.get(code)
+            if after is None:
+                out.append(
+                    mk(
+                        "error-code-removed",
+                        f"error code {code!r} removed",
+                        child(o_base, code),
+                        n_base,
+                    )
+                )
+            elif before is None:
+                out.append(
+                    mk("error-code-added", f"new error code {code!r}", o_base, child(n_base, code))
+                )
+            else:
+                if before.get("http") != after.get("http"):
+                    out.append(
+                        mk(
+                            "error-code-status-changed",
+                            f"error code {code!r} answers {after.get('http')} instead of {before.get('http')}",
+                            child(o_base, code, "http"),
+                            child(n_base, code, "http"),
+                        )
+                    )
+                rest_o = {k: v for k, v in before.items() if k not in ("http", "description")}
+                rest_n = {k: v for k, v in after.items() if k not in ("http", "description")}
+                out.extend(
+                    compare_generic(
+                        self.ctx, rest_o, rest_n, child(o_base, code), child(n_base, code)
+                    )
+                )
+        return out
+
+    # -- flattening ----------------------------------------------------------------------
+    def _flatten(self, doc: Any, node: dict[str, Any], pointer: str) -> _Flat:
+        flat = _Flat(node, pointer)
+        self._fold(doc, node, pointer, flat, 0, set())
+        return flat
+
+    def _fold(
+        self, doc: Any, node: dict[str, Any], pointer: str, flat: _Flat, depth: int, seen: set[int]
+    ) -> None:
+        if id(node) in seen or depth > MAX_WALK_DEPTH:
+            return
+        seen.add(id(node))
+        types = node.get("type")
+        for t in [types] if isinstance(types, str) else types if isinstance(types, list) else []:
+            if t == "null":
+                flat.nullable = True
+            else:
+                flat.types.add(str(t))
+        if node.get("nullable") is True:
+            flat.nullable = True
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            for name, sub in properties.items():
+                flat.properties.setdefault(str(name), (sub, child(pointer, "properties", name)))
+        required = node.get("required")
+        if isinstance(required, list):
+            flat.required.update(str(r) for r in required)
+        extra = node.get("additionalProperties", node.get("unevaluatedProperties"))
+        if extra is False:
+            flat.closed = True
+        elif isinstance(extra, dict) and flat.additional is None:
+            key = (
+                "additionalProperties"
+                if "additionalProperties" in node
+                else "unevaluatedProperties"
+            )
+            flat.additional = (extra, child(pointer, key))
+        for keyword in ("oneOf", "anyOf"):
+            members = node.get(keyword)
+            if isinstance(members, list):
+                for index, member in enumerate(members):
+                    target, _ = self.ctx.resolve(doc, member, child(pointer, keyword, index))
+                    if isinstance(target, dict) and (
+                        target.get("type") == "null"
+                        or (target.get("const", 0) is None and "const" in target)
+                    ):
+                        flat.nullable = True
+                    else:
+                        flat.variants.append((member, child(pointer, keyword, index)))
+        members = node.get("allOf")
+        if isinstance(members, list):
+            for index, member in enumerate(members):
+                target, target_ptr = self.ctx.resolve(doc, member, child(pointer, "allOf", index))
+                if isinstance(target, dict):
+                    self._fold(doc, target, target_ptr, flat, depth + 1, seen)
+        if len(flat.variants) == 1 and not flat.properties and not flat.types:
+            # `oneOf: [X, {type: null}]` is 3.1's nullable X: compare X itself.
+            only, only_ptr = flat.variants.pop()
+            target, target_ptr = self.ctx.resolve(doc, only, only_ptr)
+            if isinstance(target, dict):
+                self._fold(doc, target, target_ptr, flat, depth + 1, seen)
+
+
+def _flag(ctx: DiffContext, doc: Any, prop: tuple[Any, str], flag: str) -> bool:
+    target, _ = ctx.resolve(doc, prop[0], prop[1])
+    return isinstance(target, dict) and target.get(flag) is True
+
+
+def _bounds_of(node: dict[str, Any]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for keyword, _ in _BOUNDS:
+        value = node.get(keyword)
+        if isinstance(value, bool):  # OpenAPI 3.0's boolean exclusiveMaximum/Minimum
+            continue
+        if isinstance(value, int | float):
+            found[keyword] = value
+    for flag, bound in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
+        if node.get(flag) is True and bound in found:
+            found[flag] = found.pop(bound)
+    return found
+
+
+def _variant_keys(variants: list[tuple[Any, str]]) -> dict[str, tuple[Any, str]]:
+    keyed: dict[str, tuple[Any, str]] = {}
+    for index, (node, ptr) in enumerate(variants):
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        keyed[str(ref).rsplit("/", 1)[-1] if isinstance(ref, str) else f"#{index}"] = (node, ptr)
+    return keyed
+
+
+def _codes(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    info = node.get("x-error-codes")
+    info = info if isinstance(info, dict) else {}
+    enum = node.get("enum")
+    codes: list[Any] = enum if isinstance(enum, list) else list(info)
+    return {str(c): dict(info.get(c) or {}) if isinstance(info.get(c), dict) else {} for c in codes}
+
+
+def _key(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else value
+
+
+def _short(values: list[Any]) -> str:
+    text = ", ".join(repr(v) for v in values[:5])
+    return text + (", ..." if len(values) > 5 else "")
+
+
+def _types_text(types: set[str]) -> str:
+    return "|".join(sorted(types))
