@@ -40,25 +40,20 @@ def _extensions(ctx: DiffContext, operations: dict[str, OperationRef]) -> list[C
                 attribute([change], operations[op])
             out.append(change)
     if "x-idempotency" in old or "x-idempotency" in new:
-        found = compare_idempotency(
-            ctx, mapping(old, "x-idempotency"), mapping(new, "x-idempotency")
+        out.extend(
+            compare_idempotency(ctx, mapping(old, "x-idempotency"), mapping(new, "x-idempotency"))
         )
-        for change in found:
-            op = change.reason.split(" ", 1)[0]
-            if change.rule.id.startswith("idempotency-operation") and op in operations:
-                attribute([change], operations[op])
-        out.extend(found)
     if "x-limits" in old or "x-limits" in new:
         out.extend(compare_limits(ctx, mapping(old, "x-limits"), mapping(new, "x-limits")))
     if "x-test-mode" in old or "x-test-mode" in new:
-        found = compare_test_mode(ctx, mapping(old, "x-test-mode"), mapping(new, "x-test-mode"))
-        for change in found:
-            op = (
-                change.reason.split(" ")[2] if change.rule.id.startswith("test-mode-helper") else ""
-            )
-            if op in operations:
-                attribute([change], operations[op])
-        out.extend(found)
+        out.extend(compare_test_mode(ctx, mapping(old, "x-test-mode"), mapping(new, "x-test-mode")))
+    for change in out:
+        if not change.operations:
+            # Extension rules name the operation they concern in their reason.
+            named = [
+                operations[t] for t in change.reason.replace("'", " ").split() if t in operations
+            ]
+            change.operations.update(named[:1])
     for key in [*old, *(k for k in new if k not in old)]:
         if key.startswith("x-") and key not in _SPECIFIC:
             out.extend(

@@ -94,8 +94,12 @@ class SchemaDiffer:
         o = self._flatten(self.ctx.old, old, old_ptr)
         n = self._flatten(self.ctx.new, new, new_ptr)
         out: list[Change] = []
-        mk = self.ctx.change
         req = d == "request"
+        subject = _subject(new_ptr)
+
+        def mk(rid: str, reason: str, old_pointer: str | None, new_pointer: str | None) -> Change:
+            return self.ctx.change(rid, f"{subject}: {reason}", old_pointer, new_pointer)
+
         if o.nullable != n.nullable:
             if req:
                 rid = "request-nullable-added" if n.nullable else "request-nullable-removed"
@@ -109,8 +113,8 @@ class SchemaDiffer:
             out.append(
                 mk(rid, f"{'now' if n.nullable else 'no longer'} {verb} null", old_ptr, new_ptr)
             )
-        out.extend(self._types(o, n, d))
-        out.extend(self._enum(old, new, old_ptr, new_ptr, d))
+        out.extend(self._types(o, n, d, subject))
+        out.extend(self._enum(old, new, old_ptr, new_ptr, d, subject))
         if old.get("format") != new.get("format") and new.get("format") is not None:
             out.append(
                 mk(
@@ -120,7 +124,7 @@ class SchemaDiffer:
                     child(new_ptr, "format"),
                 )
             )
-        out.extend(self._bounds(old, new, old_ptr, new_ptr, d))
+        out.extend(self._bounds(old, new, old_ptr, new_ptr, d, subject))
         out.extend(self._objects(o, n, d, depth))
         for keyword in ("items", "not", "contains"):
             if isinstance(old.get(keyword), dict) and isinstance(new.get(keyword), dict):
@@ -150,12 +154,12 @@ class SchemaDiffer:
                 )
         return out
 
-    def _types(self, o: _Flat, n: _Flat, d: Direction) -> list[Change]:
+    def _types(self, o: _Flat, n: _Flat, d: Direction, subject: str) -> list[Change]:
         if not o.types or not n.types or o.types == n.types:
             return []
         added = {t for t in n.types - o.types if not (t == "integer" and "number" in o.types)}
         removed = {t for t in o.types - n.types if not (t == "integer" and "number" in n.types)}
-        reason = f"type {_types_text(o.types)} became {_types_text(n.types)}"
+        reason = f"{subject}: type {_types_text(o.types)} became {_types_text(n.types)}"
         if d == "request":
             rid = "request-type-changed" if removed else "request-type-widened" if added else ""
         else:
@@ -165,7 +169,13 @@ class SchemaDiffer:
         return [self.ctx.change(rid, reason, o.pointer, n.pointer)]
 
     def _enum(
-        self, old: dict[str, Any], new: dict[str, Any], old_ptr: str, new_ptr: str, d: Direction
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        old_ptr: str,
+        new_ptr: str,
+        d: Direction,
+        subject: str,
     ) -> list[Change]:
         if "x-error-codes" in old and "x-error-codes" in new:
             return []  # error codes have their own rules
@@ -173,7 +183,10 @@ class SchemaDiffer:
         if not isinstance(old_enum, list) and not isinstance(new_enum, list):
             return []
         out: list[Change] = []
-        mk = self.ctx.change
+
+        def mk(rid: str, reason: str, old_pointer: str | None, new_pointer: str | None) -> Change:
+            return self.ctx.change(rid, f"{subject}: {reason}", old_pointer, new_pointer)
+
         if not isinstance(new_enum, list):  # enum dropped: any value of the type now allowed
             rid = "request-enum-value-added" if d == "request" else "response-enum-value-added"
             return [mk(rid, "the enum was removed: any value is allowed", old_ptr, new_ptr)]
@@ -205,7 +218,13 @@ class SchemaDiffer:
         return out
 
     def _bounds(
-        self, old: dict[str, Any], new: dict[str, Any], old_ptr: str, new_ptr: str, d: Direction
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        old_ptr: str,
+        new_ptr: str,
+        d: Direction,
+        subject: str,
     ) -> list[Change]:
         out: list[Change] = []
         o_bounds, n_bounds = _bounds_of(old), _bounds_of(new)
@@ -222,7 +241,13 @@ class SchemaDiffer:
                 tighter = (after > before) if larger_is_tighter else (after < before)
             out.append(
                 self._bound_change(
-                    tight_rule if tighter else loose_rule, keyword, before, after, old_ptr, new_ptr
+                    subject,
+                    tight_rule if tighter else loose_rule,
+                    keyword,
+                    before,
+                    after,
+                    old_ptr,
+                    new_ptr,
                 )
             )
         for keyword in _OTHER_CONSTRAINTS:
@@ -232,16 +257,29 @@ class SchemaDiffer:
             tighter = after is not None and after is not False
             out.append(
                 self._bound_change(
-                    tight_rule if tighter else loose_rule, keyword, before, after, old_ptr, new_ptr
+                    subject,
+                    tight_rule if tighter else loose_rule,
+                    keyword,
+                    before,
+                    after,
+                    old_ptr,
+                    new_ptr,
                 )
             )
         return out
 
     def _bound_change(
-        self, rid: str, keyword: str, before: Any, after: Any, old_ptr: str, new_ptr: str
+        self,
+        subject: str,
+        rid: str,
+        keyword: str,
+        before: Any,
+        after: Any,
+        old_ptr: str,
+        new_ptr: str,
     ) -> Change:
         what = {None: "absent"}
-        reason = f"{keyword} {what.get(before, repr(before))} became {what.get(after, repr(after))}"
+        reason = f"{subject}: {keyword} {what.get(before, repr(before))} became {what.get(after, repr(after))}"
         return self.ctx.change(
             rid,
             reason,
@@ -259,7 +297,7 @@ class SchemaDiffer:
             out.append(
                 mk(
                     f"{d}-additional-properties-{state}",
-                    f"the object {what if req else ('may carry' if not n.closed else 'no longer carries')} unknown fields",
+                    f"{_subject(n.pointer)}: {what if req else ('may carry' if not n.closed else 'no longer carries')} unknown fields",
                     o.pointer,
                     n.pointer,
                 )
@@ -463,6 +501,18 @@ def _flag(ctx: DiffContext, doc: Any, prop: tuple[Any, str], flag: str) -> bool:
     return isinstance(target, dict) and target.get(flag) is True
 
 
+def _subject(pointer: str) -> str:
+    """What a pointer names, for reasons: the field, the items of a field, or the body."""
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
+    for index in range(len(tokens) - 1, 0, -1):
+        if tokens[index - 1] == "properties" and index >= 1:
+            rest = tokens[index + 1 :]
+            return f"field {tokens[index]!r}" + (" items" if "items" in rest else "")
+        if tokens[index] == "schemas" and index + 1 < len(tokens):
+            return f"schema {tokens[index + 1]!r}"
+    return "the value"
+
+
 def _bounds_of(node: dict[str, Any]) -> dict[str, float]:
     found: dict[str, float] = {}
     for keyword, _ in _BOUNDS:
@@ -478,11 +528,23 @@ def _bounds_of(node: dict[str, Any]) -> dict[str, float]:
 
 
 def _variant_keys(variants: list[tuple[Any, str]]) -> dict[str, tuple[Any, str]]:
+    """Name each oneOf/anyOf variant by what it is, so inserting one does not shift the rest."""
     keyed: dict[str, tuple[Any, str]] = {}
     for index, (node, ptr) in enumerate(variants):
-        ref = node.get("$ref") if isinstance(node, dict) else None
-        keyed[str(ref).rsplit("/", 1)[-1] if isinstance(ref, str) else f"#{index}"] = (node, ptr)
+        keyed.setdefault(_variant_name(node) or f"#{index}", (node, ptr))
     return keyed
+
+
+def _variant_name(node: Any) -> str:
+    if not isinstance(node, dict):
+        return ""
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        return ref.rsplit("/", 1)[-1]
+    if isinstance(node.get("title"), str):
+        return str(node["title"])
+    parts = [_variant_name(m) for m in node.get("allOf") or [] if isinstance(m, dict)]
+    return " & ".join(p for p in parts if p)
 
 
 def _codes(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
