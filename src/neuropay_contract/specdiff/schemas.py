@@ -75,11 +75,78 @@ class SchemaDiffer:
             return []
         self._active.add(key)
         try:
-            found = self._compare(old, new, old_ptr, new_ptr, direction, depth)
+            old_inner, new_inner = (
+                self._unwrap(self.ctx.old, old, old_ptr),
+                self._unwrap(self.ctx.new, new, new_ptr),
+            )
+            if old_inner or new_inner:
+                found = self._wrapped(
+                    old, new, old_ptr, new_ptr, old_inner, new_inner, direction, depth
+                )
+            else:
+                found = self._compare(old, new, old_ptr, new_ptr, direction, depth)
         finally:
             self._active.discard(key)
         self._done[key] = found
         return found
+
+    # -- 3.1's nullable: `oneOf: [X, {type: null}]` ----------------------------------------
+    def _unwrap(self, doc: Any, node: dict[str, Any], pointer: str) -> tuple[Any, str] | None:
+        """X and its pointer when ``node`` only says "X or null", else None."""
+        if "properties" in node or "type" in node:
+            return None
+        for keyword in ("oneOf", "anyOf"):
+            members = node.get(keyword)
+            if not isinstance(members, list):
+                continue
+            kept = [
+                (m, child(pointer, keyword, i))
+                for i, m in enumerate(members)
+                if not _is_null(self.ctx.resolve(doc, m, pointer)[0])
+            ]
+            if len(kept) == 1 and len(members) > 1:
+                return kept[0]
+        return None
+
+    def _wrapped(
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        old_ptr: str,
+        new_ptr: str,
+        old_inner: tuple[Any, str] | None,
+        new_inner: tuple[Any, str] | None,
+        d: Direction,
+        depth: int,
+    ) -> list[Change]:
+        """Compare "X or null" with "Y (or null)": nullability here, X with Y as usual."""
+        o_node, o_ptr = old_inner or (old, old_ptr)
+        n_node, n_ptr = new_inner or (new, new_ptr)
+        o_null = old_inner is not None or self._flatten(self.ctx.old, old, old_ptr).nullable
+        n_null = new_inner is not None or self._flatten(self.ctx.new, new, new_ptr).nullable
+        out: list[Change] = []
+        if o_null != n_null:
+            out.append(
+                self._nullable_change(o_null, n_null, old_ptr, new_ptr if new_inner else n_ptr, d)
+            )
+        # The inner comparison must not report the wrapper's null again.
+        inner = self.compare(o_node, n_node, o_ptr, n_ptr, d, depth + 1)
+        return out + [c for c in inner if not _is_nullable_rule(c) or c.new_pointer != n_ptr]
+
+    def _nullable_change(
+        self, o_null: bool, n_null: bool, old_ptr: str, new_ptr: str, d: Direction
+    ) -> Change:
+        if d == "request":
+            rid = "request-nullable-added" if n_null else "request-nullable-removed"
+        else:
+            rid = "response-property-became-nullable" if n_null else "response-nullable-removed"
+        verb = "accepts" if d == "request" else "may be"
+        return self.ctx.change(
+            rid,
+            f"{_subject(new_ptr)}: {'now' if n_null else 'no longer'} {verb} null",
+            old_ptr,
+            new_ptr,
+        )
 
     # -- one pair ------------------------------------------------------------------------
     def _compare(
@@ -94,25 +161,13 @@ class SchemaDiffer:
         o = self._flatten(self.ctx.old, old, old_ptr)
         n = self._flatten(self.ctx.new, new, new_ptr)
         out: list[Change] = []
-        req = d == "request"
         subject = _subject(new_ptr)
 
         def mk(rid: str, reason: str, old_pointer: str | None, new_pointer: str | None) -> Change:
             return self.ctx.change(rid, f"{subject}: {reason}", old_pointer, new_pointer)
 
         if o.nullable != n.nullable:
-            if req:
-                rid = "request-nullable-added" if n.nullable else "request-nullable-removed"
-            else:
-                rid = (
-                    "response-property-became-nullable"
-                    if n.nullable
-                    else "response-nullable-removed"
-                )
-            verb = "accepts" if req else "may be"
-            out.append(
-                mk(rid, f"{'now' if n.nullable else 'no longer'} {verb} null", old_ptr, new_ptr)
-            )
+            out.append(self._nullable_change(o.nullable, n.nullable, old_ptr, new_ptr, d))
         out.extend(self._types(o, n, d, subject))
         out.extend(self._enum(old, new, old_ptr, new_ptr, d, subject))
         if old.get("format") != new.get("format") and new.get("format") is not None:
@@ -475,10 +530,7 @@ class SchemaDiffer:
             if isinstance(members, list):
                 for index, member in enumerate(members):
                     target, _ = self.ctx.resolve(doc, member, child(pointer, keyword, index))
-                    if isinstance(target, dict) and (
-                        target.get("type") == "null"
-                        or (target.get("const", 0) is None and "const" in target)
-                    ):
+                    if _is_null(target):
                         flat.nullable = True
                     else:
                         flat.variants.append((member, child(pointer, keyword, index)))
@@ -488,12 +540,21 @@ class SchemaDiffer:
                 target, target_ptr = self.ctx.resolve(doc, member, child(pointer, "allOf", index))
                 if isinstance(target, dict):
                     self._fold(doc, target, target_ptr, flat, depth + 1, seen)
-        if len(flat.variants) == 1 and not flat.properties and not flat.types:
-            # `oneOf: [X, {type: null}]` is 3.1's nullable X: compare X itself.
-            only, only_ptr = flat.variants.pop()
-            target, target_ptr = self.ctx.resolve(doc, only, only_ptr)
-            if isinstance(target, dict):
-                self._fold(doc, target, target_ptr, flat, depth + 1, seen)
+
+
+def _is_null(node: Any) -> bool:
+    return isinstance(node, dict) and (
+        node.get("type") == "null" or ("const" in node and node["const"] is None)
+    )
+
+
+def _is_nullable_rule(change: Change) -> bool:
+    return change.rule.id in {
+        "request-nullable-added",
+        "request-nullable-removed",
+        "response-property-became-nullable",
+        "response-nullable-removed",
+    }
 
 
 def _flag(ctx: DiffContext, doc: Any, prop: tuple[Any, str], flag: str) -> bool:
