@@ -49,6 +49,7 @@ def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str
         code,
         f"auth.{kind}-key",
         f"{operation} {KEY_WORDING[kind]} was not refused with {code}",
+        subject=f"{operation} {KEY_WORDING[kind]}",
     )
 
 

@@ -22,6 +22,7 @@ def test_other_methods_answer_405(np_client: ContractClient, operation: str, met
         "method_not_allowed",
         "protocol.method-not-allowed",
         f"{method} was not refused with 405",
+        subject=f"{method} {operation}",
     )
     allow = resp.headers.get("allow", "")
     if "POST" not in allow.upper():
@@ -46,6 +47,7 @@ def test_not_json_answers_415(np_client: ContractClient, operation: str) -> None
         "unsupported_media_type",
         "protocol.unsupported-media-type",
         "a text/plain body was not refused with 415",
+        subject=f"{operation} with a text/plain body",
     )
 
 
@@ -65,6 +67,7 @@ def test_garbage_answers_400(np_client: ContractClient, operation: str, garbage:
         {"invalid_json", "invalid_request"},
         "protocol.invalid-json",
         "garbage JSON was not refused with 400",
+        subject=f"{operation} with a malformed JSON body",
     )
 
 
@@ -79,6 +82,7 @@ def test_huge_body_answers_413(np_client: ContractClient, operation: str) -> Non
         "payload_too_large",
         "protocol.payload-too-large",
         "a body over the limit was not refused with 413",
+        subject=f"{operation} with a body over the size limit",
     )
 
 
@@ -94,6 +98,7 @@ def test_unknown_field_answers_400(np_client: ContractClient, operation: str) ->
         "invalid_request",
         "protocol.unknown-field",
         "an unknown field was accepted",
+        subject=f"{operation} with an unknown field",
     )
 
 

@@ -15,16 +15,20 @@ from ._cli import NEUROPAY, run
 
 def test_embedded_target_is_conformant_and_reports_are_written(tmp_path: Path) -> None:
     # a key in the environment is for the user's own server: the embedded run makes its own
-    proc = run(
-        "test",
-        "--profile",
-        "dev",
-        "--seed",
-        "5",
-        "--report-dir",
-        str(tmp_path),
-        env={"NEUROPAY_API_KEY": "sk_test_of_my_staging_server"},
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env |= {"NEUROPAY_API_KEY": "sk_test_of_my_staging_server", "XDG_CACHE_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [*NEUROPAY, "test", "--profile", "dev", "--seed", "5", "--report-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=work,
     )
+    # Hypothesis' files go to the user's cache folder, not the caller's working directory
+    assert list(work.iterdir()) == [] and (tmp_path / "neuropay" / "hypothesis").is_dir()
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "CONFORMANT" in proc.stdout
     for name in ("results.json", "report.html", "report.md", "junit.xml"):

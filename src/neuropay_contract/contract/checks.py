@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -98,20 +99,57 @@ def check_response_schema(spec: ApiSpec, resp: Response, rule: str = "schema.res
     if errors:
         first = errors[0]
         where = "/" + "/".join(str(p) for p in first.absolute_path)
+        missing = missing_fields(errors)
+        if missing:
+            names = ", ".join(missing)
+            title = f"{resp.operation} {resp.status} answer lacks required {names}"
+            expected: dict[str, Any] = {"schema": documented.pointer, "required": missing}
+        else:
+            title = f"{resp.operation} {resp.status} answer at {where}: {first.message[:120]}"
+            expected = {"schema": documented.pointer, "at": where}
         raise ContractViolation(
             rule,
-            "Response does not match its schema",
-            f"{resp.operation} {resp.status} body at {where}: {first.message[:300]}",
+            title,
+            f"{resp.operation} {resp.status} body at {where}: {first.message[:300]}"
+            + (f" (missing: {', '.join(missing)})" if len(missing) > 1 else ""),
             operation=resp.operation,
-            expected={"schema": f"{documented.pointer}", "at": where},
+            expected=expected,
             received=resp.body,
         )
 
 
+_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+
+
+def missing_fields(errors: Iterable[Any]) -> list[str]:
+    """The required properties jsonschema ``errors`` say are absent (as ``a/b`` pointers when
+    nested), in the order the errors came."""
+    found: list[str] = []
+    for error in errors:
+        match = _REQUIRED.match(str(getattr(error, "message", "")))
+        if match:
+            path = [str(p) for p in getattr(error, "absolute_path", ())]
+            name = "/".join([*path, match.group(1)])
+            if name not in found:
+                found.append(name)
+    return found
+
+
 def check_error(
-    spec: ApiSpec, resp: Response, http: int, code: str | Iterable[str], rule: str, title: str
+    spec: ApiSpec,
+    resp: Response,
+    http: int,
+    code: str | Iterable[str],
+    rule: str,
+    title: str,
+    *,
+    subject: str | None = None,
 ) -> None:
-    """An error answer with this status, the envelope and one of these codes."""
+    """An error answer with this status, the envelope and one of these codes.
+
+    ``title`` is the failure's title when the target accepted the request (a 2xx); any other
+    mismatch is titled with what it actually answered: "``subject``: answered 401
+    invalid_api_key, expected 401 missing_api_key" (``subject`` defaults to the operation)."""
     codes = {code} if isinstance(code, str) else set(code)
     problem = _envelope_problem(resp.body)
     received_code = resp.json_object().get("error", {}) if problem is None else None
@@ -119,7 +157,7 @@ def check_error(
     if resp.status == http and problem is not None:
         raise ContractViolation(
             "schema.error-envelope",
-            "Error answer without the envelope",
+            f"{resp.operation} answered {resp.status} without the error envelope",
             f"{resp.operation} answered {resp.status} but {problem}",
             operation=resp.operation,
             expected={
@@ -132,6 +170,12 @@ def check_error(
             },
         )
     if resp.status != http or problem is not None or got not in codes:
+        if not 200 <= resp.status < 300:
+            answered = f"{resp.status} {got}" if got else f"{resp.status} without an error code"
+            title = (
+                f"{subject or resp.operation}: answered {answered}, "
+                f"expected {http} {'/'.join(sorted(codes))}"
+            )
         raise ContractViolation(
             rule,
             title,

@@ -48,6 +48,18 @@ class _Collector:
         self.error = state.error if state is not None else None
 
 
+def _hypothesis_home() -> None:
+    """Hypothesis keeps caches (and would keep its example database) under ``./.hypothesis``: the
+    caller's working directory is not ours to write, so they go to the user's cache folder
+    ($HYPOTHESIS_STORAGE_DIRECTORY still wins)."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "neuropay" / "hypothesis")
+
+
 def run_suite(
     target_url: str | None,
     api_key: str | None,
@@ -108,6 +120,7 @@ def run_suite(
         args += ["--request-timeout", str(timeout)]
     if keyword:
         args += ["-k", keyword]
+    _hypothesis_home()
     collector = _Collector()
     plugins: list[object] = [collector]
     bar = ProgressPlugin(progress) if progress is not None and not verbose else None

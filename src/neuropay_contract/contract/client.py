@@ -13,9 +13,10 @@ import httpx
 
 from ..results import Step
 from ..spec import ApiSpec
+from ..untrusted import bounded
 
 _DEFAULT = object()
-BODY_LIMIT = 20_000  # characters of a body kept in a recorded step
+REQUEST_LIMIT = 20_000  # bytes of a sent body kept in a recorded step (the suite's own data)
 
 
 @dataclass
@@ -79,13 +80,6 @@ class Response:
 
     def json_object(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}
-
-
-def _truncate(value: Any) -> Any:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    if len(text) <= BODY_LIMIT:
-        return value
-    return text[:BODY_LIMIT] + f"… ({len(text) - BODY_LIMIT} more characters)"
 
 
 class ContractClient:
@@ -171,7 +165,7 @@ class ContractClient:
             url=url,
             operation=operation,
             request_headers={k: secrets.redact(v) for k, v in sent.items()},
-            request_body=secrets.redact_any(_truncate(recorded_body)),
+            request_body=bounded(secrets.redact_any(recorded_body), REQUEST_LIMIT),
         )
         try:
             answer = self.http.request(method, url, content=payload, headers=sent)
@@ -185,12 +179,13 @@ class ContractClient:
             parsed = None
         step.status = answer.status_code
         step.response_headers = {
-            k: secrets.redact(v)
+            k: bounded(secrets.redact(v))
             for k, v in answer.headers.items()
             if k.lower() in ("content-type", "allow", "idempotent-replayed", "www-authenticate")
         }
-        step.response_body = secrets.redact_any(
-            _truncate(parsed if parsed is not None else answer.text)
+        # Bounded: a target answering megabytes must not make megabyte reports.
+        step.response_body = bounded(
+            secrets.redact_any(parsed if parsed is not None else answer.text)
         )
         step.elapsed_ms = round(elapsed, 2)
         self.recorder.record(step)

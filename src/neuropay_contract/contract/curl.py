@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..results import Step
+from ..untrusted import has_invisible
 
 _ID_FIELDS = ("checkout_id", "customer_id", "card_id")
 
@@ -80,13 +81,14 @@ def sequence_to_curl(steps: Sequence[Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# What a heredoc that expands the id variables would mangle: control bytes, $ ` \ (shell
-# expansion), and the terminator on a line of its own.
-_NOT_FOR_HEREDOC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f$`\\]|^JSON$", re.MULTILINE)
+# What a heredoc that expands the id variables would mangle: $ ` \ (shell expansion) and the
+# terminator on a line of its own; control and bidi characters go through printf's octal escapes
+# too, so the script never shows them raw (in a report, a terminal or an editor).
+_NOT_FOR_HEREDOC = re.compile(r"[$`\\]|^JSON$", re.MULTILINE)
 
 
 def _heredoc_safe(text: str) -> bool:
-    return _NOT_FOR_HEREDOC.search(text) is None
+    return _NOT_FOR_HEREDOC.search(text) is None and not has_invisible(text)
 
 
 def _printf_escape(text: str) -> str:

@@ -11,8 +11,9 @@ import schemathesis
 from ..lifecycle import Answer, Lifecycle, refund_guard
 from ..results import Step
 from ..spec import ApiSpec
+from ..untrusted import bounded
 from .checks import ContractViolation
-from .client import Recorder
+from .client import REQUEST_LIMIT, Recorder
 
 
 def load_schema(spec: ApiSpec) -> Any:
@@ -26,7 +27,7 @@ def record(recorder: Recorder, case: Any, response: Any, operation: str, base_ur
     try:
         body: Any = response.json()
     except Exception:
-        body = response.text[:2000] if hasattr(response, "text") else None
+        body = response.text if hasattr(response, "text") else None
     headers = {str(k): str(v) for k, v in dict(case.headers or {}).items()}
     headers.setdefault("Content-Type", "application/json")
     recorder.record(
@@ -36,14 +37,17 @@ def record(recorder: Recorder, case: Any, response: Any, operation: str, base_ur
             operation=operation,
             request_headers={k: secrets.redact(v) for k, v in headers.items()}
             | {"Authorization": "Bearer $NEUROPAY_API_KEY"},
-            request_body=secrets.redact_any(
-                case.body
-                if not isinstance(case.body, bytes)
-                else case.body.decode("utf-8", "replace")
+            request_body=bounded(
+                secrets.redact_any(
+                    case.body
+                    if not isinstance(case.body, bytes)
+                    else case.body.decode("utf-8", "replace")
+                ),
+                REQUEST_LIMIT,
             ),
             status=int(response.status_code),
             response_headers={},
-            response_body=secrets.redact_any(body),
+            response_body=bounded(secrets.redact_any(body)),
             elapsed_ms=round(float(getattr(response, "elapsed", 0.0)) * 1000, 2),
         )
     )

@@ -10,6 +10,7 @@ import pytest
 
 from .. import __version__
 from ..results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults
+from ..untrusted import bounded, clip
 from .checks import NOT_COVERED_PREFIX, ContractViolation
 from .curl import sequence_to_curl
 
@@ -93,7 +94,7 @@ def check_result(
         )
         reason = reason.removeprefix("Skipped: ")
         result.outcome = "not_covered"
-        result.reason = reason.removeprefix(NOT_COVERED_PREFIX)
+        result.reason = clip(reason.removeprefix(NOT_COVERED_PREFIX), 2000)
         return result
     if report.passed:
         return result
@@ -125,9 +126,8 @@ def check_result(
     if failure is None:
         result.outcome = "error"
         text = str(exc) if exc is not None else str(report.longrepr)
-        result.reason = f"{type(exc).__name__ if exc else 'error'}: {text}"[:2000]
-        if secrets is not None:
-            result.reason = secrets.redact(result.reason)
+        reason = f"{type(exc).__name__ if exc else 'error'}: {text}"
+        result.reason = clip(secrets.redact(reason) if secrets is not None else reason, 2000)
         failure = Failure(
             rule="suite.error",
             title="The check could not run to the end",
@@ -151,7 +151,20 @@ def check_result(
         failure.received = secrets.redact_any(failure.received)
         failure.message = secrets.redact(failure.message)
         failure.curl = secrets.redact(failure.curl)
+    _bound(failure)
     return result
+
+
+def _bound(failure: Failure) -> None:
+    """What the target answered, as stored: every body, header and message at most a few KiB,
+    whatever the target sent (redaction happened first, so no key is cut in half)."""
+    failure.title = clip(failure.title, 300)
+    failure.message = clip(failure.message)
+    failure.expected = bounded(failure.expected)
+    failure.received = bounded(failure.received)
+    for step in failure.steps:
+        step.response_body = bounded(step.response_body)
+        step.response_headers = {k: bounded(v) for k, v in step.response_headers.items()}
 
 
 def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:

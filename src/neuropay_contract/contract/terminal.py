@@ -4,7 +4,6 @@ terminal only, so CI logs stay clean) and the summary afterwards, rendered from 
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..results import CheckResult, RunResults
+from ..untrusted import visible
 
 MAX_FAILURES_SHOWN = 25
 SHORT = 160  # characters of expected / received shown per failure
@@ -102,14 +102,10 @@ class ProgressPlugin:
             self.progress = None
 
 
-# A target's answers are untrusted: ANSI escapes or other control bytes in them must not reach the
-# terminal or a CI log (they could recolour, erase or forge lines); they are shown as \xNN.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def escape(text: str) -> str:
-    """Text from a run, safe for rich: no markup, no control characters."""
-    return escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    """Text from a run, safe for rich: no markup; ANSI escapes, other control characters and bidi
+    overrides from the target (which could recolour, erase or forge lines) shown as \\xNN."""
+    return escape_markup(visible(text))
 
 
 def short(value: Any, limit: int = SHORT) -> str:

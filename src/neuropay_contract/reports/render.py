@@ -8,8 +8,12 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
+from jinja2 import Environment
+from markupsafe import Markup
+
 from ..results import CheckResult, RunResults
 from ..templating import make_environment
+from ..untrusted import visible
 
 
 def _pretty(value: Any) -> str:
@@ -84,12 +88,24 @@ def _context(results: RunResults) -> dict[str, Any]:
     }
 
 
+def _visible_output(value: Any) -> Any:
+    return value if isinstance(value, Markup) or not isinstance(value, str) else visible(value)
+
+
+def _environment() -> Environment:
+    """The templates' environment; every ``{{ value }}`` passes :func:`visible`, so control
+    characters and bidi overrides a target answered are shown escaped, never raw."""
+    env = make_environment()
+    env.finalize = _visible_output
+    return env
+
+
 def render_html(results: RunResults) -> str:
-    return make_environment().get_template("reports/report.html.j2").render(**_context(results))
+    return _environment().get_template("reports/report.html.j2").render(**_context(results))
 
 
 def render_markdown(results: RunResults) -> str:
-    return make_environment().get_template("reports/report.md.j2").render(**_context(results))
+    return _environment().get_template("reports/report.md.j2").render(**_context(results))
 
 
 # Characters XML 1.0 cannot hold even escaped (a fuzzed body with NUL would make the file
@@ -98,7 +114,7 @@ _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def _xml(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", visible(text))
 
 
 def render_junit(results: RunResults) -> str:
