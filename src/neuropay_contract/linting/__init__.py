@@ -1,5 +1,5 @@
 """The spec linter (``neuropay spec lint``)."""
 
-from .rules import RULES, Finding, LintReport, lint_spec
+from .rules import LEVELS, RULES, SEVERITIES, Finding, LintReport, lint_spec
 
-__all__ = ["RULES", "Finding", "LintReport", "lint_spec"]
+__all__ = ["LEVELS", "RULES", "SEVERITIES", "Finding", "LintReport", "lint_spec"]

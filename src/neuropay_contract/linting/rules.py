@@ -14,6 +14,10 @@ from typing import Any
 from ..errors import SpecError
 from ..spec import ApiSpec, escape_pointer, load_spec
 from .extension_schemas import extension_problems
+from .refs import isolate
+from .validator import validator_findings
+
+LEVELS = ("info", "warning", "error")  # ascending: --fail-on LEVEL fails on it and above
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Finding:
     pointer: str
     message: str
     line: int | None = None
-    severity: str = "error"
+    severity: str = ""  # empty: the rule's registered severity
 
 
 @dataclass
@@ -34,14 +38,29 @@ class LintReport:
     def clean(self) -> bool:
         return not self.findings
 
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether any finding is at ``fail_on`` or more severe."""
+        floor = LEVELS.index(fail_on)
+        return any(LEVELS.index(f.severity) >= floor for f in self.findings)
+
 
 Rule = Callable[[ApiSpec], Iterator[Finding]]
 RULES: dict[str, tuple[str, Rule]] = {}
+# Every rule's severity, rules outside RULES included; a rule registered without one is an error.
+SEVERITIES: dict[str, str] = {"NP000": "error", "NP012": "error"}
 
 
-def rule(rule_id: str, summary: str) -> Callable[[Rule], Rule]:
+def rule(rule_id: str, summary: str, severity: str = "error") -> Callable[[Rule], Rule]:
+    """Register a rule under ``rule_id`` with its one-line summary and default severity."""
+    if severity not in LEVELS:
+        raise ValueError(f"severity {severity!r} is not one of {LEVELS}")
+
     def register(fn: Rule) -> Rule:
         RULES[rule_id] = (summary, fn)
+        SEVERITIES[rule_id] = severity
         return fn
 
     return register
@@ -52,7 +71,7 @@ def _f(rule_id: str, pointer: str, message: str) -> Finding:
 
 
 # -- NP001 .. NP003: operations and examples ---------------------------------------------------
-@rule("NP001", "every operation has operationId, summary, description and a tag")
+@rule("NP001", "every operation has operationId, summary, description and a tag", "warning")
 def operation_metadata(spec: ApiSpec) -> Iterator[Finding]:
     for op in spec.operations.values():
         for key in ("operationId", "summary", "description", "tags"):
@@ -60,7 +79,7 @@ def operation_metadata(spec: ApiSpec) -> Iterator[Finding]:
                 yield _f("NP001", op.pointer, f"{op.method} {op.path} has no {key}; add one")
 
 
-@rule("NP002", "every request body and every 2xx response has examples")
+@rule("NP002", "every request body and every 2xx response has examples", "info")
 def examples_present(spec: ApiSpec) -> Iterator[Finding]:
     for op in spec.operations.values():
         if op.request_schema is not None and not op.request_examples:
@@ -106,7 +125,9 @@ def _is_envelope(spec: ApiSpec, schema: Any) -> bool:
         return False
 
 
-@rule("NP004", "every non-2xx response uses the error envelope #/components/schemas/Error")
+@rule(
+    "NP004", "every non-2xx response uses the error envelope #/components/schemas/Error", "warning"
+)
 def error_envelope(spec: ApiSpec) -> Iterator[Finding]:
     if "Error" not in spec.schemas:
         if spec.lifecycle is not None:
@@ -315,7 +336,9 @@ def links(spec: ApiSpec) -> Iterator[Finding]:
                         )
 
 
-@rule("NP009", "test helpers are x-test-only; idempotent operations accept Idempotency-Key")
+@rule(
+    "NP009", "test helpers are x-test-only; idempotent operations accept Idempotency-Key", "warning"
+)
 def extensions(spec: ApiSpec) -> Iterator[Finding]:
     tm = spec.test_mode
     if tm is not None:
@@ -347,7 +370,7 @@ def extensions(spec: ApiSpec) -> Iterator[Finding]:
             )
 
 
-@rule("NP010", "every object schema decides additionalProperties")
+@rule("NP010", "every object schema decides additionalProperties", "warning")
 def additional_properties(spec: ApiSpec) -> Iterator[Finding]:
     if spec.lifecycle is None:  # a project convention, not a rule for other people's documents
         return
@@ -370,43 +393,40 @@ def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
         yield _f("NP011", pointer, message)
 
 
-def _validator_findings(spec: ApiSpec) -> Iterator[Finding]:
-    from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) -> LintReport:
+    """Lint a spec file. Raises SpecError (exit 2) only when the file cannot be read as a document.
 
-    version = spec.openapi_version
-    if version.startswith("3.1"):
-        validator: Any = OpenAPIV31SpecValidator
-    elif version.startswith("3.0"):
-        validator = OpenAPIV30SpecValidator
-    else:
-        yield _f("NP000", "#/openapi", f"openapi {version!r} is not 3.0 or 3.1")
-        return
-    try:
-        for error in validator(dict(spec.document)).iter_errors():
-            path = "/".join(escape_pointer(str(p)) for p in getattr(error, "absolute_path", []))
-            yield _f(
-                "NP000",
-                f"#/{path}" if path else "#",
-                f"openapi-spec-validator: {str(error.message)[:300]}",
-            )
-    except Exception as exc:  # the validator itself can choke on odd documents; report, don't crash
-        yield _f(
-            "NP000", "#", f"openapi-spec-validator failed: {type(exc).__name__}: {str(exc)[:200]}"
-        )
-
-
-def lint_spec(path: str | Path | None = None) -> LintReport:
-    """Lint a spec file. Raises SpecError (exit 2) only when the file cannot be read as a document."""
-    spec = load_spec(path, positions=True)
-    report = LintReport(Path(str(spec.path)))
-    findings = list(_validator_findings(spec))
-    if not findings:
+    External ``$ref``s are never fetched: each becomes an NP012 finding unless ``allow_local_refs``
+    lets a relative file inside the spec's folder be inlined (see :mod:`.refs`)."""
+    loaded = load_spec(path, positions=True)
+    spec_path = Path(str(loaded.path))
+    document, refused = isolate(loaded.document, spec_path, allow_local_refs)
+    spec = loaded if document is loaded.document else ApiSpec(document, spec_path, "", {})
+    report = LintReport(spec_path)
+    findings = [
+        _f("NP012", p.pointer, f"external $ref {p.ref!r} was not followed: {p.reason}")
+        for p in refused
+    ]
+    hidden = tuple(p.pointer for p in refused)  # what is wrong there is the missing target
+    findings += [
+        _f("NP000", pointer, message)
+        for pointer, message in validator_findings(spec.document, spec.openapi_version)
+        if not any(pointer == h or pointer.startswith(h + "/") for h in hidden)
+    ]
+    if not any(f.rule == "NP000" for f in findings):
         for rule_id, (_summary, fn) in RULES.items():
             try:
                 findings.extend(fn(spec))
             except (SpecError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 findings.append(_f(rule_id, "#", f"rule could not run on this document: {exc}"))
     report.findings = [
-        Finding(f.rule, f.pointer, f.message, spec.line_of(f.pointer), f.severity) for f in findings
+        Finding(
+            f.rule,
+            f.pointer,
+            f.message,
+            loaded.line_of(f.pointer),
+            f.severity or SEVERITIES.get(f.rule, "error"),
+        )
+        for f in findings
     ]
     return report
