@@ -208,12 +208,12 @@ def _sees_other_merchants(app: Any) -> Asgi:
 
 def _idempotency_ignored(app: Any) -> Asgi:
     service = _service(app)
-    original = service._call
+    original = service.run_in
 
     def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
         return original(store, operation, caller, body, None)
 
-    service._call = call  # type: ignore[method-assign]
+    service.run_in = call  # type: ignore[method-assign]
     return app  # type: ignore[no-any-return]
 
 
@@ -431,14 +431,14 @@ def _racy_idempotency(app: Any) -> Asgi:
     """Retries that overlap the first request are processed as new requests (the key is looked
     up before the first one has stored its answer); sequential retries replay."""
     service = _service(app)
-    original = service._call
+    original = service.run_in
     in_flight: Counter[str] = Counter()
 
     def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
         racing = idem_key is not None and in_flight[idem_key] > 1
         return original(store, operation, caller, body, None if racing else idem_key)
 
-    service._call = call  # type: ignore[method-assign]
+    service.run_in = call  # type: ignore[method-assign]
 
     def key_of(headers: dict[bytes, bytes], raw: bytes) -> str:
         return headers.get(b"idempotency-key", b"").decode("latin-1")

@@ -14,7 +14,8 @@ import pytest
 
 from neuropay_contract.benchmarks.bench_docs import outside_loads
 from neuropay_contract.docs import render_docs
-from neuropay_contract.docs.model import DocsModel, markdown_html
+from neuropay_contract.docs.markdown import markdown_html
+from neuropay_contract.docs.model import DocsModel
 from neuropay_contract.spec import ApiSpec, load_spec
 
 from ._html import check

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from neuropay_contract.docs import render_docs
-from neuropay_contract.docs.model import DocsModel, anchor, markdown_text
+from neuropay_contract.docs.markdown import markdown_text
+from neuropay_contract.docs.model import DocsModel, anchor
 from neuropay_contract.spec import ApiSpec, load_spec
 
 from .._fixtures import REALSPECS

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
+from .hosted import HostedPages
 from .keys import ApiKey, KeyRing, default_keys
 from .pages import page_routes
 from .service import ApiError, Caller, CheckoutService, key_hash
@@ -209,7 +210,7 @@ class ApiHandler:
         idem_key = self.idempotency_key(request, op)
 
         def run(store: Store) -> Response:
-            status, result, replayed = self.service._call(
+            status, result, replayed = self.service.run_in(
                 store, op.operation_id, caller, body, idem_key
             )
             headers = {self.replay_header: "true"} if replayed else None
@@ -329,7 +330,7 @@ def create_app(
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        *page_routes(service),
+        *page_routes(HostedPages(service)),
         Route("/{path:path}", not_found, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes)

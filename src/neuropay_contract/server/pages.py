@@ -12,7 +12,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..templating import make_environment
-from .service import ApiError, CheckoutService
+from .hosted import HostedPages
+from .service import ApiError
 
 _ENV = make_environment()
 
@@ -37,8 +38,9 @@ def _not_found(what: str) -> HTMLResponse:
     return _render("not_found.html.j2", status=404, what=what)
 
 
-def page_routes(service: CheckoutService) -> list[Route]:
-    test_cards = service.test_mode.hosted_page_cards
+def page_routes(pages: HostedPages) -> list[Route]:
+    """The routes of the hosted checkout page and the client page."""
+    test_cards = pages.test_mode.hosted_page_cards
 
     def checkout_page(
         checkout: dict[str, Any], notice: str | None = None, status: int = 200
@@ -61,7 +63,7 @@ def page_routes(service: CheckoutService) -> list[Route]:
         )
 
     async def pay_get(request: Request) -> Response:
-        checkout = service.page_checkout(request.path_params["checkout_id"])
+        checkout = pages.page_checkout(request.path_params["checkout_id"])
         if checkout is None:
             return _not_found("checkout")
         return checkout_page(checkout)
@@ -72,22 +74,20 @@ def page_routes(service: CheckoutService) -> list[Route]:
         action = str(form.get("action", "pay"))
         try:
             if action == "cancel":
-                result = service.page_cancel(checkout_id)
+                result = pages.page_cancel(checkout_id)
                 return RedirectResponse(result["returnUrlCancel"], status_code=303)
             number = "".join(ch for ch in str(form.get("card_number", "")) if ch.isdigit())
             if not 12 <= len(number) <= 19:
-                checkout = service.page_checkout(checkout_id)
+                checkout = pages.page_checkout(checkout_id)
                 if checkout is None:
                     return _not_found("checkout")
                 return checkout_page(checkout, "Enter a card number of 12 to 19 digits.", 422)
             month, year = _expiry(str(form.get("expiry", "")))
-            result = service.page_pay(
-                checkout_id, number, form.get("save_card") == "on", month, year
-            )
+            result = pages.page_pay(checkout_id, number, form.get("save_card") == "on", month, year)
         except ApiError as exc:
             if exc.http == 404:
                 return _not_found("checkout")
-            checkout = service.page_checkout(checkout_id)
+            checkout = pages.page_checkout(checkout_id)
             assert checkout is not None
             return checkout_page(checkout, f"This checkout is {checkout['status']}.", 409)
         if result["status"] == "failed":
@@ -95,7 +95,7 @@ def page_routes(service: CheckoutService) -> list[Route]:
         return RedirectResponse(result["returnUrl"], status_code=303)
 
     async def client_get(request: Request) -> Response:
-        customer = service.client_customer(
+        customer = pages.client_customer(
             request.path_params["customer_id"], request.query_params.get("token", "")
         )
         if customer is None:
@@ -109,7 +109,7 @@ def page_routes(service: CheckoutService) -> list[Route]:
         action = str(form.get("action", ""))
         if action not in ("delete", "default"):
             return _not_found("action")
-        customer = service.client_update_cards(
+        customer = pages.client_update_cards(
             customer_id, token, str(form.get("card_id", "")), action
         )
         if customer is None:

@@ -1,0 +1,130 @@
+"""What the customer's pages do: pay or cancel on the hosted checkout page, manage saved cards on
+the client page. No API key: the checkout's URL and the customer's tokenised link are the
+capabilities. Status moves go through :meth:`CheckoutService.apply`, like the API's."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from .service import ApiError, CheckoutService, new_id, now_utc
+from .store import Store
+
+
+def _brand(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or number[:2] == "22":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    return "unknown"
+
+
+class HostedPages:
+    """The hosted checkout page and the client page over the API's :class:`CheckoutService`."""
+
+    def __init__(self, service: CheckoutService) -> None:
+        self.service = service
+        self.store = service.store
+        self.test_mode = service.test_mode
+
+    def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
+        return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
+
+    @staticmethod
+    def _page_checkout(store: Store, checkout_id: str) -> tuple[dict[str, Any], str, str]:
+        """A checkout by id alone (its page URL is the capability) with its owner."""
+        owner = store.checkout_owner(checkout_id)
+        checkout = store.get_checkout(checkout_id, None, None)
+        if owner is None or checkout is None:
+            raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
+        return checkout, owner[0], owner[1]
+
+    def page_pay(
+        self, checkout_id: str, card_number: str, save_card: bool, exp_month: int, exp_year: int
+    ) -> dict[str, Any]:
+        """The customer pays on the hosted page: the ``customer.pay`` event, maybe saving the card."""
+        helper = self.service.lifecycle.events["customer.pay"].helper or "testPayCheckout"
+
+        def pay(store: Store) -> dict[str, Any]:
+            checkout, merchant, mode = self._page_checkout(store, checkout_id)
+            result = self.service.apply(
+                store, checkout, helper, {"card_number": card_number}, merchant, mode
+            )
+            succeeded = result["status"] in ("paid", "reserved")
+            if save_card and succeeded and result["customer_id"] and result["allowSaveCard"]:
+                self._save_card(store, result["customer_id"], card_number, exp_month, exp_year)
+            return result
+
+        return self.store.run(pay)
+
+    def page_cancel(self, checkout_id: str) -> dict[str, Any]:
+        helper = self.service.lifecycle.events["customer.cancel"].helper or "testCancelCheckout"
+
+        def cancel(store: Store) -> dict[str, Any]:
+            checkout, merchant, mode = self._page_checkout(store, checkout_id)
+            return self.service.apply(store, checkout, helper, {}, merchant, mode)
+
+        return self.store.run(cancel)
+
+    def _save_card(
+        self, store: Store, customer_id: str, number: str, exp_month: int, exp_year: int
+    ) -> None:
+        found = store.get_customer(customer_id, None, None)
+        if found is None:
+            return
+        customer, token, merchant, mode = found
+        card_id = f"card_{new_id()}"
+        first = not customer["savedCards"]
+        customer["savedCards"].append(
+            {
+                "card_id": card_id,
+                "brand": _brand(number),
+                "last4": number[-4:],
+                "exp_month": exp_month,
+                "exp_year": exp_year,
+                "is_default": first,
+                "created": now_utc(),
+            }
+        )
+        if first:
+            customer["default_card_id"] = card_id
+        store.put_customer(customer, merchant, mode, token)
+
+    def client_customer(self, customer_id: str, token: str) -> dict[str, Any] | None:
+        """The customer behind a client page link, if the token matches."""
+
+        def load(store: Store) -> dict[str, Any] | None:
+            found = store.get_customer(customer_id, None, None)
+            if found is None or not secrets.compare_digest(found[1], token):
+                return None
+            return found[0]
+
+        return self.store.run(load)
+
+    def client_update_cards(
+        self, customer_id: str, token: str, card_id: str, action: str
+    ) -> dict[str, Any] | None:
+        """Delete a saved card or make it the default, from the client page."""
+
+        def update(store: Store) -> dict[str, Any] | None:
+            found = store.get_customer(customer_id, None, None)
+            if found is None or not secrets.compare_digest(found[1], token):
+                return None
+            customer, tok, merchant, mode = found
+            cards = customer["savedCards"]
+            if not any(c["card_id"] == card_id for c in cards):
+                return customer
+            if action == "delete":
+                cards[:] = [c for c in cards if c["card_id"] != card_id]
+                if customer["default_card_id"] == card_id:
+                    customer["default_card_id"] = cards[0]["card_id"] if cards else None
+            elif action == "default":
+                customer["default_card_id"] = card_id
+            for card in cards:
+                card["is_default"] = card["card_id"] == customer["default_card_id"]
+            store.put_customer(customer, merchant, mode, tok)
+            return customer
+
+        return self.store.run(update)
