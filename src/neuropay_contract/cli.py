@@ -19,6 +19,10 @@ _COMMANDS = {
     "report": ("neuropay_contract.reports.cli:report_command", "Render reports from results JSON."),
     "docs": ("neuropay_contract.docs.cli:docs_command", "Generate developer docs from the spec."),
     "postman": ("neuropay_contract.postman.cli:postman_group", "Export, convert and diff Postman."),
+    "proxy": (
+        "neuropay_contract.traffic.cli:proxy_command",
+        "Validating reverse proxy: check a client's traffic live.",
+    ),
     "audit": (
         "neuropay_contract.traffic.audit:audit_command",
         "Check recorded traffic (HAR, JSON lines) against the spec.",

@@ -12,6 +12,7 @@ from typing import Any
 from ..contract.reach import plan
 from ..lifecycle import Transition
 from ..spec import ApiSpec
+from ..traffic.exchange import EXPECT_HEADER_NAME
 from .convert import convert, request_for, stable_id
 
 COLLECTION_FILE = "neuropay.postman_collection.json"
@@ -53,6 +54,11 @@ class Step:
     code: str | None = None  # expected error code
     unchanged: bool = False  # compare with the snapshot of the last checkout answer
     sets: list[str] = field(default_factory=list)
+
+    @property
+    def refusal(self) -> str | None:
+        """The refusal this step provokes on purpose, as ``X-Neuropay-Expect`` declares it."""
+        return f"{self.http} {self.code}" if self.code is not None else None
 
 
 def _script(spec: ApiSpec, step: Step, schema_names: dict[str, str]) -> list[str]:
@@ -224,10 +230,13 @@ def _item(
     spec: ApiSpec, folder: str, index: int, step: Step, schema_names: dict[str, str]
 ) -> dict[str, Any]:
     op = spec.operation(step.operation)
+    request = request_for(spec, op, step.body)
+    if step.refusal is not None:
+        declare_refusal(request, step.refusal)
     return {
         "id": stable_id("scenario", folder, str(index)),
         "name": step.name,
-        "request": request_for(spec, op, step.body),
+        "request": request,
         "event": [
             {
                 "listen": "test",
@@ -238,14 +247,51 @@ def _item(
     }
 
 
+def declare_refusal(request: dict[str, Any], answer: str) -> None:
+    """Say in the request that its refusal is deliberate, so that `neuropay proxy` does not count
+    a negative test as a client's mistake (it still checks the server's answer)."""
+    request.setdefault("header", []).append({"key": EXPECT_HEADER_NAME, "value": answer})
+
+
+def _generic_refusals(spec: ApiSpec, operations: list[str]) -> dict[int, str]:
+    """Which requests of the tag folders the lifecycle refuses: they run in order on the one
+    checkout the folder's create makes (position -> "409 invalid_status")."""
+    lifecycle = spec.lifecycle
+    if lifecycle is None:
+        return {}
+    refused: dict[int, str] = {}
+    status: str | None = None
+    for index, operation in enumerate(operations):
+        if operation == "createCheckout":
+            status = "created"
+        elif status is not None and operation in lifecycle.restricted_operations:
+            answer = lifecycle.forbidden_answer(status, operation)
+            if answer is not None:
+                refused[index] = f"{answer.http} {answer.code}"
+                continue
+            moves = lifecycle.transitions_from(status, operation)
+            status = moves[0].target if len(moves) == 1 else None
+    return refused
+
+
 def _with_generic_tests(
     spec: ApiSpec, collection: dict[str, Any], schema_names: dict[str, str]
 ) -> None:
     """Requests of the tag folders use the chained ids and accept any documented answer."""
     by_request = {stable_id("request", op.operation_id): op for op in spec.operations.values()}
+    order = [
+        by_request[item["id"]].operation_id
+        for folder in collection["item"]
+        for item in folder["item"]
+    ]
+    refusals = _generic_refusals(spec, order)
+    position = -1
     for folder in collection["item"]:
         for item in folder["item"]:
             op = by_request[item["id"]]
+            position += 1
+            if position in refusals:
+                declare_refusal(item["request"], refusals[position])
             raw = item["request"].get("body", {}).get("raw")
             if raw:
                 body = json.loads(raw)

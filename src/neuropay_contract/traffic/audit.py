@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_OK, EXIT_VIOLATIONS
-from ..reports.writer import write_reports
 from ..spec import load_spec
 from .checker import TrafficChecker
+from .cli import finish
 from .exchange import KeyLabels, read_traffic
-from .results import build_results
 
 
 def audit_file(traffic: Path, spec_path: Path | None) -> TrafficChecker:
@@ -49,12 +47,4 @@ def audit_command(traffic: Path, spec_path: Path | None, report_dir: Path, quiet
     if not quiet:
         for finding in checker.findings:
             click.echo(finding.line())
-    results = build_results(checker, str(traffic), started, "audit")
-    written = write_reports(results, report_dir)
-    sides = {s: sum(f.side == s for f in checker.findings) for s in ("client", "server")}
-    click.echo(
-        f"neuropay audit: {checker.checked} API exchange(s), {checker.ignored} other, "
-        f"{len(checker.findings)} finding(s) ({sides['client']} client, {sides['server']} "
-        f"server); reports in {written['html'].parent}"
-    )
-    return EXIT_VIOLATIONS if checker.findings else EXIT_OK
+    return finish(checker, str(traffic), started, report_dir, "audit")

@@ -44,7 +44,8 @@ class TrafficChecker:
             return []
         self.checked += 1
         checked = self.validator.check(exchange)
-        self.tracker.observe(checked)
+        if not exchange.answered_by_proxy:  # refused by the proxy: the target never saw it
+            self.tracker.observe(checked)
         operation = checked.operation.operation_id if checked.operation else None
         self.requests[operation or f"{exchange.method} {exchange.path}"] += 1
         if checked.findings:

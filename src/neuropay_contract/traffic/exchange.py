@@ -18,7 +18,8 @@ from ..reports.writer import KEY_PATTERN
 # Headers whose value is a credential: kept only as "<key N>" labels.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 # A declared deliberate misuse: "409 invalid_status" (see README, "Validating your client").
-EXPECT_HEADER = "x-neuropay-expect"
+EXPECT_HEADER_NAME = "X-Neuropay-Expect"
+EXPECT_HEADER = EXPECT_HEADER_NAME.lower()
 
 
 def redact_text(text: str) -> str:
@@ -68,6 +69,7 @@ class Exchange:
     request_truncated: bool = False
     response_truncated: bool = False
     error: str | None = None
+    answered_by_proxy: bool = False  # refused by `neuropay proxy --mode enforce`, not forwarded
 
     @property
     def path(self) -> str:
@@ -105,6 +107,7 @@ class Exchange:
             },
             "elapsed_ms": self.elapsed_ms,
             "error": self.error,
+            "answered_by": "proxy" if self.answered_by_proxy else "target",
         }
 
 
@@ -158,6 +161,7 @@ def exchange_from_record(raw: Mapping[str, Any], index: int) -> Exchange:
         key_label=raw.get("key"),
         key_mode=raw.get("key_mode"),
         error=raw.get("error"),
+        answered_by_proxy=raw.get("answered_by") == "proxy",
     )
 
 

@@ -119,10 +119,15 @@ class ExchangeValidator:
         return ex.auth != "missing" or _is_json_media(_media(ex.request_headers))
 
     def check(self, ex: Exchange) -> Checked:
-        op = self.spec.operation_for(ex.method, ex.path)
-        checked = Checked(ex, op)
+        checked = self.check_request(ex)
+        if not ex.answered_by_proxy:
+            self._answer(checked)
+        return checked
+
+    def check_request(self, ex: Exchange) -> Checked:
+        """The client-side checks alone (what ``--mode enforce`` decides on)."""
+        checked = Checked(ex, self.spec.operation_for(ex.method, ex.path))
         self._request(checked)
-        self._answer(checked)
         return checked
 
     # -- the request -------------------------------------------------------------------------
@@ -157,7 +162,11 @@ class ExchangeValidator:
                 else "the Authorization header is not a Bearer key of a known mode",
                 expected="Authorization: Bearer sk_test_… or sk_live_…",
                 received=ex.auth,
-                expect=Expectation(401, None, f"auth.{ex.auth}-key"),
+                expect=Expectation(
+                    401,
+                    "missing_api_key" if ex.auth == "missing" else "invalid_api_key",
+                    f"auth.{ex.auth}-key",
+                ),
             )
         helpers = self.spec.test_mode.helpers if self.spec.test_mode else {}
         if ex.key_mode == "live" and op.operation_id in helpers:

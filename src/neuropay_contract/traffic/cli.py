@@ -1,0 +1,152 @@
+"""``neuropay proxy``: the validating reverse proxy, from start to the reports written on exit."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from ..errors import EXIT_OK, EXIT_VIOLATIONS, NeuropayError, TargetError
+from ..pytest_plugin import target_url_problem
+from ..reports.writer import write_reports
+from ..spec import load_spec
+from .checker import TrafficChecker
+from .results import build_results
+
+
+def _log(line: str) -> None:
+    click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
+
+
+def check_reachable(target: str, timeout: float) -> None:
+    """Exit 2 at start when nothing answers at ``target`` (any HTTP answer will do)."""
+    import httpx
+
+    try:
+        httpx.post(f"{target.rstrip('/')}/", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"the target {target} does not answer: {type(exc).__name__}") from None
+
+
+@click.command("proxy")
+@click.option("--target", required=True, help="The API server to forward to (http or https URL).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--port", default=8081, show_default=True, type=click.IntRange(0, 65535), help="0 = any."
+)
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI document.")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the reports go on exit.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["report", "enforce"]),
+    default="report",
+    show_default=True,
+    help="report: forward everything unchanged; enforce: answer requests the spec refuses "
+    "with its error envelope instead of forwarding them.",
+)
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append every exchange to this file as JSON lines (keys as labels), for `neuropay audit`.",
+)
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the target.")
+@click.option("--quiet", is_flag=True, help="No line per finding.")
+def proxy_command(
+    target: str,
+    host: str,
+    port: int,
+    spec_path: Path | None,
+    report_dir: Path,
+    mode: str,
+    record: Path | None,
+    timeout: float,
+    quiet: bool,
+) -> int:
+    """Put the contract between your client and a server: every request and answer is checked
+    against the spec, and every checkout is followed across exchanges (lifecycle, money,
+    idempotency, isolation). Each finding names its side: client or server.
+
+    Runs until Ctrl-C or SIGTERM, then writes results.json, junit.xml, report.md and
+    report.html. Exit 0 no finding, 1 findings, 2 could not start.
+    """
+    import uvicorn
+
+    from .proxy import ValidatingProxy
+
+    problem = target_url_problem(target)
+    if problem:
+        raise NeuropayError(f"--target {problem}")
+    spec = load_spec(spec_path)
+    check_reachable(target, min(timeout, 10.0))
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    recording: IO[str] | None = None
+    if record is not None:
+        try:
+            recording = record.open("a", encoding="utf-8")
+        except OSError as exc:
+            sock.close()
+            raise NeuropayError(f"cannot write the recording {record}: {exc.strerror}") from None
+    checker = TrafficChecker(spec)
+    proxy = ValidatingProxy(
+        checker, target, mode, recording, None if quiet else _log, timeout=timeout
+    )
+    started = time.time()
+    click.echo(
+        f"neuropay proxy: http://{host}:{sock.getsockname()[1]} -> {target} (mode {mode}); "
+        f"Ctrl-C writes the reports to {report_dir}"
+    )
+    sys.stdout.flush()
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: these
+    # handlers take it, so the reports below are still written.
+    stopped: list[int] = []
+    previous = {
+        s: signal.signal(s, lambda number, frame: stopped.append(number))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    config = uvicorn.Config(
+        proxy, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if recording is not None:
+            recording.close()
+    return finish(checker, target, started, report_dir, "proxy")
+
+
+def finish(
+    checker: TrafficChecker, target: str, started: float, report_dir: Path, profile: str
+) -> int:
+    """Write the reports and the one-line summary; the exit code."""
+    results = build_results(checker, target, started, profile)
+    written = write_reports(results, report_dir)
+    sides: dict[str, Any] = {
+        s: sum(f.side == s for f in checker.findings) for s in ("client", "server")
+    }
+    click.echo(
+        f"neuropay {profile}: {checker.checked} API exchange(s), {checker.ignored} other, "
+        f"{len(checker.findings)} finding(s) ({sides['client']} client, {sides['server']} "
+        f"server); reports in {written['html'].parent}"
+    )
+    return EXIT_VIOLATIONS if checker.findings else EXIT_OK

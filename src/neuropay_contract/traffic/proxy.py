@@ -1,0 +1,235 @@
+"""The validating reverse proxy: forwards every request and answer unchanged (streamed, holding at
+most a bounded prefix of each body for the checks) and checks each exchange once it is complete."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .checker import TrafficChecker
+from .exchange import Exchange, KeyLabels, clean_headers, redact_text
+from .findings import Finding
+
+# Per-hop headers (RFC 9110 7.6.1) are the proxy's own; every other header passes unchanged.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+# How much of each body is kept for the checks: the spec's limit plus room to see it was passed
+# (requests), or enough for any answer of this API (responses). The rest streams through unseen.
+RESPONSE_KEEP = 1 << 20
+
+
+class _Kept:
+    """A body prefix kept while the whole body streams through."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(chunk[:room])
+        if len(chunk) > room:
+            self.truncated = True
+        self.size += len(chunk)
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+class ValidatingProxy:
+    """An ASGI app forwarding to ``target`` and feeding each exchange to ``checker``."""
+
+    def __init__(
+        self,
+        checker: TrafficChecker,
+        target: str,
+        mode: str = "report",
+        record: IO[str] | None = None,
+        log: Callable[[str], None] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.checker = checker
+        self.target = target.rstrip("/")
+        self.enforce = mode == "enforce"
+        self.record = record
+        self.log = log
+        spec = checker.spec
+        self.labels = KeyLabels(spec.test_mode.key_prefixes if spec.test_mode else None)
+        self.request_keep = spec.max_body_bytes + 1
+        self.completed = 0
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            follow_redirects=False,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        kept = _Kept(self.request_keep)
+        stream = request.stream()
+        # Read up to the kept prefix first: enforce mode judges the request before forwarding.
+        async for chunk in stream:
+            kept.add(chunk)
+            if kept.truncated:
+                break
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
+        authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
+        auth, label, mode = self.labels.classify(authorization)
+        query = request.url.query
+        path = request.url.path + (f"?{query}" if query else "")
+        exchange = Exchange(
+            index=0,
+            method=request.method,
+            url=self.target + path,
+            request_headers=clean_headers(pairs, label),
+            request_body=kept.bytes(),
+            request_truncated=kept.truncated,
+            started=stamp,
+            auth=auth,
+            key_label=label,
+            key_mode=mode,
+        )
+        if self.enforce:
+            refusal = self._refusal(exchange)
+            if refusal is not None:
+                status, envelope = refusal
+                exchange.status = status
+                exchange.response_headers = {"content-type": "application/json"}
+                exchange.response_body = json.dumps(envelope).encode()
+                exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                exchange.answered_by_proxy = True
+                self._complete(exchange)
+                return JSONResponse(envelope, status_code=status)
+
+        async def rest() -> AsyncIterator[bytes]:
+            yield kept.bytes()
+            async for chunk in stream:
+                yield chunk
+
+        headers = [(k, v) for k, v in pairs if k.lower() not in HOP_BY_HOP]
+        upstream_request = self.client.build_request(
+            request.method,
+            self.target + path,
+            headers=headers,
+            content=exchange.request_body if not kept.truncated else rest(),
+        )
+        try:
+            upstream = await self.client.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            exchange.error = f"{type(exc).__name__}: {exc}"[:300]
+            exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            self._complete(exchange)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "internal_error",
+                        "message": f"neuropay proxy: the target did not answer ({exchange.error})",
+                        "param": None,
+                    }
+                },
+                status_code=502,
+            )
+        answer = _Kept(RESPONSE_KEEP)
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in upstream.aiter_raw():
+                    answer.add(chunk)
+                    yield chunk
+            except httpx.HTTPError as exc:
+                exchange.error = f"answer cut off: {type(exc).__name__}"
+            finally:
+                await upstream.aclose()
+                exchange.status = upstream.status_code
+                exchange.response_headers = clean_headers(upstream.headers.items())
+                exchange.response_body = _decoded(
+                    answer.bytes(), upstream.headers.get("content-encoding")
+                )
+                exchange.response_truncated = answer.truncated
+                exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                self._complete(exchange)
+
+        out_headers = [
+            (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
+        ]
+        response = StreamingResponse(relay(), status_code=upstream.status_code)
+        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]
+        return response
+
+    def _refusal(self, exchange: Exchange) -> tuple[int, dict[str, Any]] | None:
+        """The spec's answer to a request it refuses (enforce mode), or None to forward it."""
+        checked = self.checker.validator.check_request(exchange)
+        wanted = [e for e in checked.expectations if not e.matches(exchange.declared_expectation())]
+        if not wanted:
+            return None
+        first = wanted[0]
+        finding = next((f for f in checked.findings if f.side == "client"), None)
+        message = finding.message if finding is not None else "the spec refuses this request"
+        return first.http, {
+            "error": {
+                "code": first.code or "invalid_request",
+                "message": f"neuropay proxy (enforce): {redact_text(message)}",
+                "param": None,
+            }
+        }
+
+    def _complete(self, exchange: Exchange) -> list[Finding]:
+        self.completed += 1
+        exchange.index = self.completed
+        findings = self.checker.check(exchange)
+        if self.record is not None:
+            self.record.write(json.dumps(exchange.to_record(), ensure_ascii=False) + "\n")
+            self.record.flush()
+        if self.log is not None:
+            for finding in findings:
+                self.log(redact_text(finding.line()))
+        return findings
+
+
+def _decoded(raw: bytes, encoding: str | None) -> bytes:
+    """The body as the checks need it: gzip and deflate undone, other encodings left (then the
+    answer is reported as not JSON rather than guessed at)."""
+    if not encoding or encoding.strip().lower() == "identity":
+        return raw
+    try:
+        if encoding.strip().lower() in ("gzip", "x-gzip"):
+            return zlib.decompress(raw, 16 + zlib.MAX_WBITS)
+        if encoding.strip().lower() == "deflate":
+            return zlib.decompress(raw)
+    except zlib.error:
+        return raw
+    return raw
