@@ -122,7 +122,7 @@ def proxy_command(
         for s in (signal.SIGINT, signal.SIGTERM)
     }
     config = uvicorn.Config(
-        proxy, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        proxy, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -20,7 +20,9 @@ def check_money(
     answered: dict[str, Any],
     outcomes: list[tuple[str | None, Transition | Answer]],
 ) -> None:
-    """Add the money findings of one checkout answer to ``c``."""
+    """Add the money findings of one checkout answer to ``c`` (each broken invariant once per
+    checkout: a wrong total shows again on every later read)."""
+    before = len(c.findings)
     amount = answered.get(lc.amount_field)
     refunded = answered.get(lc.refunded_field)
     refunds = answered.get("refunds")
@@ -71,3 +73,6 @@ def check_money(
                 received=refunded,
                 object_id=obj.object_id,
             )
+    fresh = [f for f in c.findings[before:] if f.rule not in obj.reported]
+    obj.reported.update(f.rule for f in c.findings[before:])
+    c.findings[before:] = fresh

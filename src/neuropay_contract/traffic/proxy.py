@@ -88,22 +88,36 @@ class ValidatingProxy:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         response = await self.handle(Request(scope, receive))
         await response(scope, receive, send)
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Close the connection pool to the target inside the serving loop, before it ends."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         kept = _Kept(self.request_keep)
         stream = request.stream()
-        # Read up to the kept prefix first: enforce mode judges the request before forwarding.
+        # Read up to the kept prefix first (enforce mode judges the request before forwarding);
+        # the chunks read so far go out whole, then the rest streams.
+        read: list[bytes] = []
         async for chunk in stream:
             kept.add(chunk)
+            read.append(chunk)
             if kept.truncated:
                 break
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
@@ -136,7 +150,8 @@ class ValidatingProxy:
                 return JSONResponse(envelope, status_code=status)
 
         async def rest() -> AsyncIterator[bytes]:
-            yield kept.bytes()
+            for chunk in read:
+                yield chunk
             async for chunk in stream:
                 yield chunk
 

@@ -46,6 +46,11 @@ class TrackedObject:
     refused_since_snapshot: bool = False
     deleted: bool = False
     timeline: list[TimelineEntry] = field(default_factory=list)
+    # Invariants already reported broken: a broken total shows on every later read too.
+    reported: set[str] = field(default_factory=set)
+    # Once the server broke the lifecycle for this object its answers are no ground to blame
+    # the client on.
+    server_broke: bool = False
 
     @property
     def status(self) -> str | None:
@@ -112,7 +117,9 @@ class ObjectTracker:
             entry.status = obj.status
             return
         if kind == (self.lifecycle.schema if self.lifecycle else None):
+            before = len(c.findings)
             self._checkout(c, op, obj, answered, entry)
+            obj.server_broke |= any(f.side == "server" for f in c.findings[before:])
         elif kind == "Customer":
             self._customer(c, op, obj, answered)
         if answered is not None:
@@ -270,11 +277,13 @@ class ObjectTracker:
     def _refusal_rule(
         self, op: Operation, outcomes: Iterable[tuple[str | None, Transition | Answer]]
     ) -> str:
+        """Forbidden pair or failed guard, judged in the first status that refuses: outcomes list
+        the last observed status first, then those events may have moved it to."""
         assert self.lifecycle is not None
-        forbidden = any(
-            s is not None and self.lifecycle.forbidden_answer(s, op.operation_id) is not None
-            for s, d in outcomes
-            if isinstance(d, Answer)
+        source = next((s for s, d in outcomes if isinstance(d, Answer)), None)
+        forbidden = (
+            source is not None
+            and self.lifecycle.forbidden_answer(source, op.operation_id) is not None
         )
         return "lifecycle.forbidden-answer" if forbidden else "lifecycle.rejection-answer"
 
@@ -287,7 +296,7 @@ class ObjectTracker:
     ) -> None:
         """A client finding when the operation is refused in every status the object may be in."""
         answers = [(s, d) for s, d in outcomes if isinstance(d, Answer)]
-        if not answers or len(answers) != len(outcomes):
+        if not answers or len(answers) != len(outcomes) or obj.server_broke:
             return
         assert self.lifecycle is not None
         source, answer = answers[0]

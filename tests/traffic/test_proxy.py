@@ -1,0 +1,212 @@
+"""The proxy forwards unchanged, blames the right side, refuses invalid requests in enforce
+mode, and catches the catalog's broken servers in a careful client's traffic."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from neuropay_contract.server import create_app, key_triplet, start_server
+from neuropay_contract.traffic.audit import audit_file
+
+from ..catalog.faults import FAULTS
+from ._proxy import CREATE, careful_client_traffic, proxied
+from ._traffic import RecordingClient
+from .test_audit import misuse
+
+# Catalog faults a sequence of a careful client's exchanges reveals, and the rule that names
+# each. The two racy faults misbehave only under simultaneous requests: no sequence shows them.
+REVEALED = {
+    "capture-twice": r"lifecycle\.forbidden-answer",
+    "refund-above-amount": r"lifecycle\.rejection-answer",
+    "partial-release": r"lifecycle\.rejection-answer",
+    "wrong-status-after-partial-refund": r"lifecycle\.transition-target",
+    "refused-but-changed": r"lifecycle\.unchanged-after-refusal",
+    "metadata-delete-ignored": r"metadata\.merge",
+    "missing-required-field": r"response\.body-schema",
+    "amount-as-string": r"response\.body-schema",
+    "local-time": r"response\.body-schema",
+    "server-error": r"response\.server-error",
+    "auth-ignored-on-retrieve": r"auth\.missing-key",
+    "cross-merchant-visible": r"auth\.merchant-isolation",
+    "deleted-customer-retrievable": r"customers\.retrieve-after-delete",
+    "wrong-error-envelope": r"response\.error-envelope",
+    "idempotent-retry-refunds-twice": r"idempotency\.replay-differs",
+    "refunded-not-sum": r"money\.refunded-equals-sum",
+    "no-allow-header": r"response\.allow-header",
+    "helpers-accept-live-keys": r"auth\.test-helper-live-key",
+}
+NOT_IN_SEQUENCES = {"racy-refunds", "racy-idempotency"}
+
+
+def test_every_catalog_fault_is_listed() -> None:
+    assert set(REVEALED) | NOT_IN_SEQUENCES == {f.name for f in FAULTS}
+
+
+def _careful_run(reference: Any, app: Any) -> list[tuple[str, str]]:
+    keys = key_triplet(reference.state.keys)
+    with proxied(app) as (url, checker):
+        client = RecordingClient(url, keys[0])
+        careful_client_traffic(client, keys[1], keys[2])
+        client.close()
+    return [(f.rule, f.side) for f in checker.findings]
+
+
+def test_careful_client_against_the_reference_has_no_finding() -> None:
+    app = create_app()
+    assert _careful_run(app, app) == []
+    app.state.store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REVEALED))
+def test_catalog_fault_is_the_servers(name: str) -> None:
+    fault = next(f for f in FAULTS if f.name == name)
+    app = create_app()
+    found = _careful_run(app, fault.apply(app))
+    app.state.store.close()
+    server_rules = [rule for rule, side in found if side == "server"]
+    assert any(re.fullmatch(REVEALED[name], r) for r in server_rules), (name, found)
+    assert all(side == "server" for _, side in found), found
+
+
+def test_misuse_through_the_proxy_blames_the_client_only() -> None:
+    with start_server() as server, proxied(server.app) as (url, checker):
+        client = RecordingClient(url, server.test_key)
+        misuse(client)
+        client.close()
+    assert sorted({(f.rule, f.side) for f in checker.findings}) == [
+        ("idempotency.key-reused", "client"),
+        ("lifecycle.forbidden-operation", "client"),
+        ("money.refund-exceeds-remaining", "client"),
+        ("request.body-schema", "client"),
+    ]
+
+
+def test_report_mode_forwards_unchanged(tmp_path: Path) -> None:
+    record = io.StringIO()
+    with start_server() as server, proxied(server.app, record=record) as (url, checker):
+        headers = {"Authorization": f"Bearer {server.test_key}"}
+        made = httpx.post(f"{url}/checkout/create", json=CREATE, headers=headers)
+        body = {"checkout_id": made.json()["checkout_id"]}
+        via = httpx.post(f"{url}/checkout/retrieve", json=body, headers=headers)
+        direct = httpx.post(f"{server.url}/checkout/retrieve", json=body, headers=headers)
+        assert via.content == direct.content and via.status_code == direct.status_code
+        assert via.headers["content-type"] == direct.headers["content-type"]
+        # An invalid request reaches the server too, and its own refusal comes back.
+        bad = httpx.post(f"{url}/checkout/retrieve", json={**body, "x": 1}, headers=headers)
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == ""
+        # A body over the limit streams through; the server refuses it, the client is blamed.
+        huge = httpx.post(
+            f"{url}/checkout/update",
+            content=b'{"metaData": {"a": "' + b"x" * 300_000 + b'"}}',
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert huge.status_code == 413
+    lines = [json.loads(line) for line in record.getvalue().splitlines()]
+    assert [line["response"]["status"] for line in lines] == [200, 200, 400, 413]
+    assert server.test_key not in record.getvalue() and "<key 1>" in record.getvalue()
+    assert [(f.rule, f.side) for f in checker.findings] == [
+        ("request.body-schema", "client"),
+        ("request.too-large", "client"),
+    ]
+    assert len(lines[3]["request"]["body"]) < 70_000  # only a bounded prefix is kept
+
+
+def test_enforce_mode_answers_invalid_requests_itself() -> None:
+    with start_server() as server, proxied(server.app, "enforce") as (url, checker):
+        headers = {"Authorization": f"Bearer {server.test_key}"}
+        made = httpx.post(f"{url}/checkout/create", json=CREATE, headers=headers).json()
+        body = {"checkout_id": made["checkout_id"], "metaData": {"order": "2"}}
+        refused = httpx.post(f"{url}/checkout/update", json={**body, "x": 1}, headers=headers)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "invalid_request"
+        assert refused.json()["error"]["message"].startswith("neuropay proxy (enforce):")
+        # Not forwarded: the server never merged the metadata.
+        again = httpx.post(
+            f"{server.url}/checkout/retrieve",
+            json={"checkout_id": made["checkout_id"]},
+            headers=headers,
+        ).json()
+        assert again["metaData"] == {"order": "1"}
+        no_key = httpx.post(f"{url}/checkout/retrieve", json={"checkout_id": made["checkout_id"]})
+        assert no_key.status_code == 401 and no_key.json()["error"]["code"] == "missing_api_key"
+        ok = httpx.post(f"{url}/checkout/update", json=body, headers=headers)
+        assert ok.status_code == 200 and ok.json()["metaData"] == {"order": "2"}
+    assert [(f.rule, f.side) for f in checker.findings] == [
+        ("request.body-schema", "client"),
+        ("request.auth", "client"),
+    ]
+
+
+def _start_proxy(target: str, *args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "proxy",
+            "--target",
+            target,
+            "--port",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+", line)
+    assert match, line + (proc.stderr.read() if proc.stderr else "")
+    return proc, match.group()
+
+
+def test_proxy_command_writes_reports_on_sigterm(tmp_path: Path) -> None:
+    record = tmp_path / "traffic.jsonl"
+    with start_server() as server:
+        proc, url = _start_proxy(
+            server.url, "--report-dir", str(tmp_path / "r"), "--record", str(record)
+        )
+        client = RecordingClient(url, server.test_key)
+        misuse(client)
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, out + err
+    assert "4 finding(s) (4 client, 0 server)" in out
+    assert "[lifecycle.forbidden-operation]" in err and server.test_key not in out + err
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["profile"] == "proxy" and results["verdict"] == "violations"
+    for name in ("results.json", "report.html", "report.md", "junit.xml"):
+        assert server.test_key not in (tmp_path / "r" / name).read_text()
+    # The recording audits to the same findings.
+    audited = audit_file(record, None)
+    assert (
+        sorted(f.key() for f in audited.findings)
+        == sorted((c["failure"]["rule"], c["category"]) for c in results["checks"] if c["failure"])
+        or len(audited.findings) == 4
+    )
+
+
+def test_unreachable_target_exits_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "proxy", "--target", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("neuropay: error: the target http://127.0.0.1:9 does not answer")
