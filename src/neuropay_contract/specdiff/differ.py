@@ -19,9 +19,19 @@ def diff_documents(old: Document, new: Document) -> DiffReport:
     changes, operations = OperationDiffer(ctx).compare_all()
     changes.extend(compare_security_schemes(ctx))
     changes.extend(_extensions(ctx, operations))
-    unique = list({id(c): c for c in changes}.values())
-    unique.sort(key=Change.sort_key)
-    return DiffReport(old, new, unique)
+    return DiffReport(old, new, sorted(_merged(changes), key=Change.sort_key))
+
+
+def _merged(changes: list[Change]) -> list[Change]:
+    """One change per (rule, pointers, reason): a schema folded into several ``allOf``s is
+    compared in each, but is one change reaching the union of their operations."""
+    by_key: dict[tuple[str, str | None, str | None, str], Change] = {}
+    for change in changes:
+        key = (change.rule.id, change.old_pointer, change.new_pointer, change.reason)
+        kept = by_key.setdefault(key, change)
+        if kept is not change:
+            kept.operations |= change.operations
+    return list(by_key.values())
 
 
 def _extensions(ctx: DiffContext, operations: dict[str, OperationRef]) -> list[Change]:
