@@ -8,7 +8,7 @@ REPORTS ?= reports
 PYTEST_ARGS ?=
 
 .PHONY: help setup contract test lint fmt spec fuzz docs postman bench bench-server bench-contract \
-	bench-docs bench-postman clean
+	bench-docs bench-postman bench-diff clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -32,9 +32,16 @@ fmt: setup ## format the code
 	$(BIN)/ruff format src tests contract_tests
 	$(BIN)/ruff check --fix src tests contract_tests
 
-spec: setup ## lint spec/openapi.yaml with neuropay's rules and Spectral's spectral:oas
+spec: setup ## lint spec/openapi.yaml (neuropay's rules, spectral:oas); diff it against the merge base with main
 	$(BIN)/neuropay spec lint spec/openapi.yaml
 	$(NODE_BIN)/spectral lint --fail-severity=error spec/openapi.yaml
+	@base=$$(git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null); \
+	if [ -n "$$base" ]; then \
+		echo "neuropay spec diff git:$$base spec/openapi.yaml --allow-major-bump"; \
+		$(BIN)/neuropay spec diff "git:$$base" spec/openapi.yaml --allow-major-bump; \
+	else \
+		echo "spec diff skipped: no git history shared with main"; \
+	fi
 
 fuzz: setup ## a long plain-schemathesis run against the reference server
 	$(BIN)/python -m neuropay_contract.benchmarks.fuzz
@@ -45,7 +52,7 @@ docs: setup ## developer docs into reports/docs
 postman: setup ## regenerate the committed Postman collection and environments
 	$(BIN)/neuropay postman export --out postman/
 
-bench: bench-server bench-contract bench-docs bench-postman ## every benchmark
+bench: bench-server bench-contract bench-docs bench-postman bench-diff ## every benchmark
 
 bench-server: setup ## reference server vs prism mock under wrk
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_server
@@ -58,6 +65,9 @@ bench-docs: setup ## neuropay docs vs redocly build-docs
 
 bench-postman: setup ## neuropay postman convert vs openapi-to-postmanv2
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_postman
+
+bench-diff: setup ## neuropay spec diff on a 460-operation spec and on two GitHub API releases
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_diff
 
 clean: ## remove generated output (keeps the venv and node_modules)
 	rm -rf $(REPORTS)/* .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

@@ -149,3 +149,15 @@ def test_bad_input_exits_2_with_one_line(repo: Path, tmp_path: Path) -> None:
     )
     _one_error_line(run(bomb, spec), "bomb.yaml")
     _one_error_line(run(spec), "needs OLD and NEW")
+
+
+def test_allow_major_bump_and_fail_on_never(spec_file: SpecFile) -> None:
+    old = spec_file("old.yaml", None)
+    same_major = spec_file("b.yaml", _breaking)
+    bumped = spec_file("b2.yaml", lambda d: (_breaking(d), d["info"].update(version="2.0.0")))
+    assert run(old, same_major, "--allow-major-bump").returncode == 1
+    done = run(old, bumped, "--allow-major-bump")
+    assert done.returncode == 0
+    assert "new major version" in done.stderr
+    assert run(old, bumped).returncode == 1
+    assert run(old, same_major, "--fail-on", "never").returncode == 0

@@ -8,6 +8,7 @@ import click
 
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from .differ import diff_documents
+from .gate import major_bumped
 from .model import Severity, Side
 from .render import REPORT_SCHEMA_PATH, render, render_rules
 from .rules import RULES
@@ -22,12 +23,16 @@ from .source import load_document
     help="text for terminals, md for PR comments, json for tools (see --json-schema).",
 )  # fmt: skip
 @click.option(
-    "--fail-on", type=click.Choice(["breaking", "warning"]), default="breaking", show_default=True,
-    help="Exit 1 on breaking changes, or on warnings too.",
+    "--fail-on", type=click.Choice(["breaking", "warning", "never"]), default="breaking",
+    show_default=True, help="Exit 1 on breaking changes, on warnings too, or never (report only).",
 )  # fmt: skip
 @click.option(
     "--side", type=click.Choice(["client", "server", "both"]), default="both", show_default=True,
     help="Only changes that affect clients calling the API, servers implementing it, or all.",
+)  # fmt: skip
+@click.option(
+    "--allow-major-bump", is_flag=True,
+    help="Breaking changes pass (exit 0) when info.version's major version changed too.",
 )  # fmt: skip
 @click.option("--rules", "show_rules", is_flag=True, help="Print the rule table and exit.")
 @click.option("--json-schema", is_flag=True, help="Print the JSON schema of --format json.")
@@ -37,6 +42,7 @@ def diff_command(
     fmt: str,
     fail_on: str,
     side: str,
+    allow_major_bump: bool,
     show_rules: bool,
     json_schema: bool,
 ) -> int:
@@ -61,5 +67,14 @@ def diff_command(
     report = diff_documents(load_document(old, cwd), load_document(new, cwd)).filtered(Side(side))
     click.echo(render(report, fmt))
     worst = report.worst()
+    if fail_on == "never":
+        return EXIT_OK
+    if allow_major_bump and major_bumped(report) and worst is Severity.BREAKING:
+        click.echo(
+            f"breaking changes accepted: info.version {report.old.version} -> "
+            f"{report.new.version} is a new major version",
+            err=True,
+        )
+        return EXIT_OK
     threshold = Severity(fail_on).rank
     return EXIT_VIOLATIONS if worst is not None and worst.rank >= threshold else EXIT_OK
