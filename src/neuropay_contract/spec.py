@@ -118,6 +118,45 @@ class ErrorCodeInfo:
     description: str
 
 
+# The generic rules of every request, in the order x-precedence may arrange them; an unknown path
+# has no operation to check anything else against, and the idempotency lookup and the operation
+# itself run last, in one transaction.
+DEFAULT_PRECEDENCE = (
+    "path",
+    "method",
+    "api_key",
+    "body_size",
+    "media_type",
+    "test_mode_only",
+    "json",
+    "json_depth",
+    "schema",
+    "idempotency_key",
+    "idempotency",
+    "operation",
+)
+# (a, b): a needs to run before b, whatever the order (a body is read before it is parsed, a
+# key identifies the caller before its mode is known, ...).
+PRECEDENCE_CONSTRAINTS = (
+    *((DEFAULT_PRECEDENCE[0], later) for later in DEFAULT_PRECEDENCE[1:]),
+    ("body_size", "json"),
+    ("json", "json_depth"),
+    ("json_depth", "schema"),
+    ("api_key", "test_mode_only"),
+    *((earlier, "idempotency") for earlier in DEFAULT_PRECEDENCE[1:10]),
+    ("idempotency", "operation"),
+)
+
+
+@dataclass(frozen=True)
+class PrecedenceStep:
+    """One generic rule of ``x-precedence``: its name and the answer a request breaking it gets."""
+
+    name: str
+    http: int
+    codes: tuple[str, ...]
+
+
 class ApiSpec:
     """A loaded OpenAPI document with resolved operations and the project's extensions."""
 
@@ -398,6 +437,33 @@ class ApiSpec:
     @property
     def idempotency(self) -> Mapping[str, Any]:
         return dict(self.document.get("x-idempotency") or {})
+
+    @cached_property
+    def precedence(self) -> tuple[PrecedenceStep, ...]:
+        """``x-precedence``: the order in which a request's generic rules are checked (the first
+        rule a request breaks gives the answer); :data:`DEFAULT_PRECEDENCE` when absent."""
+        raw = self.document.get("x-precedence")
+        if raw is None:
+            return tuple(PrecedenceStep(name, 0, ()) for name in DEFAULT_PRECEDENCE)
+        try:
+            steps = tuple(
+                PrecedenceStep(
+                    str(item["step"]), int(item.get("http", 0)), tuple(item.get("codes") or ())
+                )
+                for item in raw
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SpecError(f"x-precedence is malformed: {exc}") from exc
+        names = [step.name for step in steps]
+        if sorted(names) != sorted(DEFAULT_PRECEDENCE):
+            raise SpecError(
+                f"x-precedence must list each of {', '.join(DEFAULT_PRECEDENCE)} once; "
+                f"it lists {', '.join(names)}"
+            )
+        for before, after in PRECEDENCE_CONSTRAINTS:
+            if names.index(before) > names.index(after):
+                raise SpecError(f"x-precedence: {before} must come before {after}")
+        return steps
 
     @property
     def max_body_bytes(self) -> int:

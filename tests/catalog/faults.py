@@ -6,13 +6,16 @@ through an ASGI wrapper) and names the rule the contract suite must report."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from neuropay_contract.server import create_app
 from neuropay_contract.server.service import ApiError, CheckoutService
+from neuropay_contract.spec import ApiSpec
 
 Asgi = Callable[..., Any]
 Rewrite = Callable[[str, Any, int, Any], tuple[int, Any, dict[str, str]] | None]
@@ -446,6 +449,22 @@ def _racy_idempotency(app: Any) -> Asgi:
     return _overlap_tracked(app, "/checkout/refund", in_flight, key_of)
 
 
+def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
+    """A server checking the generic rules in another order: the reference app built from a
+    copy of the spec whose x-precedence moves each (step, after) step to just after ``after``."""
+
+    def apply(app: Any) -> Asgi:
+        document = copy.deepcopy(dict(app.state.service.spec.document))
+        steps = document["x-precedence"]
+        for step, after in moves:
+            moved = next(s for s in steps if s["step"] == step)
+            steps.remove(moved)
+            steps.insert(next(i for i, s in enumerate(steps) if s["step"] == after) + 1, moved)
+        return create_app(ApiSpec(document), api_keys=list(app.state.keys))
+
+    return apply
+
+
 FAULTS = [
     Fault(
         "capture-twice",
@@ -556,6 +575,34 @@ FAULTS = [
         _answers(_refunded_not_sum),
     ),
     Fault("no-allow-header", "405 without Allow", r"protocol\.allow-header", _no_allow_header),
+    Fault(
+        "key-after-schema",
+        "the body is validated before the key: a keyless invalid body answers 400, not 401",
+        r"precedence\.order",
+        _precedence(("api_key", "schema"), ("test_mode_only", "api_key")),
+        select="test_precedence",
+    ),
+    Fault(
+        "helper-live-key-after-schema",
+        "a live key on a test helper with an invalid body answers 400, not 403",
+        r"precedence\.order",
+        _precedence(("test_mode_only", "schema")),
+        select="test_precedence",
+    ),
+    Fault(
+        "media-type-before-size",
+        "a huge text/plain body answers 415, not 413",
+        r"precedence\.order",
+        _precedence(("body_size", "media_type")),
+        select="test_precedence",
+    ),
+    Fault(
+        "key-before-method",
+        "GET without a key answers 401, not 405",
+        r"precedence\.order",
+        _precedence(("method", "api_key")),
+        select="test_precedence",
+    ),
     Fault(
         "other-scheme-is-missing",
         "Authorization: Basic ... answers missing_api_key (the spec says invalid_api_key)",

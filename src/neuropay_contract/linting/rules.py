@@ -389,8 +389,27 @@ def additional_properties(spec: ApiSpec) -> Iterator[Finding]:
 
 @rule("NP011", "the project's x- extensions validate against their shipped JSON Schemas")
 def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
-    for pointer, message in extension_problems(spec.document):
+    problems = list(extension_problems(spec.document))
+    for pointer, message in problems:
         yield _f("NP011", pointer, message)
+    if problems or "x-precedence" not in spec.document:
+        return
+    try:
+        steps = spec.precedence
+    except SpecError as exc:  # an order the rules cannot run in
+        yield _f("NP011", "#/x-precedence", str(exc))
+        return
+    codes = spec.error_codes
+    for index, step in enumerate(steps):
+        for code in step.codes:
+            if code not in codes:
+                yield _f("NP011", f"#/x-precedence/{index}", f"{step.name}: unknown code '{code}'")
+            elif codes[code].http != step.http:
+                yield _f(
+                    "NP011",
+                    f"#/x-precedence/{index}",
+                    f"{step.name}: '{code}' is HTTP {codes[code].http} in x-error-codes, not {step.http}",
+                )
 
 
 def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) -> LintReport:

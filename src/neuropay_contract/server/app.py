@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,19 @@ def _pointer(path: Sequence[Any]) -> str:
     return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
 
 
+@dataclass
+class _Pending:
+    """One request while the generic rules run: what each step has learnt so far."""
+
+    request: Request
+    op: Operation
+    caller: Caller | None = None
+    raw: bytes | None = None
+    body: Any = None
+    too_deep: bool = False
+    idem_key: str | None = None
+
+
 class ApiHandler:
     """Validates a request to one operation and runs it."""
 
@@ -93,6 +107,20 @@ class ApiHandler:
         self.ops_by_path: dict[str, Operation] = {
             op.path: op for op in spec.operations.values() if op.operation_id in service.operations
         }
+        by_step: dict[str, Callable[[_Pending], Awaitable[None] | None]] = {
+            "method": self.check_method,
+            "api_key": self.check_api_key,
+            "body_size": self.check_body_size,
+            "media_type": self.check_media_type,
+            "test_mode_only": self.check_test_mode_only,
+            "json": self.check_json,
+            "json_depth": self.check_json_depth,
+            "schema": self.check_schema,
+            "idempotency_key": self.check_idempotency_key,
+        }
+        # x-precedence orders them (spec.precedence has checked the order can run); the
+        # idempotency lookup and the operation come last, in the service's transaction.
+        self.checks = [by_step[step.name] for step in spec.precedence if step.name in by_step]
 
     def authenticate(self, request: Request, base_url: str) -> Caller:
         header = request.headers.get("authorization", "")
@@ -111,50 +139,74 @@ class ApiHandler:
             raise ApiError(401, "invalid_api_key", "The API key is not valid.")
         return Caller(key.merchant, key.mode, key_hash(key.key), base_url)
 
-    async def read_json(self, request: Request) -> dict[str, Any]:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+    # -- the generic rules, each a step of x-precedence ---------------------------------------
+    def check_method(self, pending: _Pending) -> None:
+        if pending.request.method != pending.op.method:
             raise ApiError(
-                413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
+                405,
+                "method_not_allowed",
+                f"{pending.request.url.path} only takes {pending.op.method}.",
             )
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def check_api_key(self, pending: _Pending) -> None:
+        request = pending.request
+        pending.caller = self.authenticate(request, f"{request.url.scheme}://{request.url.netloc}")
+        request.state.caller = pending.caller
+
+    async def check_body_size(self, pending: _Pending) -> None:
+        too_large = ApiError(
+            413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
+        )
+        length = pending.request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in pending.request.stream():  # chunked bodies are counted as they come
+            size += len(chunk)
+            if size > self.max_body:
+                raise too_large
+            chunks.append(chunk)
+        pending.raw = b"".join(chunks)
+
+    def check_media_type(self, pending: _Pending) -> None:
+        content_type = pending.request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise ApiError(
                 415,
                 "unsupported_media_type",
                 f"Send the body as application/json, not {content_type or 'no Content-Type'}.",
             )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise ApiError(
-                    413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
-                )
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+
+    def check_test_mode_only(self, pending: _Pending) -> None:
+        assert pending.caller is not None  # x-precedence puts api_key first
+        test_mode = self.service.test_mode
+        if pending.op.test_only and pending.caller.mode != "test":
+            http, code = test_mode.live_key_answer
+            raise ApiError(
+                http, code, f"{pending.op.operation_id} is a test helper: use a test key."
+            )
+
+    def check_json(self, pending: _Pending) -> None:
+        raw = pending.raw
+        assert raw is not None  # x-precedence puts body_size first
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            pending.body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError):
             raise ApiError(400, "invalid_json", "The body is not valid UTF-8 JSON.") from None
         except RecursionError:  # deeper than the decoder goes
-            body, too_deep = None, True
-        else:
-            # No request nests more than a few levels; far deeper bodies would only make the
-            # recursive steps after parsing (validation, number normalisation) run out of stack.
-            # Walk the body only when it has enough brackets to be that deep (a C-speed count
-            # keeps ordinary requests off a second traversal).
-            too_deep = raw.count(b"[") + raw.count(b"{") > self.max_depth and _deeper_than(
-                body, self.max_depth
-            )
-        if too_deep:
-            raise ApiError(
-                400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
-            ) from None
+            pending.too_deep = True
+            return
+        # No request nests more than a few levels; far deeper bodies would only make the
+        # recursive steps after parsing (validation, number normalisation) run out of stack.
+        # Walk the body only when it has enough brackets to be that deep (a C-speed count
+        # keeps ordinary requests off a second traversal).
+        pending.too_deep = raw.count(b"[") + raw.count(b"{") > self.max_depth and _deeper_than(
+            pending.body, self.max_depth
+        )
         # "\ud800" is valid JSON but no character: it could be stored, yet never encoded in an
         # answer or a page. Refuse it before anything is written.
-        if b"\\u" in raw and (found := lone_surrogate(body)) is not None:
+        if b"\\u" in raw and (found := lone_surrogate(pending.body)) is not None:
             where, in_key = found
             raise ApiError(
                 400,
@@ -163,7 +215,18 @@ class ApiHandler:
                 "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character.",
                 _pointer(where),
             )
-        return body  # type: ignore[no-any-return]
+
+    def check_json_depth(self, pending: _Pending) -> None:
+        if pending.too_deep:
+            raise ApiError(
+                400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
+            )
+
+    def check_schema(self, pending: _Pending) -> None:
+        pending.body = self.validate(pending.op, _integral_floats_to_int(pending.body))
+
+    def check_idempotency_key(self, pending: _Pending) -> None:
+        pending.idem_key = self.idempotency_key(pending.request, pending.op)
 
     def validate(self, op: Operation, body: Any) -> dict[str, Any]:
         if op.request_schema is None:
@@ -199,15 +262,14 @@ class ApiHandler:
         return value
 
     async def __call__(self, request: Request) -> Response:
-        op = self.ops_by_path[request.url.path]
-        if request.method != op.method:
-            raise ApiError(405, "method_not_allowed", f"{request.url.path} only takes {op.method}.")
-        base_url = f"{request.url.scheme}://{request.url.netloc}"
-        caller = self.authenticate(request, base_url)
-        request.state.caller = caller
-        body = _integral_floats_to_int(await self.read_json(request))
-        body = self.validate(op, body)
-        idem_key = self.idempotency_key(request, op)
+        # The "path" step is the router's: unknown paths never get here.
+        pending = _Pending(request, self.ops_by_path[request.url.path])
+        for check in self.checks:
+            result = check(pending)
+            if result is not None:
+                await result
+        op, caller, body, idem_key = pending.op, pending.caller, pending.body, pending.idem_key
+        assert caller is not None
 
         def run(store: Store) -> Response:
             status, result, replayed = self.service.run_in(
