@@ -1,18 +1,27 @@
-"""Any OpenAPI 3.0/3.1 document as a Postman Collection v2.1: folders per tag, one request per
-operation with its example body, every named response example as a saved response, collection-level
-auth inherited by every request, `{{baseUrl}}` and path variables."""
+"""Any OpenAPI 3.0/3.1 document as a Postman Collection v2.1 that keeps everything: folders per
+tag, one request per operation with auth (collection-level when global, per request where an
+operation differs, ``noauth`` for ``security: []``), a body for every request body (the spec's
+example or a schema-valid value; JSON, form-urlencoded, multipart with file fields, other types
+raw), path variables, query, header and cookie parameters with values, the document's, path's or
+operation's servers, saved example responses and descriptions; with ``tests`` a status and a
+response-schema test per request."""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..spec import ApiSpec, Operation
+from ..sampling import Sampler
+from ..spec import HTTP_METHODS, ApiSpec, Operation
+from .auth import AuthPlan, SecurityMapper
 
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAMESPACE = uuid.UUID("6f1d2c0e-8a5b-4c3d-9e7f-0a1b2c3d4e5f")
+SKIPPED_HEADERS = {"authorization", "content-type", "accept"}  # OpenAPI ignores these parameters
+_TEMPLATE = re.compile(r"\{([^{}/]+)\}")
 
 
 def stable_id(*parts: str) -> str:
@@ -20,227 +29,352 @@ def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
 
 
-def _auth_for(spec: ApiSpec, token_variable: str) -> dict[str, Any] | None:
-    """Collection auth from the document's global security, when Postman can express it."""
-    schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
-    for requirement in spec.document.get("security") or []:
-        for name in requirement:
-            scheme = spec.deref(schemes.get(name) or {})
-            kind, http_scheme = scheme.get("type"), str(scheme.get("scheme", "")).lower()
-            if kind == "http" and http_scheme == "bearer":
-                return {
-                    "type": "bearer",
-                    "bearer": [
-                        {"key": "token", "value": f"{{{{{token_variable}}}}}", "type": "string"}
-                    ],
-                }
-            if kind == "http" and http_scheme == "basic":
-                return {
-                    "type": "basic",
-                    "basic": [
-                        {"key": "username", "value": "{{username}}", "type": "string"},
-                        {"key": "password", "value": "{{password}}", "type": "string"},
-                    ],
-                }
-            if kind == "apiKey":
-                return {
-                    "type": "apikey",
-                    "apikey": [
-                        {
-                            "key": "key",
-                            "value": str(scheme.get("name", "X-API-Key")),
-                            "type": "string",
-                        },
-                        {"key": "value", "value": f"{{{{{token_variable}}}}}", "type": "string"},
-                        {
-                            "key": "in",
-                            "value": "query" if scheme.get("in") == "query" else "header",
-                            "type": "string",
-                        },
-                    ],
-                }
-            if kind in ("oauth2", "openIdConnect"):
-                return {
-                    "type": "oauth2",
-                    "oauth2": [
-                        {
-                            "key": "accessToken",
-                            "value": f"{{{{{token_variable}}}}}",
-                            "type": "string",
-                        },
-                        {"key": "addTokenTo", "value": "header", "type": "string"},
-                    ],
-                }
-    return None
+def _text(value: Any) -> str:
+    """A parameter value as Postman text (booleans as JSON spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
 
 
-def _url(op: Operation, query: list[dict[str, Any]]) -> dict[str, Any]:
-    segments = [s for s in op.path.split("/") if s]
-    variables = []
-    path = []
-    for segment in segments:
-        if segment.startswith("{") and segment.endswith("}"):
-            name = segment[1:-1]
-            path.append(f":{name}")
-            param = next(
-                (p for p in op.parameters if p.get("name") == name and p.get("in") == "path"), {}
-            )
-            example = param.get("example") or (param.get("schema") or {}).get("example")
-            variables.append(
-                {
-                    "key": name,
-                    "value": "" if example is None else str(example),
-                    "description": str(param.get("description", "")),
-                }
-            )
-        else:
-            path.append(segment)
-    raw = "{{baseUrl}}/" + "/".join(path)
-    if query:
-        raw += "?" + "&".join(f"{q['key']}={q['value']}" for q in query)
-    url: dict[str, Any] = {"raw": raw, "host": ["{{baseUrl}}"], "path": path}
-    if query:
-        url["query"] = query
-    if variables:
-        url["variable"] = variables
-    return url
+def server_url(server: Mapping[str, Any]) -> str:
+    """A server's URL with its variables at their defaults, without a trailing slash."""
+    url = str(server.get("url", ""))
+    for name, variable in (server.get("variables") or {}).items():
+        if isinstance(variable, Mapping):
+            url = url.replace(f"{{{name}}}", str(variable.get("default", "")))
+    return url.rstrip("/")
 
 
-def _example_value(param: Mapping[str, Any]) -> str:
-    schema = param.get("schema") or {}
-    for value in (param.get("example"), schema.get("example"), schema.get("default")):
-        if value is not None:
-            return str(value).lower() if isinstance(value, bool) else str(value)
-    return ""
+class Converter:
+    """Builds the collection of one document."""
 
+    def __init__(self, spec: ApiSpec, tests: bool = False, token_variable: str | None = None):
+        self.spec = spec
+        self.tests = tests
+        self.sampler = Sampler(spec.deref)
+        self.security = SecurityMapper(spec, token_variable)
+        self.global_auth = self.security.global_plan()
+        servers = spec.servers
+        self.base_url = server_url(servers[0]) if servers else "http://localhost"
+        self.hosts: dict[str, str] = {self.base_url: "baseUrl"}  # server URL -> variable
 
-def _params(op: Operation, location: str) -> list[dict[str, Any]]:
-    """Postman entries for the operation's parameters in ``location`` (optional ones disabled)."""
-    return [
-        {
-            "key": str(p["name"]),
-            "value": _example_value(p),
-            "description": str(p.get("description", "")),
-            **({} if p.get("required") else {"disabled": True}),
+    # -- values ----------------------------------------------------------------------------
+    def param_value(self, param: Mapping[str, Any]) -> Any:
+        """A parameter's example: example, examples, then its schema's own or a valid value."""
+        if "example" in param:
+            return param["example"]
+        examples = param.get("examples")
+        if isinstance(examples, Mapping):
+            for example in examples.values():
+                resolved = self.spec.deref(example)
+                if isinstance(resolved, Mapping) and "value" in resolved:
+                    return resolved["value"]
+        schema = param.get("schema")
+        if schema is None:  # content-typed parameter
+            content = param.get("content") or {}
+            media: Any = next(iter(content.values()), {}) if isinstance(content, Mapping) else {}
+            schema = media.get("schema", {}) if isinstance(media, Mapping) else {}
+        return self.sampler.value(schema)
+
+    def media_value(self, media: Mapping[str, Any]) -> Any:
+        if "example" in media:
+            return media["example"]
+        for example in (media.get("examples") or {}).values():
+            resolved = self.spec.deref(example)
+            if isinstance(resolved, Mapping) and "value" in resolved:
+                return resolved["value"]
+        return self.sampler.value(media.get("schema") or {})
+
+    # -- url -------------------------------------------------------------------------------
+    def _host(self, op: Operation) -> str:
+        item = self.spec.deref((self.spec.document.get("paths") or {}).get(op.path) or {})
+        servers = op.raw.get("servers") or (
+            item.get("servers") if isinstance(item, Mapping) else None
+        )
+        if not servers or not isinstance(servers[0], Mapping):
+            return "baseUrl"
+        url = server_url(servers[0])
+        return self.hosts.setdefault(url, f"baseUrl{len(self.hosts) + 1}")
+
+    def _query(self, param: Mapping[str, Any], value: Any) -> list[dict[str, Any]]:
+        name = str(param["name"])
+        described = {"description": str(param.get("description", ""))}
+        enabled = {} if param.get("required") else {"disabled": True}
+        explode = param.get("explode", param.get("style", "form") == "form")
+        if isinstance(value, list) and explode:
+            return [{"key": name, "value": _text(v), **described, **enabled} for v in value]
+        if isinstance(value, list):
+            value = ",".join(_text(v) for v in value)
+        if isinstance(value, Mapping) and param.get("style") == "deepObject":
+            return [
+                {"key": f"{name}[{k}]", "value": _text(v), **described, **enabled}
+                for k, v in value.items()
+            ]
+        return [{"key": name, "value": _text(value), **described, **enabled}]
+
+    def url(self, op: Operation, extra_query: list[dict[str, Any]]) -> dict[str, Any]:
+        params = {(p.get("in"), p.get("name")): p for p in op.parameters if isinstance(p, Mapping)}
+        path: list[str] = []
+        variables: list[dict[str, Any]] = []
+        for segment in [s for s in op.path.split("/") if s]:
+            whole = _TEMPLATE.fullmatch(segment)
+            if whole:
+                name = whole.group(1)
+                param = params.get(("path", name), {"name": name, "schema": {"type": "string"}})
+                path.append(f":{name}")
+                variables.append(
+                    {
+                        "key": name,
+                        "value": _text(self.param_value(param)),
+                        "description": str(param.get("description", "")),
+                    }
+                )
+            else:  # a template inside a segment (`{id}.json`): Postman needs the value itself
+                path.append(
+                    _TEMPLATE.sub(
+                        lambda m: _text(
+                            self.param_value(params.get(("path", m.group(1)), {"schema": {}}))
+                        ),
+                        segment,
+                    )
+                )
+        query = [
+            entry
+            for p in op.parameters
+            if isinstance(p, Mapping) and p.get("in") == "query"
+            for entry in self._query(p, self.param_value(p))
+        ] + extra_query
+        host = "{{" + self._host(op) + "}}"
+        raw = host + "/" + "/".join(path)
+        sent = [q for q in query if not q.get("disabled")]
+        if sent:
+            raw += "?" + "&".join(f"{q['key']}={q['value']}" for q in sent)
+        url: dict[str, Any] = {"raw": raw, "host": [host], "path": path}
+        if query:
+            url["query"] = query
+        if variables:
+            url["variable"] = variables
+        return url
+
+    # -- headers and body ------------------------------------------------------------------
+    def headers(self, op: Operation) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cookies: list[str] = []
+        for p in op.parameters:
+            if not isinstance(p, Mapping):
+                continue
+            if p.get("in") == "header" and str(p.get("name", "")).lower() not in SKIPPED_HEADERS:
+                found.append(
+                    {
+                        "key": str(p["name"]),
+                        "value": _text(self.param_value(p)),
+                        "description": str(p.get("description", "")),
+                        **({} if p.get("required") else {"disabled": True}),
+                    }
+                )
+            elif p.get("in") == "cookie" and p.get("required"):
+                cookies.append(f"{p['name']}={_text(self.param_value(p))}")
+        if cookies:
+            found.append({"key": "Cookie", "value": "; ".join(cookies)})
+        return found
+
+    def body(self, op: Operation, value: Any = None) -> tuple[str | None, dict[str, Any] | None]:
+        """(Content-Type, Postman body) for the operation's request body, if it has one."""
+        raw_body = op.raw.get("requestBody")
+        body = self.spec.deref(raw_body) if raw_body else None
+        content = body.get("content") if isinstance(body, Mapping) else None
+        if not isinstance(content, Mapping) or not content:
+            return None, None
+        mime = _pick_media(content)
+        media = self.spec.deref(content[mime]) or {}
+        kind = mime.split(";")[0].strip().lower()
+        if value is None:
+            value = self.media_value(media)
+        if "json" in kind:
+            text = json.dumps(value, indent=2, ensure_ascii=False)
+            return mime, {"mode": "raw", "raw": text, "options": {"raw": {"language": "json"}}}
+        if kind == "application/x-www-form-urlencoded":
+            return mime, {"mode": "urlencoded", "urlencoded": self._fields(media, value, False)}
+        if kind.startswith("multipart/"):
+            return mime, {"mode": "formdata", "formdata": self._fields(media, value, True)}
+        if kind in ("application/octet-stream",) or kind.startswith(("image/", "audio/", "video/")):
+            return mime, {"mode": "file", "file": {"src": ""}}
+        language = "xml" if "xml" in kind else "text"
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return mime, {"mode": "raw", "raw": text, "options": {"raw": {"language": language}}}
+
+    def _fields(self, media: Mapping[str, Any], value: Any, files: bool) -> list[dict[str, Any]]:
+        schema = self.spec.deref(media.get("schema") or {})
+        props = schema.get("properties") if isinstance(schema, Mapping) else None
+        required = set(schema.get("required") or []) if isinstance(schema, Mapping) else set()
+        values = value if isinstance(value, Mapping) else {}
+        fields: list[dict[str, Any]] = []
+        for name, prop in (props or {}).items():
+            prop = self.spec.deref(prop) if isinstance(prop, Mapping) else {}
+            described = {"description": str(prop.get("description", ""))} if prop else {}
+            enabled = {} if name in required or name in values else {"disabled": True}
+            if files and (prop.get("format") in ("binary", "base64") or "contentMediaType" in prop):
+                fields.append({"key": str(name), "type": "file", "src": [], **described})
+                continue
+            field = values[name] if name in values else self.sampler.value(prop)
+            entries: list[tuple[str, Any]] = [(str(name), field)]
+            if isinstance(field, Mapping):  # deepObject, as form APIs expect
+                entries = [(f"{name}[{k}]", v) for k, v in field.items()]
+            elif isinstance(field, list):
+                entries = [(f"{name}[]" if not files else str(name), v) for v in field]
+            for key, item in entries:
+                entry = {"key": key, "value": _text(item), **described, **enabled}
+                fields.append({**entry, "type": "text"} if files else entry)
+        if not props and isinstance(value, Mapping):
+            fields = [{"key": str(k), "value": _text(v)} for k, v in value.items()]
+        return fields
+
+    # -- requests --------------------------------------------------------------------------
+    def request(self, op: Operation, body: Any = None) -> dict[str, Any]:
+        own = self.security.operation_plan(op.raw)
+        plan: AuthPlan = own if own is not None else self.global_auth
+        headers = self.headers(op) + plan.headers
+        request: dict[str, Any] = {
+            "method": op.method,
+            "header": headers,
+            "url": self.url(op, plan.query),
+            "description": op.description or op.summary,
         }
-        for p in op.parameters
-        if p.get("in") == location
-    ]
+        if body is None and op.request_examples:
+            body = op.request_examples[0].value
+        mime, postman_body = self.body(op, body)
+        if postman_body is not None:
+            if postman_body["mode"] != "formdata":  # Postman adds the multipart boundary itself
+                request["header"] = [{"key": "Content-Type", "value": mime}, *headers]
+            request["body"] = postman_body
+        if own is not None and own.auth != self.global_auth.auth:
+            request["auth"] = own.auth if own.auth is not None else {"type": "noauth"}
+        return request
+
+    def responses(self, op: Operation, request: dict[str, Any]) -> list[dict[str, Any]]:
+        saved = []
+        for status, response in op.responses.items():
+            code = int(status) if status.isdigit() else 200
+            for example in response.examples:
+                saved.append(
+                    {
+                        "id": stable_id(op.operation_id, status, example.name),
+                        "name": f"{status} {example.name}",
+                        "originalRequest": request,
+                        "status": response.description[:60] or status,
+                        "code": code,
+                        "_postman_previewlanguage": "json",
+                        "header": [{"key": "Content-Type", "value": "application/json"}],
+                        "body": json.dumps(example.value, indent=2, ensure_ascii=False),
+                    }
+                )
+        return saved
+
+    def item(self, op: Operation) -> dict[str, Any]:
+        from .schema_tests import tests_for
+
+        request = self.request(op)
+        item: dict[str, Any] = {
+            "id": stable_id("request", op.operation_id),
+            "name": op.summary or op.operation_id,
+            "request": request,
+            "response": self.responses(op, request),
+        }
+        if self.tests:
+            item["event"] = [
+                {
+                    "listen": "test",
+                    "script": {"type": "text/javascript", "exec": tests_for(self.spec, op)},
+                }
+            ]
+        return item
+
+    def webhooks(self) -> Iterator[dict[str, Any]]:
+        """OpenAPI 3.1 webhooks as requests that deliver the payload to your `{{webhookUrl}}`."""
+        for name, item in (self.spec.document.get("webhooks") or {}).items():
+            item = self.spec.deref(item)
+            if not isinstance(item, Mapping):
+                continue
+            for method in HTTP_METHODS:
+                raw = item.get(method)
+                if not isinstance(raw, Mapping):
+                    continue
+                op = self.spec._operation(f"/{name}", method, raw, [])
+                request = self.request(op)
+                request["url"] = {"raw": "{{webhookUrl}}", "host": ["{{webhookUrl}}"]}
+                request["auth"] = {"type": "noauth"}  # deliveries go to your endpoint
+                yield {
+                    "id": stable_id("webhook", name, method),
+                    "name": f"webhook {name}: {op.summary or op.operation_id}",
+                    "request": request,
+                    "response": [],
+                }
+
+    def collection(self) -> dict[str, Any]:
+        folders: dict[str, list[dict[str, Any]]] = {}
+        for tag in self.spec.document.get("tags") or []:
+            if isinstance(tag, Mapping):
+                folders[str(tag.get("name"))] = []
+        for op in self.spec.operations.values():
+            folders.setdefault(op.tag, []).append(self.item(op))
+        webhooks = list(self.webhooks())
+        if webhooks:
+            folders["Webhooks"] = webhooks
+        spec = self.spec
+        collection: dict[str, Any] = {
+            "info": {
+                "_postman_id": stable_id("collection", spec.title, spec.version),
+                "name": f"{spec.title} {spec.version}".strip(),
+                "description": str((spec.document.get("info") or {}).get("description", "")),
+                "schema": SCHEMA_URL,
+            },
+            "item": [
+                {"id": stable_id("folder", tag), "name": tag, "item": items}
+                for tag, items in folders.items()
+                if items
+            ],
+            "variable": [
+                {"key": var, "value": url, "type": "string"} for url, var in self.hosts.items()
+            ],
+        }
+        if webhooks:
+            collection["variable"].append(
+                {"key": "webhookUrl", "value": "http://localhost:3000/webhook", "type": "string"}
+            )
+        # One empty variable per credential, unless the caller's environments hold the token
+        credentials = self.security.variables if self.security.token_variable is None else {}
+        for var, description in credentials.items():
+            collection["variable"].append(
+                {"key": var, "value": "", "type": "string", "description": description}
+            )
+        if self.global_auth.auth is not None and self.global_auth.auth["type"] != "noauth":
+            collection["auth"] = self.global_auth.auth
+        return collection
+
+
+def _pick_media(content: Mapping[str, Any]) -> str:
+    """The media type a client would send: JSON first, then forms, then whatever comes first."""
+    names = [str(m) for m in content]
+    for wanted in ("application/json", "+json", "json", "x-www-form-urlencoded", "multipart/"):
+        for name in names:
+            if wanted in name.lower():
+                return name
+    return names[0]
+
+
+def convert(
+    spec: ApiSpec, token_variable: str | None = None, tests: bool = False
+) -> dict[str, Any]:
+    """The whole collection for any document (``tests``: a status and schema test per request)."""
+    return Converter(spec, tests, token_variable).collection()
 
 
 def request_for(
     spec: ApiSpec, op: Operation, body: Any = None, name: str | None = None
 ) -> dict[str, Any]:
     """The Postman request of ``op`` (``body`` defaults to the first request example)."""
-    query = _params(op, "query")
-    headers = [
-        h
-        for h in _params(op, "header")
-        if h["key"].lower() not in ("authorization", "content-type")
-    ]
-    request: dict[str, Any] = {
-        "method": op.method,
-        "header": headers,
-        "url": _url(op, query),
-        "description": op.description or op.summary,
-    }
-    if body is None and op.request_examples:
-        body = op.request_examples[0].value
-    if body is not None or op.request_schema is not None:
-        request["header"] = [{"key": "Content-Type", "value": "application/json"}, *headers]
-        request["body"] = {
-            "mode": "raw",
-            "raw": json.dumps(body if body is not None else {}, indent=2, ensure_ascii=False),
-            "options": {"raw": {"language": "json"}},
-        }
-    if op.raw.get("security") == []:
-        request["auth"] = {"type": "noauth"}
-    return request
-
-
-def _responses(spec: ApiSpec, op: Operation, request: dict[str, Any]) -> list[dict[str, Any]]:
-    saved = []
-    for status, response in op.responses.items():
-        code = int(status) if status.isdigit() else 200
-        for example in response.examples:
-            saved.append(
-                {
-                    "id": stable_id(op.operation_id, status, example.name),
-                    "name": f"{status} {example.name}",
-                    "originalRequest": request,
-                    "status": response.description[:60] or status,
-                    "code": code,
-                    "_postman_previewlanguage": "json",
-                    "header": [{"key": "Content-Type", "value": "application/json"}],
-                    "body": json.dumps(example.value, indent=2, ensure_ascii=False),
-                }
-            )
-    return saved
-
-
-def convert(spec: ApiSpec, token_variable: str = "apiKey") -> dict[str, Any]:
-    """The whole collection for any document."""
-    folders: dict[str, list[dict[str, Any]]] = {}
-    declared = [str(t.get("name")) for t in spec.document.get("tags") or []]
-    for name in declared:
-        folders[name] = []
-    for op in spec.operations.values():
-        request = request_for(spec, op)
-        item = {
-            "id": stable_id("request", op.operation_id),
-            "name": op.summary or op.operation_id,
-            "request": request,
-            "response": _responses(spec, op, request),
-        }
-        folders.setdefault(op.tag, []).append(item)
-    webhooks = list(_webhook_items(spec))
-    if webhooks:
-        folders["Webhooks"] = webhooks
-    servers = spec.servers
-    base_url = str(servers[0].get("url", "")) if servers else "http://localhost"
-    collection: dict[str, Any] = {
-        "info": {
-            "_postman_id": stable_id("collection", spec.title, spec.version),
-            "name": f"{spec.title} {spec.version}".strip(),
-            "description": str((spec.document.get("info") or {}).get("description", "")),
-            "schema": SCHEMA_URL,
-        },
-        "item": [
-            {"id": stable_id("folder", tag), "name": tag, "item": items}
-            for tag, items in folders.items()
-            if items
-        ],
-        "variable": [{"key": "baseUrl", "value": base_url, "type": "string"}],
-    }
-    if webhooks:
-        collection["variable"].append(
-            {"key": "webhookUrl", "value": "http://localhost:3000/webhook", "type": "string"}
-        )
-    auth = _auth_for(spec, token_variable)
-    if auth is not None:
-        collection["auth"] = auth
-    return collection
-
-
-def _webhook_items(spec: ApiSpec) -> Any:
-    """OpenAPI 3.1 webhooks as requests that deliver the payload to your own `{{webhookUrl}}`."""
-    from ..spec import HTTP_METHODS
-
-    for name, item in (spec.document.get("webhooks") or {}).items():
-        item = spec.deref(item)
-        if not isinstance(item, Mapping):
-            continue
-        for method in HTTP_METHODS:
-            raw = item.get(method)
-            if not isinstance(raw, Mapping):
-                continue
-            op = spec._operation(f"/{name}", method, raw, [])
-            request = request_for(spec, op)
-            request["url"] = {"raw": "{{webhookUrl}}", "host": ["{{webhookUrl}}"]}
-            request["auth"] = {"type": "noauth"}  # deliveries go to your endpoint, not the API
-            yield {
-                "id": stable_id("webhook", name, method),
-                "name": f"webhook {name}: {op.summary or op.operation_id}",
-                "request": request,
-                "response": [],
-            }
+    return Converter(spec).request(op, body)

@@ -47,7 +47,7 @@ def _path(request: dict[str, Any]) -> str:
         path = "/" + "/".join(str(p) for p in url["path"])
     else:
         path = re.sub(r"^(\{\{[^}]+\}\}|https?://[^/]+)", "", raw.split("?")[0])
-    return re.sub(r"/:([A-Za-z0-9_]+)", r"/{\1}", path) or "/"
+    return re.sub(r"/:([^/]+)", r"/{\1}", path) or "/"
 
 
 def _template_match(spec_path: str, path: str) -> bool:
@@ -128,12 +128,28 @@ def _body_drift(spec: ApiSpec, op: Operation, request: dict[str, Any]) -> list[s
     return list(dict.fromkeys(messages))  # a rule repeated by allOf/if-then is one drift
 
 
+def _needs_auth(requirements: Any) -> bool:
+    """Whether a ``security`` list demands credentials (not empty, no anonymous ``{}`` first)."""
+    if not isinstance(requirements, list) or not requirements:
+        return False
+    first = requirements[0]
+    return not (isinstance(first, Mapping) and not first)
+
+
+def _to_webhook(request: dict[str, Any]) -> bool:
+    """A webhook delivery aimed at the user's own endpoint, not at the API."""
+    url = request.get("url")
+    raw = url.get("raw", "") if isinstance(url, dict) else str(url or "")
+    return str(raw).startswith("{{webhookUrl}}")
+
+
 def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
     found: list[Drift] = []
     seen: set[str] = set()
     has_collection_auth = isinstance(collection.get("auth"), dict) and collection["auth"].get(
         "type"
     ) not in (None, "noauth")
+    global_security = spec.document.get("security")
     if spec.document.get("security") and not has_collection_auth:
         found.append(
             Drift(
@@ -143,15 +159,19 @@ def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
             )
         )
     for name, request in _requests(collection["item"]):
+        if _to_webhook(request):
+            continue
         method = str(request.get("method", "GET")).upper()
         path = _path(request)
-        op = next(
+        # The most literal match wins: /pets/mine is GET /pets/mine, not GET /pets/{id}
+        op = min(
             (
                 o
                 for o in spec.operations.values()
                 if o.method == method and _template_match(o.path, path)
             ),
-            None,
+            key=lambda o: o.path.count("{"),
+            default=None,
         )
         if op is None:
             other = [o.method for o in spec.operations.values() if _template_match(o.path, path)]
@@ -164,7 +184,14 @@ def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
             continue
         seen.add(op.operation_id)
         auth = request.get("auth")
-        if isinstance(auth, dict) and auth.get("type") not in ("noauth",) and has_collection_auth:
+        security = op.raw.get("security", global_security)
+        own_security = "security" in op.raw and op.raw["security"] != global_security
+        if (
+            isinstance(auth, dict)
+            and auth.get("type") not in ("noauth",)
+            and has_collection_auth
+            and not own_security
+        ):
             found.append(
                 Drift(
                     "auth",
@@ -172,12 +199,10 @@ def diff_collection(spec: ApiSpec, collection: dict[str, Any]) -> list[Drift]:
                     f"{op.operation_id} sets its own {auth.get('type')} auth instead of inheriting the collection's",
                 )
             )
-        if (
-            isinstance(auth, dict)
-            and auth.get("type") == "noauth"
-            and op.raw.get("security") != []
-            and spec.document.get("security")
-        ):
+        sends = auth.get("type") if isinstance(auth, dict) else None
+        if sends is None and has_collection_auth:
+            sends = collection["auth"].get("type")
+        if _needs_auth(security) and sends in (None, "noauth"):
             found.append(
                 Drift("auth", name, f"{op.operation_id} sends no auth, but the spec requires it")
             )

@@ -1,0 +1,321 @@
+"""`neuropay postman convert` on anyone's spec keeps everything: auth, bodies (JSON, form,
+multipart), parameter values, servers; its output has no drift in our own `postman diff`, is read
+by Postman's SDK, and Newman with `--tests` passes against `prism mock` of the petstores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from neuropay_contract.postman import convert, diff_collection
+from neuropay_contract.postman.schema_tests import ajv_schema
+from neuropay_contract.sampling import Sampler
+from neuropay_contract.spec import ApiSpec, load_spec
+
+from .._fixtures import PETSTORES, REALSPECS
+from .._net import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_BIN = ROOT / "node_modules" / ".bin"
+
+
+def _requests(items: list[Any]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        if "item" in item:
+            yield from _requests(item["item"])
+        else:
+            yield item
+
+
+def _check_keeps_everything(spec: ApiSpec, collection: dict[str, Any]) -> None:
+    by_id = {o.operation_id: o for o in spec.operations.values()}
+    items = [i for i in _requests(collection["item"]) if "{{webhookUrl}}" not in json.dumps(i)]
+    assert len(items) == len(by_id)
+    global_security = spec.document.get("security")
+    for item in items:
+        request = item["request"]
+        op = next(
+            o
+            for o in by_id.values()
+            if item["name"] in (o.summary, o.operation_id) and o.method == request["method"]
+        )
+        security = op.raw.get("security", global_security)
+        auth = request.get("auth", collection.get("auth"))
+        if security and security[0]:  # credentials required
+            assert auth and auth["type"] != "noauth", f"{op.operation_id} carries no auth"
+        if op.raw.get("security") == []:
+            assert auth == {"type": "noauth"}
+        if op.raw.get("requestBody"):
+            body = request.get("body")
+            assert body, f"{op.operation_id} has no body"
+            content = spec.deref(op.raw["requestBody"])["content"]
+            mode = body["mode"]
+            if mode == "raw":
+                assert body["raw"].strip() not in ("", "{}") or not _required(spec, content)
+            if "application/x-www-form-urlencoded" in content and not any(
+                "json" in m for m in content
+            ):
+                assert mode == "urlencoded" and body["urlencoded"], op.operation_id
+        for variable in request["url"].get("variable", []):
+            assert variable["value"] != "", f"{op.operation_id}: path variable {variable['key']}"
+        assert "{" not in "/".join(request["url"]["path"])
+    assert diff_collection(spec, collection) == []
+
+
+def _required(spec: ApiSpec, content: dict[str, Any]) -> bool:
+    media = next(iter(content.values()))
+    schema = spec.deref(media.get("schema") or {})
+    return bool(schema.get("required"))
+
+
+@pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
+def test_real_documents_keep_everything(path: Path) -> None:
+    spec = load_spec(path)
+    _check_keeps_everything(spec, convert(spec, tests=True))
+
+
+@pytest.mark.parametrize("form", ["yaml", "json"])
+def test_a_large_document_keeps_everything(large_specs: tuple[Path, Path], form: str) -> None:
+    spec = load_spec(large_specs[0] if form == "yaml" else large_specs[1])
+    collection = convert(spec, tests=True)
+    _check_keeps_everything(spec, collection)
+    bodies = [r["request"].get("body", {}).get("mode") for r in _requests(collection["item"])]
+    assert bodies.count("urlencoded") > 100 and "formdata" in bodies and "raw" in bodies
+    assert collection["auth"]["type"] == "basic"
+    auths = {r["request"].get("auth", {}).get("type") for r in _requests(collection["item"])}
+    assert {"noauth", "apikey"} <= auths
+
+
+SECURED: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Secured", "version": "1"},
+    "servers": [{"url": "https://{region}.api.example/v{major}", "variables": {
+        "region": {"default": "eu"}, "major": {"default": "2"}}}],
+    "security": [{"key": []}],
+    "paths": {
+        "/items/{item_id}/files/{name}.json": {
+            "servers": [{"url": "https://files.example"}],
+            "parameters": [
+                {"name": "item_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "format": "int64", "minimum": 5}},
+                {"name": "name", "in": "path", "required": True,
+                 "schema": {"type": "string", "enum": ["report", "log"]}},
+            ],
+            "post": {
+                "operationId": "upload",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "X-Trace", "in": "header", "required": True,
+                     "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "session", "in": "cookie", "required": True, "example": "abc"},
+                    {"name": "tags", "in": "query", "required": True,
+                     "schema": {"type": "array", "items": {"type": "string", "default": "x"}}},
+                ],
+                "requestBody": {"content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file", "kind"],
+                    "properties": {"file": {"type": "string", "format": "binary"},
+                                   "kind": {"type": "string", "pattern": "^[A-Z]{3}$"}}}}}},
+                "responses": {"201": {"description": "ok"}},
+            },
+        },
+        "/public": {"get": {"operationId": "public", "security": [],
+                            "responses": {"200": {"description": "ok"}}}},
+        "/login": {"post": {
+            "operationId": "login", "security": [{"basic": []}, {"key": []}],
+            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["user", "age"],
+                "properties": {"user": {"type": "string", "format": "email"},
+                               "age": {"type": "integer", "exclusiveMinimum": 17},
+                               "optional": {"type": "boolean"}}}}}},
+            "responses": {"200": {"description": "ok"}}}},
+        "/oauth": {"get": {"operationId": "oauth", "security": [{"oauth": ["read", "write"]}],
+                           "responses": {"200": {"description": "ok"}}}},
+        "/cookie": {"get": {"operationId": "cookie", "security": [{"cookieKey": []}],
+                            "responses": {"200": {"description": "ok"}}}},
+        "/json": {"put": {
+            "operationId": "json",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Order"}}}},
+            "responses": {"200": {"description": "ok"}}}},
+    },
+    "components": {
+        "securitySchemes": {
+            "key": {"type": "apiKey", "in": "query", "name": "api_key"},
+            "cookieKey": {"type": "apiKey", "in": "cookie", "name": "sid"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic"},
+            "oauth": {"type": "oauth2", "flows": {"clientCredentials": {
+                "tokenUrl": "https://auth.example/token", "scopes": {"read": "", "write": ""}}}},
+        },
+        "schemas": {"Order": {
+            "type": "object", "required": ["id", "lines", "placed"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "placed": {"type": "string", "format": "date-time"},
+                "lines": {"type": "array", "minItems": 2, "items": {"$ref": "#/components/schemas/Line"}},
+                "parent": {"$ref": "#/components/schemas/Order"},
+                "status": {"oneOf": [{"type": "string", "enum": ["new"]}, {"type": "integer"}]},
+                "note": {"type": ["string", "null"], "maxLength": 4, "minLength": 2},
+            }},
+            "Line": {"type": "object", "required": ["qty"], "properties": {
+                "qty": {"type": "integer", "minimum": 1, "maximum": 9, "multipleOf": 3},
+                "price": {"type": "number", "exclusiveMaximum": 0}}},
+        },
+    },
+}  # fmt: skip
+
+
+def test_every_construct_of_a_secured_document() -> None:
+    spec = ApiSpec(SECURED)
+    collection = convert(spec)
+    assert diff_collection(spec, collection) == []
+    assert collection["auth"]["type"] == "apikey"
+    entries = {e["key"]: e["value"] for e in collection["auth"]["apikey"]}
+    assert entries == {"key": "api_key", "value": "{{key}}", "in": "query"}  # 2 apiKey schemes
+    variables = {v["key"]: v["value"] for v in collection["variable"]}
+    assert variables["baseUrl"] == "https://eu.api.example/v2"
+    assert variables["baseUrl2"] == "https://files.example"
+    assert {"key", "cookieKey", "bearerToken", "username", "password", "accessToken"} <= set(
+        variables
+    )
+    assert all(variables[k] == "" for k in ("key", "bearerToken", "password"))
+    requests = {
+        i["request"]["url"]["raw"].split("?")[0]: i["request"]
+        for i in _requests(collection["item"])
+    }
+    upload = requests["{{baseUrl2}}/items/:item_id/files/report.json"]
+    assert upload["auth"] == {
+        "type": "bearer",
+        "bearer": [{"key": "token", "value": "{{bearerToken}}", "type": "string"}],
+    }
+    assert upload["url"]["variable"][0]["value"] == "5"
+    assert upload["url"]["query"] == [{"key": "tags", "value": "x", "description": ""}]
+    headers = {h["key"]: h["value"] for h in upload["header"]}
+    assert headers["Cookie"] == "session=abc" and len(headers["X-Trace"]) == 36
+    fields = {f["key"]: f for f in upload["body"]["formdata"]}
+    assert fields["file"]["type"] == "file" and fields["kind"]["value"] == "AAA"
+    assert requests["{{baseUrl}}/public"]["auth"] == {"type": "noauth"}
+    login = requests["{{baseUrl}}/login"]
+    assert login["auth"]["type"] == "basic"
+    form = {f["key"]: f for f in login["body"]["urlencoded"]}
+    assert form["user"]["value"] == "user@example.com" and form["age"]["value"] == "18"
+    oauth = {e["key"]: e["value"] for e in requests["{{baseUrl}}/oauth"]["auth"]["oauth2"]}
+    assert oauth["accessToken"] == "{{accessToken}}" and oauth["scope"] == "read write"
+    assert oauth["accessTokenUrl"] == "https://auth.example/token"
+    cookie = {e["key"]: e["value"] for e in requests["{{baseUrl}}/cookie"]["auth"]["apikey"]}
+    assert cookie == {"key": "Cookie", "value": "sid={{cookieKey}}", "in": "header"}
+    order = json.loads(requests["{{baseUrl}}/json"]["body"]["raw"])
+    assert spec.validation_errors("Order", order) == []
+    assert len(order["lines"]) == 2 and "parent" not in order
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": r"^\d{3}-[A-F]{2}$", "minLength": 6},
+        {"type": "string", "minLength": 10, "pattern": "^[0-9]+$"},
+        {"type": "number", "minimum": 10.5, "maximum": 11},
+        {"type": "integer", "exclusiveMinimum": 100, "multipleOf": 7},
+        {"type": "array", "items": {"type": "integer"}, "minItems": 3, "uniqueItems": True},
+        {"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}},
+        {"allOf": [{"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}},
+                   {"required": ["b"], "properties": {"b": {"const": 3}}}]},
+        {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
+        {"type": "string", "format": "ipv6"},
+    ],
+    ids=lambda s: json.dumps(s)[:40],
+)  # fmt: skip
+def test_generated_values_validate(schema: dict[str, Any]) -> None:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    value = Sampler(lambda node: node).value(schema)
+    errors = list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(value))
+    assert errors == [], value
+
+
+def test_response_schemas_for_postman_have_no_openapi_only_keywords() -> None:
+    spec = ApiSpec(SECURED)
+    converted = ajv_schema(spec, {"$ref": "#/components/schemas/Order"})
+    text = json.dumps(converted)
+    assert "$ref" not in text and "format" not in text and "nullable" not in text
+    assert converted["properties"]["id"]["pattern"].startswith("^[0-9a-fA-F]{8}")
+    assert converted["properties"]["parent"] == {}  # a cycle: anything goes
+    assert ajv_schema(spec, {"type": "integer", "format": "int32"})["maximum"] == 2**31 - 1
+    assert ajv_schema(spec, {"type": "string", "nullable": True}) == {"type": ["string", "null"]}
+    assert ajv_schema(spec, {"type": "number", "minimum": 0, "exclusiveMinimum": True}) == {
+        "type": "number", "exclusiveMinimum": 0}  # fmt: skip
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
+def test_postman_sdk_reads_converted_documents(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "postman", "convert", str(path), "-o", str(out), "--tests"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    sdk = subprocess.run(
+        ["node", str(Path(__file__).with_name("sdk_check.js")), str(out)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert sdk.returncode == 0, sdk.stderr
+    seen = json.loads(sdk.stdout)["requests"]
+    collection = json.loads(out.read_text())
+    assert len(seen) == len(list(_requests(collection["item"])))
+    for request, item in zip(seen, _requests(collection["item"]), strict=True):
+        body = item["request"].get("body")
+        assert request["body"] == (body["mode"] if body else None)
+        assert "{{baseUrl" in request["url"] or "{{webhookUrl}}" in request["url"]
+
+
+def _prism(spec: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(NODE_BIN / "prism"), "mock", str(spec), "-h", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                proc.terminate()
+                raise AssertionError("prism did not start") from None
+            time.sleep(0.3)
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("path", PETSTORES, ids=[p.name for p in PETSTORES])
+def test_newman_with_tests_passes_against_prism(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "collection.json"
+    spec = load_spec(path)
+    out.write_text(json.dumps(convert(spec, tests=True)))
+    proc, url = _prism(path)
+    try:
+        report = tmp_path / "newman.json"
+        subprocess.run(
+            [str(NODE_BIN / "newman"), "run", str(out), "--env-var", f"baseUrl={url}",
+             "--reporters", "json", "--reporter-json-export", str(report), "--silent"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    run = json.loads(report.read_text())["run"]
+    failures = [f"{f['source']['name']}: {f['error']['message']}" for f in run["failures"]]
+    assert run["stats"]["assertions"]["failed"] == 0, failures
+    assert run["stats"]["requests"]["total"] == len(spec.operations)
+    assert run["stats"]["assertions"]["total"] >= 2 * len(spec.operations) - 1
