@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from neuropay_contract.errors import SpecError
+from neuropay_contract.errors import NeuropayError, SpecError
 from neuropay_contract.specdiff import Document, diff_documents, parse_document
 
 from .conftest import diff_pair, spec_copy
@@ -153,10 +153,25 @@ def test_a_depth_bomb_is_refused_with_one_line() -> None:
         + "[" * 300
         + "]" * 300
     )
-    with pytest.raises(SpecError, match="nested deeper than"):
+    with pytest.raises(NeuropayError, match="nested deeper than"):
         parse_document(text, "bomb.yaml")
-    with pytest.raises(SpecError, match=r"nested too deeply|nested deeper"):
+    with pytest.raises(NeuropayError, match=r"nested deeper"):
         parse_document('{"openapi": "3.1.0", "x": ' + "[" * 50000 + "]" * 50000 + "}", "bomb.json")
+
+
+def test_a_yaml_alias_bomb_is_refused() -> None:
+    rows = [
+        "openapi: 3.1.0",
+        "info: {title: t, version: '1'}",
+        "paths: {}",
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]",
+    ]
+    rows += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
+    with pytest.raises(NeuropayError, match="aliases"):
+        parse_document("\n".join(rows), "laughs.yaml")
 
 
 def test_a_dangling_ref_is_an_error() -> None:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from .. import documents
 from ..errors import SpecError
 from .model import Document
 
 DEFAULT_GIT_PATH = "spec/openapi.yaml"
-# Deeper than any real spec; a document past it is a depth bomb, refused before it is walked.
-MAX_DEPTH = 128
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_document(source: str, cwd: Path | None = None) -> Document:
@@ -36,45 +30,14 @@ def load_document(source: str, cwd: Path | None = None) -> Document:
 
 
 def parse_document(text: str, source: str) -> Document:
-    """Parse YAML or JSON text and check it is an OpenAPI 3.x document of sane depth."""
-    try:
-        content: Any = None
-        if text.lstrip().startswith("{"):
-            try:
-                content = json.loads(text)  # far faster than YAML on big documents
-            except ValueError:
-                content = None
-        if content is None:
-            content = yaml.load(text, Loader=_YAML_LOADER)
-    except RecursionError:
-        raise SpecError(f"{source} is nested too deeply to read (a depth bomb?)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(f"{source} is not valid YAML or JSON{where}") from None
+    """Parse YAML or JSON text (safely: depth and alias limits) and check it is OpenAPI 3.x."""
+    content, _ = documents.parse_document(text, source)
     if not isinstance(content, dict) or "openapi" not in content:
         raise SpecError(f"{source} is not an OpenAPI document (no 'openapi' field)")
     version = str(content.get("openapi"))
     if not version.startswith("3."):
         raise SpecError(f"{source} is OpenAPI {version}; spec diff reads OpenAPI 3.0 and 3.1")
-    _check_depth(content, source)
     return Document(source, content)
-
-
-def _check_depth(root: Any, source: str) -> None:
-    """Refuse documents nested deeper than MAX_DEPTH (iteratively: no recursion to blow)."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
-    seen: set[int] = set()  # YAML anchors share nodes: visit each container once
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise SpecError(f"{source} is nested deeper than {MAX_DEPTH} levels (a depth bomb?)")
-        if isinstance(node, dict | list):
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
 
 
 def _git_text(source: str, cwd: Path) -> str:
