@@ -161,3 +161,8 @@ def test_allow_major_bump_and_fail_on_never(spec_file: SpecFile) -> None:
     assert "new major version" in done.stderr
     assert run(old, bumped).returncode == 1
     assert run(old, same_major, "--fail-on", "never").returncode == 0
+
+
+def test_readme_shows_the_current_rule_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert run("--rules", "--format", "md").stdout.strip() in readme
