@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -449,6 +450,121 @@ def _racy_idempotency(app: Any) -> Asgi:
     return _overlap_tracked(app, "/checkout/refund", in_flight, key_of)
 
 
+KeyedRewrite = Callable[[str, str, bytes, int, Any, dict[str, Any]], tuple[int, Any] | None]
+
+
+def _idempotency_keyed(rewrite: KeyedRewrite) -> Callable[[Any], Asgi]:
+    """A server whose idempotency differs: for each request with an Idempotency-Key,
+    ``rewrite(path, scoped key, raw body, status, answer, memory)`` may replace the reference
+    answer (``memory`` is the fault's own store, kept across requests)."""
+
+    def apply(app: Any) -> Asgi:
+        memory: dict[str, Any] = {}
+
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            headers = {k.lower(): v for k, v in scope.get("headers", [])}
+            idem = headers.get(b"idempotency-key")
+            if scope["type"] != "http" or idem is None:
+                await app(scope, receive, send)
+                return
+            raw, replay = await read_body(receive)
+            key = (headers.get(b"authorization", b"") + b"|" + idem).decode("latin-1")
+            start: dict[str, Any] = {}
+            parts: list[bytes] = []
+
+            async def capture(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    start.update(message)
+                else:
+                    parts.append(message.get("body", b""))
+
+            await app(scope, replay, capture)
+            status, body = int(start.get("status", 500)), b"".join(parts)
+            out_headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            changed = rewrite(scope["path"], key, raw, status, json.loads(body or b"null"), memory)
+            if changed is not None:
+                status, answer = changed
+                body = json.dumps(answer).encode()
+                out_headers = [(k, v) for k, v in out_headers if k != b"idempotent-replayed"]
+            out_headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": out_headers})
+            await send({"type": "http.response.body", "body": body})
+
+        return wrapped
+
+    return apply
+
+
+_REUSED = {"error": {"code": "idempotency_key_reused", "message": "Reused.", "param": None}}
+
+
+def _refusals_stored(
+    path: str, key: str, raw: bytes, status: int, resp: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if key in memory:
+        return 409, _REUSED
+    if status == 400:
+        memory[key] = True
+    return None
+
+
+def _byte_compared(
+    path: str, key: str, raw: bytes, status: int, resp: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    first = memory.setdefault(key, raw)
+    return (409, _REUSED) if first != raw else None
+
+
+def _undeclared_applied(
+    path: str, key: str, raw: bytes, status: int, resp: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if path != "/checkout/retrieve-customer":
+        return None
+    first = memory.setdefault(key, (status, resp))
+    return first if first != (status, resp) else None
+
+
+def _lenient_idempotency_key(app: Any) -> Asgi:
+    """Any Idempotency-Key value is taken (hashed into one the reference server accepts)."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = []
+            for name, value in scope["headers"]:
+                if name.lower() == b"idempotency-key":
+                    value = hashlib.sha256(value).hexdigest().encode()
+                headers.append((name, value))
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _errors_not_stored(app: Any) -> Asgi:
+    """Only 2xx answers are stored under the key; refusals run again on a retry."""
+    store = app.state.store
+    original = store.put_idempotency
+
+    def put(api_key_hash: str, idem_key: str, record: Any, now: float, retention: float) -> None:
+        if record.status < 300:
+            original(api_key_hash, idem_key, record, now, retention)
+
+    store.put_idempotency = put
+    return app  # type: ignore[no-any-return]
+
+
+def _keys_per_operation(app: Any) -> Asgi:
+    """Keys are scoped per operation: one key may be used once on each operation."""
+    service = _service(app)
+    original = service.run_in
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        return original(store, operation, caller, body, idem_key and f"{operation}:{idem_key}")
+
+    service.run_in = call  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
 def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
     """A server checking the generic rules in another order: the reference app built from a
     copy of the spec whose x-precedence moves each (step, after) step to just after ``after``."""
@@ -602,6 +718,48 @@ FAULTS = [
         r"precedence\.order",
         _precedence(("method", "api_key")),
         select="test_precedence",
+    ),
+    Fault(
+        "errors-not-stored",
+        "the operation's own 409 is not stored: a retry after the state changed refunds",
+        r"idempotency\.stored-answers",
+        _errors_not_stored,
+        select="test_idempotency_rules",
+    ),
+    Fault(
+        "refusals-stored",
+        "a 400 for an invalid body is stored: the corrected request with the key answers 409",
+        r"idempotency\.refusals-not-stored",
+        _idempotency_keyed(_refusals_stored),
+        select="test_idempotency_rules",
+    ),
+    Fault(
+        "byte-compared-bodies",
+        "the same JSON value written otherwise answers 409 (bodies compared as bytes)",
+        r"idempotency\.same-json-value",
+        _idempotency_keyed(_byte_compared),
+        select="test_idempotency_rules",
+    ),
+    Fault(
+        "keys-per-operation",
+        "a key of createCheckout is accepted again by createCustomer",
+        r"idempotency\.other-operation",
+        _keys_per_operation,
+        select="test_idempotency_rules",
+    ),
+    Fault(
+        "lenient-idempotency-key",
+        "a malformed Idempotency-Key is accepted",
+        r"idempotency\.invalid-key",
+        _lenient_idempotency_key,
+        select="test_idempotency_rules",
+    ),
+    Fault(
+        "undeclared-header-applied",
+        "Idempotency-Key replays answers of retrieveCustomer, which does not declare it",
+        r"idempotency\.undeclared-ignored",
+        _idempotency_keyed(_undeclared_applied),
+        select="test_idempotency_rules",
     ),
     Fault(
         "other-scheme-is-missing",

@@ -249,15 +249,28 @@ class ApiHandler:
         return body
 
     def idempotency_key(self, request: Request, op: Operation) -> str | None:
+        """The request's Idempotency-Key, checked against the operation's own parameter schema;
+        None when absent or when the operation does not declare it (then it is ignored)."""
         value = request.headers.get(self.idem_header)
-        if value is None or not op.accepts_idempotency_key:
+        param = next(
+            (
+                p
+                for p in op.parameters
+                if str(p.get("name", "")).lower() == self.idem_header.lower()
+            ),
+            None,
+        )
+        if value is None or param is None:
             return None
-        if not 1 <= len(value) <= 255 or not all(0x21 <= ord(c) <= 0x7E for c in value):
+        errors = self.spec.validation_errors(self.spec.deref(param.get("schema") or {}), value)
+        if errors:
+            answer = self.spec.idempotency.get("invalid_key") or {}
             raise ApiError(
-                400,
-                "invalid_request",
-                f"{self.idem_header} must be 1 to 255 printable ASCII characters without spaces.",
-                self.idem_header,
+                int(answer.get("http", 400)),
+                str(answer.get("code", "invalid_request")),
+                f"{self.idem_header} must be 1 to 255 printable ASCII characters without spaces: "
+                f"{errors[0].message[:200]}",
+                answer.get("param", self.idem_header),
             )
         return value
 
