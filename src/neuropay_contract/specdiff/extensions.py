@@ -59,6 +59,8 @@ def compare_generic(
                             child(new_ptr, index),
                         )
                     )
+        elif (key := _identity_key(old, new)) is not None:
+            _compare_keyed(ctx, old, new, key, old_ptr, new_ptr, out)
         else:
             for index in range(max(len(old), len(new))):
                 compare_generic(
@@ -79,6 +81,79 @@ def compare_generic(
             )
         )
     return out
+
+
+_PREFERRED_KEYS = ("name", "id", "operation", "step", "status", "code", "number", "card_id")
+
+
+def _identity_key(old: list[Any], new: list[Any]) -> str | None:
+    """A field naming each item of two lists of objects (unique scalars on both sides), if any."""
+    items = [*old, *new]
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    shared: set[str] = set.intersection(*(set(map(str, i)) for i in items))
+    for key in [*(k for k in _PREFERRED_KEYS if k in shared), *sorted(shared)]:
+        values = [i[key] for i in items]
+        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values) and all(
+            len({repr(i[key]) for i in side}) == len(side) for side in (old, new)
+        ):
+            return key
+    return None
+
+
+def _compare_keyed(
+    ctx: DiffContext,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    key: str,
+    old_ptr: str,
+    new_ptr: str,
+    out: list[Change],
+) -> None:
+    """Items matched by ``key``, so an insertion is one addition, and a new order is reported."""
+    old_at = {repr(item[key]): index for index, item in enumerate(old)}
+    new_at = {repr(item[key]): index for index, item in enumerate(new)}
+    for name, index in old_at.items():
+        if name not in new_at:
+            out.append(
+                ctx.change(
+                    "extension-removed",
+                    f"{_name(old_ptr)}: {key} {name} removed",
+                    child(old_ptr, index),
+                    new_ptr,
+                )
+            )
+    for name, index in new_at.items():
+        if name not in old_at:
+            out.append(
+                ctx.change(
+                    "extension-added",
+                    f"{_name(new_ptr)}: {key} {name} added",
+                    old_ptr,
+                    child(new_ptr, index),
+                )
+            )
+        else:
+            compare_generic(
+                ctx,
+                old[old_at[name]],
+                new[index],
+                child(old_ptr, old_at[name]),
+                child(new_ptr, index),
+                out,
+            )
+    kept_old = [n for n in old_at if n in new_at]
+    kept_new = [n for n in new_at if n in old_at]
+    if kept_old != kept_new:
+        order = ", ".join(n.strip("'") for n in kept_new)
+        out.append(
+            ctx.change(
+                "extension-changed",
+                f"{_name(new_ptr)}: order by {key} is now {order}",
+                old_ptr,
+                new_ptr,
+            )
+        )
 
 
 def compare_rest(
