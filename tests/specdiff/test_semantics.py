@@ -187,3 +187,13 @@ def test_swagger_2_and_non_openapi_are_refused() -> None:
         parse_document('{"openapi": "2.0", "paths": {}}', "old.json")
     with pytest.raises(SpecError, match="not an OpenAPI document"):
         parse_document("just: yaml\n", "notes.yaml")
+
+
+def test_a_changed_security_scheme_reaches_the_operations_using_it() -> None:
+    report = diff_pair(
+        lambda d: d["components"]["securitySchemes"]["bearerAuth"].update(scheme="basic")
+    )
+    (change,) = report.changes
+    assert change.rule.id == "security-scheme-changed"
+    assert "'bearer' became 'basic'" in change.reason
+    assert len(change.operations) == 12

@@ -449,36 +449,39 @@ class OperationDiffer:
 
 
 def compare_security_schemes(ctx: DiffContext) -> list[Change]:
-    """``components.securitySchemes``: a scheme removed or its type/scheme/location changed."""
+    """``components.securitySchemes``: a scheme removed or its type/scheme/location changed,
+    reaching every operation that authenticated with it."""
     base = "#/components/securitySchemes"
     old = _as_dict(_as_dict(ctx.old.content.get("components")).get("securitySchemes"))
     new = _as_dict(_as_dict(ctx.new.content.get("components")).get("securitySchemes"))
+    keys = ("type", "scheme", "in", "name", "bearerFormat", "openIdConnectUrl")
     out: list[Change] = []
     for name, raw in old.items():
         scheme, ptr = ctx.resolve(ctx.old, raw, child(base, name))
         if name not in new:
-            out.append(
-                ctx.change(
-                    "security-scheme-changed",
-                    f"security scheme {name} removed",
-                    ptr,
-                    base if new else None,
-                )
+            change = ctx.change(
+                "security-scheme-changed",
+                f"security scheme {name} removed",
+                ptr,
+                base if new else None,
             )
-            continue
-        new_scheme, new_ptr = ctx.resolve(ctx.new, new[name], child(base, name))
-        keys = ("type", "scheme", "in", "name", "bearerFormat", "openIdConnectUrl")
-        before = {k: _as_dict(scheme).get(k) for k in keys}
-        after = {k: _as_dict(new_scheme).get(k) for k in keys}
-        if before != after:
+        else:
+            new_scheme, new_ptr = ctx.resolve(ctx.new, new[name], child(base, name))
+            before = {k: _as_dict(scheme).get(k) for k in keys}
+            after = {k: _as_dict(new_scheme).get(k) for k in keys}
+            if before == after:
+                continue
             diff = ", ".join(
-                f"{k} {before[k]!r}->{after[k]!r}" for k in keys if before[k] != after[k]
+                f"{k} {before[k]!r} became {after[k]!r}" for k in keys if before[k] != after[k]
             )
-            out.append(
-                ctx.change(
-                    "security-scheme-changed", f"security scheme {name}: {diff}", ptr, new_ptr
-                )
+            change = ctx.change(
+                "security-scheme-changed", f"security scheme {name}: {diff}", ptr, new_ptr
             )
+        for site in operations_of(ctx, ctx.old).values():
+            alternatives, _ = _effective_security(ctx.old, site)
+            if any(name in alternative for alternative in alternatives):
+                change.operations.add(site.ref)
+        out.append(change)
     return out
 
 

@@ -6,46 +6,18 @@ is one Change object, whatever number of operations reach it, and reference cycl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import SpecError
 from .context import MAX_WALK_DEPTH, DiffContext, child
 from .extensions import compare_generic
 from .model import Change
+from .schema_shape import BOUNDS, Flat, bounds_of, flatten, is_null, subject_of, variant_keys
 
 Direction = Literal["request", "response"]
 
-# (keyword, True when a larger value is tighter)
-_BOUNDS: tuple[tuple[str, bool], ...] = (
-    ("maxLength", False),
-    ("maximum", False),
-    ("exclusiveMaximum", False),
-    ("maxItems", False),
-    ("maxProperties", False),
-    ("minLength", True),
-    ("minimum", True),
-    ("exclusiveMinimum", True),
-    ("minItems", True),
-    ("minProperties", True),
-)
 _OTHER_CONSTRAINTS = ("pattern", "multipleOf", "uniqueItems", "const")
 _SKIPPED_EXTENSIONS = frozenset({"x-error-codes"})
-
-
-@dataclass
-class _Flat:
-    """A schema with ``allOf`` folded in: what the comparison needs, each with its pointer."""
-
-    node: dict[str, Any]
-    pointer: str
-    types: set[str] = field(default_factory=set)
-    nullable: bool = False
-    properties: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    required: set[str] = field(default_factory=set)
-    closed: bool = False
-    additional: tuple[Any, str] | None = None
-    variants: list[tuple[Any, str]] = field(default_factory=list)
 
 
 class SchemaDiffer:
@@ -102,7 +74,7 @@ class SchemaDiffer:
             kept = [
                 (m, child(pointer, keyword, i))
                 for i, m in enumerate(members)
-                if not _is_null(self.ctx.resolve(doc, m, pointer)[0])
+                if not is_null(self.ctx.resolve(doc, m, pointer)[0])
             ]
             if len(kept) == 1 and len(members) > 1:
                 return kept[0]
@@ -122,8 +94,8 @@ class SchemaDiffer:
         """Compare "X or null" with "Y (or null)": nullability here, X with Y as usual."""
         o_node, o_ptr = old_inner or (old, old_ptr)
         n_node, n_ptr = new_inner or (new, new_ptr)
-        o_null = old_inner is not None or self._flatten(self.ctx.old, old, old_ptr).nullable
-        n_null = new_inner is not None or self._flatten(self.ctx.new, new, new_ptr).nullable
+        o_null = old_inner is not None or flatten(self.ctx, self.ctx.old, old, old_ptr).nullable
+        n_null = new_inner is not None or flatten(self.ctx, self.ctx.new, new, new_ptr).nullable
         out: list[Change] = []
         if o_null != n_null:
             out.append(
@@ -143,7 +115,7 @@ class SchemaDiffer:
         verb = "accepts" if d == "request" else "may be"
         return self.ctx.change(
             rid,
-            f"{_subject(new_ptr)}: {'now' if n_null else 'no longer'} {verb} null",
+            f"{subject_of(new_ptr)}: {'now' if n_null else 'no longer'} {verb} null",
             old_ptr,
             new_ptr,
         )
@@ -158,10 +130,10 @@ class SchemaDiffer:
         d: Direction,
         depth: int,
     ) -> list[Change]:
-        o = self._flatten(self.ctx.old, old, old_ptr)
-        n = self._flatten(self.ctx.new, new, new_ptr)
+        o = flatten(self.ctx, self.ctx.old, old, old_ptr)
+        n = flatten(self.ctx, self.ctx.new, new, new_ptr)
         out: list[Change] = []
-        subject = _subject(new_ptr)
+        subject = subject_of(new_ptr)
 
         def mk(rid: str, reason: str, old_pointer: str | None, new_pointer: str | None) -> Change:
             return self.ctx.change(rid, f"{subject}: {reason}", old_pointer, new_pointer)
@@ -209,7 +181,7 @@ class SchemaDiffer:
                 )
         return out
 
-    def _types(self, o: _Flat, n: _Flat, d: Direction, subject: str) -> list[Change]:
+    def _types(self, o: Flat, n: Flat, d: Direction, subject: str) -> list[Change]:
         if not o.types or not n.types or o.types == n.types:
             return []
         added = {t for t in n.types - o.types if not (t == "integer" and "number" in o.types)}
@@ -282,9 +254,9 @@ class SchemaDiffer:
         subject: str,
     ) -> list[Change]:
         out: list[Change] = []
-        o_bounds, n_bounds = _bounds_of(old), _bounds_of(new)
+        o_bounds, n_bounds = bounds_of(old), bounds_of(new)
         tight_rule, loose_rule = f"{d}-bound-tightened", f"{d}-bound-loosened"
-        for keyword, larger_is_tighter in _BOUNDS:
+        for keyword, larger_is_tighter in BOUNDS:
             before, after = o_bounds.get(keyword), n_bounds.get(keyword)
             if before == after:
                 continue
@@ -342,7 +314,7 @@ class SchemaDiffer:
             child(new_ptr, keyword) if after is not None else new_ptr,
         )
 
-    def _objects(self, o: _Flat, n: _Flat, d: Direction, depth: int) -> list[Change]:
+    def _objects(self, o: Flat, n: Flat, d: Direction, depth: int) -> list[Change]:
         out: list[Change] = []
         mk = self.ctx.change
         req = d == "request"
@@ -352,7 +324,7 @@ class SchemaDiffer:
             out.append(
                 mk(
                     f"{d}-additional-properties-{state}",
-                    f"{_subject(n.pointer)}: {what if req else ('may carry' if not n.closed else 'no longer carries')} unknown fields",
+                    f"{subject_of(n.pointer)}: {what if req else ('may carry' if not n.closed else 'no longer carries')} unknown fields",
                     o.pointer,
                     n.pointer,
                 )
@@ -425,11 +397,11 @@ class SchemaDiffer:
             )
         return out
 
-    def _variants(self, o: _Flat, n: _Flat, d: Direction, depth: int) -> list[Change]:
+    def _variants(self, o: Flat, n: Flat, d: Direction, depth: int) -> list[Change]:
         if not o.variants and not n.variants:
             return []
         out: list[Change] = []
-        old_by, new_by = _variant_keys(o.variants), _variant_keys(n.variants)
+        old_by, new_by = variant_keys(o.variants), variant_keys(n.variants)
         for key, (_node, ptr) in new_by.items():
             if key not in old_by:
                 out.append(
@@ -488,65 +460,6 @@ class SchemaDiffer:
                 )
         return out
 
-    # -- flattening ----------------------------------------------------------------------
-    def _flatten(self, doc: Any, node: dict[str, Any], pointer: str) -> _Flat:
-        flat = _Flat(node, pointer)
-        self._fold(doc, node, pointer, flat, 0, set())
-        return flat
-
-    def _fold(
-        self, doc: Any, node: dict[str, Any], pointer: str, flat: _Flat, depth: int, seen: set[int]
-    ) -> None:
-        if id(node) in seen or depth > MAX_WALK_DEPTH:
-            return
-        seen.add(id(node))
-        types = node.get("type")
-        for t in [types] if isinstance(types, str) else types if isinstance(types, list) else []:
-            if t == "null":
-                flat.nullable = True
-            else:
-                flat.types.add(str(t))
-        if node.get("nullable") is True:
-            flat.nullable = True
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            for name, sub in properties.items():
-                flat.properties.setdefault(str(name), (sub, child(pointer, "properties", name)))
-        required = node.get("required")
-        if isinstance(required, list):
-            flat.required.update(str(r) for r in required)
-        extra = node.get("additionalProperties", node.get("unevaluatedProperties"))
-        if extra is False:
-            flat.closed = True
-        elif isinstance(extra, dict) and flat.additional is None:
-            key = (
-                "additionalProperties"
-                if "additionalProperties" in node
-                else "unevaluatedProperties"
-            )
-            flat.additional = (extra, child(pointer, key))
-        for keyword in ("oneOf", "anyOf"):
-            members = node.get(keyword)
-            if isinstance(members, list):
-                for index, member in enumerate(members):
-                    target, _ = self.ctx.resolve(doc, member, child(pointer, keyword, index))
-                    if _is_null(target):
-                        flat.nullable = True
-                    else:
-                        flat.variants.append((member, child(pointer, keyword, index)))
-        members = node.get("allOf")
-        if isinstance(members, list):
-            for index, member in enumerate(members):
-                target, target_ptr = self.ctx.resolve(doc, member, child(pointer, "allOf", index))
-                if isinstance(target, dict):
-                    self._fold(doc, target, target_ptr, flat, depth + 1, seen)
-
-
-def _is_null(node: Any) -> bool:
-    return isinstance(node, dict) and (
-        node.get("type") == "null" or ("const" in node and node["const"] is None)
-    )
-
 
 def _is_nullable_rule(change: Change) -> bool:
     return change.rule.id in {
@@ -560,52 +473,6 @@ def _is_nullable_rule(change: Change) -> bool:
 def _flag(ctx: DiffContext, doc: Any, prop: tuple[Any, str], flag: str) -> bool:
     target, _ = ctx.resolve(doc, prop[0], prop[1])
     return isinstance(target, dict) and target.get(flag) is True
-
-
-def _subject(pointer: str) -> str:
-    """What a pointer names, for reasons: the field, the items of a field, or the body."""
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
-    for index in range(len(tokens) - 1, 0, -1):
-        if tokens[index - 1] == "properties" and index >= 1:
-            rest = tokens[index + 1 :]
-            return f"field {tokens[index]!r}" + (" items" if "items" in rest else "")
-        if tokens[index] == "schemas" and index + 1 < len(tokens):
-            return f"schema {tokens[index + 1]!r}"
-    return "the value"
-
-
-def _bounds_of(node: dict[str, Any]) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for keyword, _ in _BOUNDS:
-        value = node.get(keyword)
-        if isinstance(value, bool):  # OpenAPI 3.0's boolean exclusiveMaximum/Minimum
-            continue
-        if isinstance(value, int | float):
-            found[keyword] = value
-    for flag, bound in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
-        if node.get(flag) is True and bound in found:
-            found[flag] = found.pop(bound)
-    return found
-
-
-def _variant_keys(variants: list[tuple[Any, str]]) -> dict[str, tuple[Any, str]]:
-    """Name each oneOf/anyOf variant by what it is, so inserting one does not shift the rest."""
-    keyed: dict[str, tuple[Any, str]] = {}
-    for index, (node, ptr) in enumerate(variants):
-        keyed.setdefault(_variant_name(node) or f"#{index}", (node, ptr))
-    return keyed
-
-
-def _variant_name(node: Any) -> str:
-    if not isinstance(node, dict):
-        return ""
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        return ref.rsplit("/", 1)[-1]
-    if isinstance(node.get("title"), str):
-        return str(node["title"])
-    parts = [_variant_name(m) for m in node.get("allOf") or [] if isinstance(m, dict)]
-    return " & ".join(p for p in parts if p)
 
 
 def _codes(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
