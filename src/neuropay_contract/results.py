@@ -85,6 +85,31 @@ class LifecycleCell:
 
 
 @dataclass
+class TimelineEvent:
+    """One exchange that touched an object in observed traffic (``neuropay proxy`` and
+    ``audit``): the operation, who asked (a key label, never a key) and what came back."""
+
+    exchange: int
+    started: str
+    operation: str
+    key: str | None
+    http: int | None
+    status: str | None  # the object's status after the exchange, as far as answers show it
+    note: str = ""
+    findings: list[str] = field(default_factory=list)  # "side: rule" of the exchange
+
+
+@dataclass
+class ObjectTimeline:
+    """An object followed across observed traffic."""
+
+    kind: str
+    object_id: str
+    owner: str | None
+    events: list[TimelineEvent] = field(default_factory=list)
+
+
+@dataclass
 class RunResults:
     """Everything a contract run found."""
 
@@ -106,6 +131,7 @@ class RunResults:
     lifecycle: list[LifecycleCell] = field(default_factory=list)
     error: str | None = None
     schema_version: str = SCHEMA_VERSION
+    objects: list[ObjectTimeline] = field(default_factory=list)  # observed traffic only
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -146,7 +172,13 @@ class RunResults:
             checks.append(CheckResult(**raw))
         operations = {k: OperationSummary(**v) for k, v in data.pop("operations", {}).items()}
         lifecycle = [LifecycleCell(**c) for c in data.pop("lifecycle", [])]
-        return cls(**data, checks=checks, operations=operations, lifecycle=lifecycle)
+        objects = [
+            ObjectTimeline(**{**o, "events": [TimelineEvent(**e) for e in o.get("events", [])]})
+            for o in data.pop("objects", [])
+        ]
+        return cls(
+            **data, checks=checks, operations=operations, lifecycle=lifecycle, objects=objects
+        )
 
     @classmethod
     def read(cls, path: Path) -> RunResults:
@@ -270,6 +302,37 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "properties": {
                     k: {"type": "integer", "minimum": 0}
                     for k in ("requests", "passed", "failed", "not_covered", "errors")
+                },
+                "additionalProperties": False,
+            },
+        },
+        "objects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "object_id", "events"],
+                "properties": {
+                    "kind": {"type": "string"},
+                    "object_id": {"type": "string"},
+                    "owner": {"type": ["string", "null"]},
+                    "events": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["exchange", "operation"],
+                            "properties": {
+                                "exchange": {"type": "integer"},
+                                "started": {"type": "string"},
+                                "operation": {"type": "string"},
+                                "key": {"type": ["string", "null"]},
+                                "http": {"type": ["integer", "null"]},
+                                "status": {"type": ["string", "null"]},
+                                "note": {"type": "string"},
+                                "findings": {"type": "array", "items": {"type": "string"}},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
                 },
                 "additionalProperties": False,
             },

@@ -107,7 +107,7 @@ def test_other_key_and_no_key(
 def test_audit_command_writes_reports_without_keys(
     reference: RunningServer, client: RecordingClient, tmp_path: Path
 ) -> None:
-    misuse(client)
+    checkout = misuse(client)
     traffic = client.write(tmp_path / "t.jsonl")
     assert reference.test_key not in traffic.read_text()
     proc = run("audit", str(traffic), "--report-dir", str(tmp_path / "r"))
@@ -121,6 +121,20 @@ def test_audit_command_writes_reports_without_keys(
     for name in ("results.json", "report.html", "report.md", "junit.xml"):
         text = (tmp_path / "r" / name).read_text()
         assert reference.test_key not in text and "sk_test_" not in text
+    # The object's observed timeline, with each exchange's findings on its row.
+    (timeline,) = results["objects"]
+    assert timeline["object_id"] == checkout and timeline["owner"] == "key 1"
+    events = timeline["events"]
+    assert [e["status"] for e in events[:3]] == ["created", "paid", "paid"]
+    assert events[2]["findings"] == ["client: lifecycle.forbidden-operation"]
+    assert "idempotent replay" in events[7]["note"]
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert 'id="objects"' in html and checkout in html and "created → paid" in html
+    assert checkout in (tmp_path / "r" / "report.md").read_text()
+    # The results file is a valid results file for `neuropay report`.
+    again = run("report", str(tmp_path / "r" / "results.json"), "--md", str(tmp_path / "a.md"))
+    assert again.returncode == 1, again.stderr
+    assert (tmp_path / "a.md").read_text() == (tmp_path / "r" / "report.md").read_text()
 
 
 def test_clean_traffic_exits_0(

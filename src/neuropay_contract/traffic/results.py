@@ -13,12 +13,21 @@ from typing import Any
 
 from .. import __version__
 from ..contract.curl import sequence_to_curl
-from ..results import CheckResult, Failure, OperationSummary, RunResults, Step
+from ..results import (
+    CheckResult,
+    Failure,
+    ObjectTimeline,
+    OperationSummary,
+    RunResults,
+    Step,
+)
 from .checker import TrafficChecker
 from .exchange import Exchange, redact_text
 from .findings import Finding
 
 SIDES = ("client", "server")
+# Timelines in a report: objects with findings first, then the others, up to this many.
+MAX_REPORTED_OBJECTS = 300
 
 
 def _iso(stamp: float) -> str:
@@ -139,4 +148,12 @@ def build_results(
         operations=operations,
         lifecycle=[],
         error=error,
+        objects=_timelines(checker),
     )
+
+
+def _timelines(checker: TrafficChecker) -> list[ObjectTimeline]:
+    objects = sorted(checker.objects, key=lambda o: not any(e.findings for e in o.timeline))[
+        :MAX_REPORTED_OBJECTS
+    ]
+    return [ObjectTimeline(o.kind, o.object_id, o.owner, list(o.timeline)) for o in objects]

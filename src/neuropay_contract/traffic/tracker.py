@@ -10,27 +10,18 @@ from typing import Any
 
 from ..errors import SpecError
 from ..lifecycle import Answer, Lifecycle, Transition, refund_guard
+from ..results import TimelineEvent
 from ..spec import ApiSpec, Operation
 from .findings import Expectation
 from .idempotency import IdempotencyTracker
 from .money import check_money
 from .validate import Checked
 
+# Bounds that keep a long proxy session's memory flat.
+MAX_OBJECTS = 50_000
+MAX_TIMELINE = 200
 # Fields that only tell when an object was last written.
 _VOLATILE = frozenset({"updated"})
-
-
-@dataclass
-class TimelineEntry:
-    """One exchange that touched an object, as the report's timeline shows it."""
-
-    exchange: int
-    started: str
-    operation: str
-    key: str | None
-    http: int | None
-    status: str | None  # the object's status after the exchange, when the answer shows it
-    note: str = ""
 
 
 @dataclass
@@ -45,7 +36,7 @@ class TrackedObject:
     first: dict[str, Any] | None = None
     refused_since_snapshot: bool = False
     deleted: bool = False
-    timeline: list[TimelineEntry] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
     # Invariants already reported broken: a broken total shows on every later read too.
     reported: set[str] = field(default_factory=set)
     # Once the server broke the lifecycle for this object its answers are no ground to blame
@@ -101,8 +92,23 @@ class ObjectTracker:
             return
         ex = c.exchange
         assert ex.status is not None
-        entry = TimelineEntry(ex.index, ex.started, op.operation_id, ex.key_label, ex.status, None)
-        obj.timeline.append(entry)
+        entry = TimelineEvent(ex.index, ex.started, op.operation_id, ex.key_label, ex.status, None)
+        if len(obj.timeline) < MAX_TIMELINE:
+            obj.timeline.append(entry)
+        self._follow(c, op, kind, obj, entry, replay)
+        entry.findings = sorted({f"{f.side}: {f.rule}" for f in c.findings})
+
+    def _follow(
+        self,
+        c: Checked,
+        op: Operation,
+        kind: str,
+        obj: TrackedObject,
+        entry: TimelineEvent,
+        replay: bool,
+    ) -> None:
+        ex = c.exchange
+        assert ex.status is not None
         body = c.response_json if isinstance(c.response_json, dict) else None
         answered = body if ex.status < 300 and body and body.get(_id_field(kind)) else None
         if ex.status >= 400 and isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -114,6 +120,7 @@ class ObjectTracker:
             entry.status = obj.status
             return
         if self._other_key(c, obj, answered):
+            entry.note = (entry.note + f" by {ex.key_label}, not the owner").strip()
             entry.status = obj.status
             return
         if kind == (self.lifecycle.schema if self.lifecycle else None):
@@ -143,6 +150,8 @@ class ObjectTracker:
             return None
         obj = self.objects.get(object_id)
         if obj is None:
+            if len(self.objects) >= MAX_OBJECTS:  # a long session: forget the oldest object
+                del self.objects[next(iter(self.objects))]
             obj = TrackedObject(kind, object_id)
             self.objects[object_id] = obj
         if obj.owner is None and ok:
@@ -179,7 +188,7 @@ class ObjectTracker:
         op: Operation,
         obj: TrackedObject,
         answered: dict[str, Any] | None,
-        entry: TimelineEntry,
+        entry: TimelineEvent,
     ) -> None:
         lc = self.lifecycle
         assert lc is not None
