@@ -85,6 +85,39 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
         key=live_key,
         headers=declared("403 test_mode_only"),
     )
+    # The precedence of the generic rules and the bearer syntax, probed on purpose.
+    key = client.key or ""
+    post("/checkout/retrieve", method="GET", key=None, headers=declared("405"))
+    post(
+        "/checkout/update",
+        raw=b"x" * 70_000,
+        headers={"Content-Type": "text/plain", **declared("413 payload_too_large")},
+    )
+    post("/checkout/retrieve", {"checkout_id": paid, "x": 1}, key=None, headers=declared("401"))
+    post(
+        "/checkout/test/pay",
+        {"checkout_id": live.get("checkout_id", ""), "x": 1},
+        key=live_key,
+        headers=declared("403 test_mode_only"),
+    )
+    for credential, answer in (
+        ("Basic dXNlcjpwYXNz", "401 invalid_api_key"),
+        ("Bearer", "401 missing_api_key"),
+        (key, "401 invalid_api_key"),
+    ):
+        post(
+            "/checkout/retrieve",
+            {"checkout_id": paid},
+            key=None,
+            headers={"Authorization": credential, **declared(answer)},
+        )
+    for credential in (f"bearer {key}", f"Bearer  {key}"):  # valid forms of the same key
+        post(
+            "/checkout/retrieve",
+            {"checkout_id": paid},
+            key=None,
+            headers={"Authorization": credential},
+        )
     customer = post(
         "/checkout/create-customer",
         {"first_name": "Astrid", "last_name": "Lindgren", "email": "astrid@example.com"},

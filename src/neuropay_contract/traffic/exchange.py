@@ -39,10 +39,14 @@ class KeyLabels:
         """(auth state ``bearer|missing|malformed``, key label, key mode) of a header value."""
         if authorization is None or not authorization.strip():
             return "missing", None, None
+        # The bearerAuth scheme: "Bearer" in any case, one or more spaces, the key. "Bearer"
+        # alone sends no key; another scheme or a bare key is a malformed credential.
         scheme, _, key = authorization.strip().partition(" ")
         key = key.strip()
-        if scheme.lower() != "bearer" or not key:
-            return ("missing" if not key else "malformed"), None, None
+        if scheme.lower() != "bearer":
+            return "malformed", None, None
+        if not key:
+            return "missing", None, None
         digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
         label = self._labels.setdefault(digest, f"key {len(self._labels) + 1}")
         mode = next((m for m, p in self.prefixes.items() if key.startswith(p)), None)

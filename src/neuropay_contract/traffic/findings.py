@@ -44,8 +44,4 @@ class Expectation:
     code: str | None = None
     # The server's rule when it accepts the request anyway.
     server_rule: str = "response.accepted-invalid-request"
-
-    def matches(self, declared: tuple[int, str | None] | None) -> bool:
-        if declared is None or declared[0] != self.http:
-            return False
-        return declared[1] is None or self.code is None or declared[1] == self.code
+    step: str = "operation"  # the x-precedence step the request breaks

@@ -207,11 +207,13 @@ class ValidatingProxy:
 
     def _refusal(self, exchange: Exchange) -> tuple[int, dict[str, Any]] | None:
         """The spec's answer to a request it refuses (enforce mode), or None to forward it."""
+        if exchange.declared_expectation() is not None:
+            return None  # a negative test: the server's own refusal is what it tests
         checked = self.checker.validator.check_request(exchange)
-        wanted = [e for e in checked.expectations if not e.matches(exchange.declared_expectation())]
-        if not wanted:
+        if not checked.expectations:
             return None
-        first = wanted[0]
+        order = {step.name: i for i, step in enumerate(self.checker.spec.precedence)}
+        first = min(checked.expectations, key=lambda e: order.get(e.step, len(order)))
         finding = next((f for f in checked.findings if f.side == "client"), None)
         message = finding.message if finding is not None else "the spec refuses this request"
         return first.http, {

@@ -57,6 +57,7 @@ class ObjectTracker:
         self.lifecycle: Lifecycle | None = spec.lifecycle
         self.objects: dict[str, TrackedObject] = {}
         self.idempotency = IdempotencyTracker(spec)
+        self.accepted_keys: set[str] = set()
         self._kinds = {op.operation_id: _kind(spec, op) for op in spec.operations.values()}
         lc = self.lifecycle
         self.lifecycle_codes = (
@@ -83,6 +84,7 @@ class ObjectTracker:
         op = c.operation
         if op is None or c.exchange.status is None:
             return
+        self._key_refused(c)
         replay = self.idempotency.observe(c, op)
         kind = self._kinds.get(op.operation_id)
         if kind is None:
@@ -136,6 +138,25 @@ class ObjectTracker:
         elif ex.status >= 400:
             obj.refused_since_snapshot = True
         entry.status = obj.status
+
+    def _key_refused(self, c: Checked) -> None:
+        """A key the server accepted earlier, sent in another valid bearer form (``bearer``,
+        more spaces) and refused with 401: the server misreads the Authorization syntax."""
+        ex = c.exchange
+        label = ex.key_label
+        if label is None or ex.auth != "bearer" or ex.status is None:
+            return
+        if ex.status < 300:
+            self.accepted_keys.add(label)
+        elif ex.status == 401 and label in self.accepted_keys:
+            c.add(
+                "auth.bearer-syntax",
+                "server",
+                f"{label} was accepted before and is refused now: the header is a valid Bearer "
+                "credential (the scheme is case-insensitive, spaces may repeat)",
+                expected="the same answer as for Authorization: Bearer <key>",
+                received=ex.status,
+            )
 
     # -- objects and keys -----------------------------------------------------------------------
     def _object(self, c: Checked, kind: str) -> TrackedObject | None:

@@ -39,13 +39,14 @@ class Checked:
         object_id: str | None = None,
         expect: Expectation | None = None,
     ) -> None:
-        """Record a finding; a client finding the request declared deliberate is not one."""
+        """Record a finding. A request that declares its refusal deliberate (a negative test)
+        raises no client finding; the server's answer to it is judged all the same."""
         if side == "client":
             self.request_ok = False
             if expect is not None:
                 self.expectations.append(expect)
-                if expect.matches(self.exchange.declared_expectation()):
-                    return
+            if self.exchange.declared_expectation() is not None:
+                return
         self.findings.append(
             Finding(
                 rule=rule,
@@ -142,32 +143,19 @@ class ExchangeValidator:
                     f"{ex.method} {ex.path} is not an operation; the spec allows {allowed}",
                     expected=allowed,
                     received=ex.method,
-                    expect=Expectation(405, "method_not_allowed"),
+                    expect=Expectation(405, "method_not_allowed", step="method"),
                 )
+                self._key(c)  # x-precedence orders the method and the key
             else:
                 c.add(
                     "request.unknown-path",
                     "client",
                     f"{ex.method} {ex.path} is not a path of the spec",
                     received=ex.path,
-                    expect=Expectation(404, "not_found"),
+                    expect=Expectation(404, "not_found", step="path"),
                 )
             return
-        if self.secured and ex.auth != "bearer":
-            c.add(
-                "request.auth",
-                "client",
-                "no API key sent as Authorization: Bearer <key>"
-                if ex.auth == "missing"
-                else "the Authorization header is not a Bearer key of a known mode",
-                expected="Authorization: Bearer sk_test_… or sk_live_…",
-                received=ex.auth,
-                expect=Expectation(
-                    401,
-                    "missing_api_key" if ex.auth == "missing" else "invalid_api_key",
-                    f"auth.{ex.auth}-key",
-                ),
-            )
+        self._key(c)
         helpers = self.spec.test_mode.helpers if self.spec.test_mode else {}
         if ex.key_mode == "live" and op.operation_id in helpers:
             answer = self.spec.test_mode.live_key_answer if self.spec.test_mode else (403, "")
@@ -177,7 +165,9 @@ class ExchangeValidator:
                 f"the test helper {op.operation_id} was called with a live key",
                 expected="a test key",
                 received="live key",
-                expect=Expectation(answer[0], answer[1], "auth.test-helper-live-key"),
+                expect=Expectation(
+                    answer[0], answer[1], "auth.test-helper-live-key", "test_mode_only"
+                ),
             )
         if op.request_schema is None:
             return
@@ -186,9 +176,8 @@ class ExchangeValidator:
                 "request.too-large",
                 "client",
                 f"the body is larger than {self.spec.max_body_bytes} bytes",
-                expect=Expectation(413, "payload_too_large"),
+                expect=Expectation(413, "payload_too_large", step="body_size"),
             )
-            return
         media = _media(ex.request_headers)
         if not _is_json_media(media):
             c.add(
@@ -197,9 +186,10 @@ class ExchangeValidator:
                 f"the body is sent as {media or 'no Content-Type'}, not application/json",
                 expected="application/json",
                 received=media or None,
-                expect=Expectation(415, "unsupported_media_type"),
+                expect=Expectation(415, "unsupported_media_type", step="media_type"),
             )
-            return
+        if c.expectations and c.expectations[-1].step in ("body_size", "media_type"):
+            return  # a body the server will not read
         parsed = _parse(ex.request_body, self.max_depth)
         if parsed is _NOT_PARSED:
             c.add(
@@ -207,7 +197,7 @@ class ExchangeValidator:
                 "client",
                 f"the body is not UTF-8 JSON (or nests deeper than {self.max_depth} levels)",
                 received=ex.request_body[:200].decode("utf-8", "replace"),
-                expect=Expectation(400, "invalid_json"),
+                expect=Expectation(400, "invalid_json", step="json"),
             )
             return
         c.request_json = parsed
@@ -221,7 +211,7 @@ class ExchangeValidator:
                 expected=error.schema if isinstance(error.schema, dict) else None,
                 received=error.instance,
                 object_id=_object_id(parsed),
-                expect=Expectation(400, "invalid_request"),
+                expect=Expectation(400, "invalid_request", step="schema"),
             )
         for param in op.parameters:
             if param.get("in") != "header" or not isinstance(param.get("schema"), Mapping):
@@ -233,7 +223,7 @@ class ExchangeValidator:
                         "request.header",
                         "client",
                         f"the required header {param['name']} is missing",
-                        expect=Expectation(400, "invalid_request"),
+                        expect=Expectation(400, "invalid_request", step="idempotency_key"),
                     )
                 continue
             bad = best_match(self.spec.validator(param["schema"]).iter_errors(value))
@@ -243,8 +233,28 @@ class ExchangeValidator:
                     "client",
                     f"the {param['name']} header breaks its schema: {bad.message[:200]}",
                     received=value[:300],
-                    expect=Expectation(400, "invalid_request"),
+                    expect=Expectation(400, "invalid_request", step="idempotency_key"),
                 )
+
+    def _key(self, c: Checked) -> None:
+        ex = c.exchange
+        if not self.secured or ex.auth == "bearer":
+            return
+        c.add(
+            "request.auth",
+            "client",
+            "no API key sent as Authorization: Bearer <key>"
+            if ex.auth == "missing"
+            else "the Authorization header is not a Bearer key of a known mode",
+            expected="Authorization: Bearer sk_test_… or sk_live_…",
+            received=ex.auth,
+            expect=Expectation(
+                401,
+                "missing_api_key" if ex.auth == "missing" else "invalid_api_key",
+                f"auth.{ex.auth}-key",
+                "api_key",
+            ),
+        )
 
     # -- the answer --------------------------------------------------------------------------
     def _answer(self, c: Checked) -> None:
@@ -314,7 +324,8 @@ class ExchangeValidator:
             return
         c.response_json = parsed
         if status >= 400:
-            self._envelope(c, status, parsed)
+            if self._envelope(c, status, parsed) and status < 500:
+                self._refusal(c, status, str(c.response_json["error"]["code"]))
         elif op is not None:
             documented = op.responses.get(str(status))
             if documented is not None and documented.schema is not None:
@@ -342,7 +353,40 @@ class ExchangeValidator:
                 object_id=_object_id(parsed) or _object_id(c.request_json),
             )
 
-    def _envelope(self, c: Checked, status: int, body: Any) -> None:
+    def _refusal(self, c: Checked, status: int, code: str) -> None:
+        """A refused request gets the answer of the first rule it breaks in x-precedence's order
+        (and a conformant request gets no refusal of those generic rules at all)."""
+        if not c.expectations:
+            return
+        order = {step.name: index for index, step in enumerate(self.spec.precedence)}
+        first = min(c.expectations, key=lambda e: order.get(e.step, len(order)))
+        if status == first.http and (first.code is None or code == first.code):
+            return
+        if first.step == "operation":
+            return  # the lifecycle's refusals are judged by the tracker
+        other = any(
+            e.http == status and (e.code is None or e.code == code)
+            for e in c.expectations
+            if e is not first
+        )
+        wanted = f"{first.http} {first.code or ''}".strip()
+        c.add(
+            "precedence.order"
+            if other
+            else "auth.key-refusal"
+            if first.step == "api_key"
+            else "response.wrong-refusal",
+            "server",
+            f"the request breaks {first.step} first, which the spec answers {wanted}; the "
+            f"server answered {status} {code}"
+            + (" (the answer of a rule x-precedence puts later)" if other else ""),
+            expected=wanted,
+            received=f"{status} {code}",
+            object_id=_object_id(c.request_json),
+        )
+
+    def _envelope(self, c: Checked, status: int, body: Any) -> bool:
+        """Whether ``body`` is the error envelope with a code of the spec's HTTP status."""
         error = (
             best_match(self.spec.validator("Error").iter_errors(body))
             if ("Error" in self.spec.schemas)
@@ -356,7 +400,7 @@ class ExchangeValidator:
                 expected={"error": {"code": "…", "message": "…", "param": None}},
                 received=body if len(json.dumps(body, default=str)) < 2000 else None,
             )
-            return
+            return False
         code = str(body["error"]["code"])
         info = self.error_codes.get(code)
         if info is not None and info.http and info.http != status:
@@ -367,6 +411,8 @@ class ExchangeValidator:
                 expected=info.http,
                 received=status,
             )
+            return False
+        return True
 
     def _headers(self, c: Checked, documented: Mapping[str, Any]) -> None:
         for name, header in documented.items():
