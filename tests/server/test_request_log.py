@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from neuropay_contract.contract import create_body
 from neuropay_contract.server import start_server
 
 from ._helpers import api, create, start_mock
@@ -60,3 +61,21 @@ def test_embedded_server_keeps_quiet_about_malformed_http(
             raw.recv(1024)
     out, err = capfd.readouterr()
     assert "Invalid HTTP request" not in out + err
+
+
+def test_a_console_nobody_reads_does_not_stop_the_server(tmp_path: Path) -> None:
+    """Request lines are written off the event loop: with stderr a pipe nobody reads (full after
+    64 KiB), requests are still answered; the lines that did not fit are counted, not lost
+    silently, and the rest come out once stderr is read."""
+    proc, url, keys = start_mock(tmp_path / "db.sqlite3")
+    try:
+        with api(url, keys[0]) as client:
+            for _ in range(300):  # each refusal logs a ~500-character message: ~150 KiB
+                body = {**create_body(), "message": "x" * 5000}
+                resp = client.post("/checkout/create", json=body)
+                assert resp.status_code == 400
+                assert len(resp.json()["error"]["message"]) >= 500
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    assert stderr.count("POST /checkout/create 400 invalid_request") >= 100

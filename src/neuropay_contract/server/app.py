@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema.exceptions import best_match
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -27,10 +26,12 @@ from starlette.routing import Route
 from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
 from .hosted import HostedPages
+from .jsoncodec import FastJSONResponse
 from .keys import ApiKey, KeyRing, default_keys
 from .pages import page_routes
 from .service import ApiError, Caller, CheckoutService, key_hash
 from .store import Store
+from .validation import RequestValidator
 
 log = logging.getLogger("neuropay.mock")
 
@@ -45,7 +46,7 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
             for name, value in error.body()["error"].items()
         }
     }
-    return JSONResponse(body, status_code=error.http, headers=headers)
+    return FastJSONResponse(body, status_code=error.http, headers=headers)
 
 
 def _reject_constant(token: str) -> Any:
@@ -121,6 +122,12 @@ class ApiHandler:
         # x-precedence orders them (spec.precedence has checked the order can run); the
         # idempotency lookup and the operation come last, in the service's transaction.
         self.checks = [by_step[step.name] for step in spec.precedence if step.name in by_step]
+        # Built once: looking a validator up by its schema serialises the schema every time.
+        self.validators = {
+            op.operation_id: RequestValidator(spec, op.request_schema)
+            for op in self.ops_by_path.values()
+            if op.request_schema is not None
+        }
 
     def authenticate(self, request: Request, base_url: str) -> Caller:
         header = request.headers.get("authorization", "")
@@ -229,16 +236,17 @@ class ApiHandler:
         pending.idem_key = self.idempotency_key(pending.request, pending.op)
 
     def validate(self, op: Operation, body: Any) -> dict[str, Any]:
-        if op.request_schema is None:
+        validator = self.validators.get(op.operation_id)
+        if validator is None:
             return body if isinstance(body, dict) else {}
-        error = best_match(self.spec.validator(op.request_schema).iter_errors(body))
+        error = validator.first_error(body)
         if error is not None:
             path = list(error.absolute_path)
             if error.validator in ("required", "dependentRequired") and isinstance(
                 error.instance, dict
             ):
                 # Point at the missing property itself, not at the object that lacks it.
-                wanted = error.validator_value
+                wanted: Any = error.validator_value
                 if isinstance(wanted, dict):
                     wanted = [n for names in wanted.values() for n in names]
                 missing = [n for n in wanted if n not in error.instance]
@@ -291,7 +299,7 @@ class ApiHandler:
             headers = {self.replay_header: "true"} if replayed else None
             # Rendered inside the transaction: an answer that cannot be rendered rolls the
             # write back, so no failure after a commit can answer "nothing changed".
-            return JSONResponse(result, status_code=status, headers=headers)
+            return FastJSONResponse(result, status_code=status, headers=headers)
 
         response: Response = await asyncio.wrap_future(self.service.store.submit(run))
         return response

@@ -5,22 +5,18 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from ..errors import NeuropayError
+from .console import Console
 from .keys import ApiKey, parse_key_option
 
 
 def default_db_path() -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "neuropay" / "mock.sqlite3"
-
-
-def _log_request(line: str) -> None:
-    click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
 
 @click.command("mock")
@@ -80,12 +76,13 @@ def mock_command(
 
     db_path = db or str(default_db_path())
     keys: list[ApiKey] = [parse_key_option(value) for value in api_keys]
+    console = None if quiet else Console()
     try:
         app = create_app(
             load_spec(spec),
             db_path,
             keys or None,
-            request_log=None if quiet else _log_request,
+            request_log=None if console is None else console.log,
         )
     except OSError as exc:
         raise NeuropayError(f"cannot open database {db_path}: {exc}") from None
@@ -113,4 +110,6 @@ def mock_command(
     finally:
         sock.close()
         app.state.store.close()
+        if console is not None:
+            console.close()
     return 0

@@ -1,0 +1,149 @@
+"""Group commit: calls queued behind a commit share the next one, each answered only after it;
+a failing call rolls back alone; acknowledged writes survive kill -9 under concurrent load."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from neuropay_contract.contract import create_body
+from neuropay_contract.server.store import Store
+
+from ._helpers import api, start_mock
+
+
+def _commits(store: Store) -> list[str]:
+    seen: list[str] = []
+    store.run(lambda s: s.conn.set_trace_callback(seen.append))
+    seen.clear()  # this call's own COMMIT
+    return seen
+
+
+def test_calls_waiting_behind_a_commit_share_the_next_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    try:
+        statements = _commits(store)
+        gate = threading.Event()
+        first = store.submit(lambda s: gate.wait(10))
+        time.sleep(0.1)  # the database thread is now inside the first call
+        following = [
+            store.submit(lambda s, i=i: s.add_key(f"sk_test_{i:032d}", "m", "test"))
+            for i in range(20)
+        ]
+        assert not any(f.done() for f in following)
+        gate.set()
+        assert first.result(timeout=10) is True
+        for future in following:
+            future.result(timeout=10)
+        assert statements.count("COMMIT") == 2  # the first call's, then one for all twenty
+        assert len(store.run(lambda s: s.api_keys())) == 20
+    finally:
+        store.close()
+
+
+def test_a_failing_call_rolls_back_alone_in_its_batch(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    try:
+        gate = threading.Event()
+        store.submit(lambda s: gate.wait(10))
+        time.sleep(0.1)
+
+        def fails(s: Store) -> None:
+            s.add_key("sk_test_" + "f" * 32, "m", "test")
+            raise RuntimeError("refused")
+
+        before = store.submit(lambda s: s.add_key("sk_test_" + "a" * 32, "m", "test"))
+        failing = store.submit(fails)
+        after = store.submit(lambda s: s.add_key("sk_test_" + "b" * 32, "m", "test"))
+        gate.set()
+        before.result(timeout=10)
+        after.result(timeout=10)
+        with pytest.raises(RuntimeError, match="refused"):
+            failing.result(timeout=10)
+        keys = [k.key for k in store.run(lambda s: s.api_keys())]
+        assert keys == ["sk_test_" + "a" * 32, "sk_test_" + "b" * 32]
+    finally:
+        store.close()
+
+
+def test_a_failed_commit_fails_every_call_of_its_batch(tmp_path: Path) -> None:
+    """Nothing of a batch whose COMMIT fails is stored, so none of its calls may say it was."""
+    store = Store(tmp_path / "db.sqlite3")
+    try:
+        store._direct(lambda s: s.conn.execute("PRAGMA foreign_keys = ON")).result()
+        gate = threading.Event()
+        store.submit(lambda s: gate.wait(10))
+        time.sleep(0.1)
+
+        def poison(s: Store) -> None:  # a deferred violation: the call passes, its COMMIT fails
+            s.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            s.conn.execute(
+                "CREATE TABLE child (pid REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+            s.conn.execute("INSERT INTO child VALUES (1)")
+
+        calls = [
+            store.submit(lambda s: s.add_key("sk_test_" + "a" * 32, "m", "test")),
+            store.submit(poison),
+            store.submit(lambda s: s.add_key("sk_test_" + "b" * 32, "m", "test")),
+        ]
+        gate.set()
+        for future in calls:
+            with pytest.raises(sqlite3.IntegrityError):
+                future.result(timeout=10)
+        assert store.run(lambda s: s.api_keys()) == []
+        assert store.run(lambda s: s.add_key("sk_test_" + "c" * 32, "m", "test")) is None
+    finally:
+        store.close()
+
+
+def test_acknowledged_writes_under_concurrent_load_survive_kill_9(tmp_path: Path) -> None:
+    """Thirty-two clients create checkouts as fast as they can; kill -9 mid-stream. Every
+    checkout whose create was answered 200 is there after the restart."""
+    db = tmp_path / "mock.sqlite3"
+    proc, url, keys = start_mock(db, "--quiet")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def client(_: int) -> None:
+        with api(url, keys[0]) as own:
+            while not stop.is_set():
+                try:
+                    resp = own.post("/checkout/create", json=create_body())
+                except httpx.HTTPError:
+                    return
+                if resp.status_code == 200:
+                    acknowledged.append(resp.json()["checkout_id"])
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        futures = [pool.submit(client, i) for i in range(32)]
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        stop.set()
+        for future in futures:
+            future.result(timeout=30)
+    proc.communicate(timeout=10)
+    assert len(acknowledged) >= 200
+    proc, url, _ = start_mock(db, "--quiet")
+    try:
+        with api(url, keys[0]) as own:
+            missing: list[Any] = [
+                cid
+                for cid in acknowledged
+                if own.post("/checkout/retrieve", json={"checkout_id": cid}).status_code != 200
+            ]
+        assert missing == []
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
