@@ -6,6 +6,7 @@ Reading stays with the standard library: orjson would turn such integers into fl
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -13,11 +14,31 @@ from starlette.responses import JSONResponse
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
+    """Compact UTF-8 JSON. Like the standard library with ``allow_nan=False`` (and Starlette's
+    JSONResponse), NaN and infinities raise ValueError: orjson would write them as null."""
     try:
-        return orjson.dumps(value)
+        encoded = orjson.dumps(value)
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(
+            value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
+    if b"null" in encoded and _has_non_finite(value):
+        raise ValueError("NaN and infinities are not JSON")
+    return encoded
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return False
 
 
 def dumps_text(value: Any) -> str:
