@@ -39,6 +39,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "neuropay_contract/pytest_plugin.py",
         "neuropay_contract/linting/extensions/x-lifecycle.json",
         "neuropay_contract/linting/extensions/x-error-codes.json",
+        "neuropay_contract/specdiff/report.schema.json",
     ):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
