@@ -172,6 +172,15 @@ CASES: list[tuple[str, str, str, str | None, str | None, Mutation, Mutation | No
         None,
     ),
     (
+        "deprecated-operation-removed",
+        "warning",
+        "client",
+        DELETE,
+        None,
+        lambda d: d["paths"].pop("/checkout/delete"),
+        lambda d: op(d, "/checkout/delete").update(deprecated=True),
+    ),
+    (
         "operation-moved",
         "breaking",
         "both",

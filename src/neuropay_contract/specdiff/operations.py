@@ -83,9 +83,13 @@ class OperationDiffer:
                 out.extend(attribute([change], target.ref))
                 out.extend(self._operation(site, target))
             else:
-                change = self.ctx.change(
-                    "operation-removed", f"{site.ref.label} removed", site.pointer, None
+                # Removing what was announced as deprecated is the expected end of it.
+                rid = (
+                    "deprecated-operation-removed"
+                    if site.node.get("deprecated")
+                    else "operation-removed"
                 )
+                change = self.ctx.change(rid, f"{site.ref.label} removed", site.pointer, None)
                 out.extend(attribute([change], site.ref))
         for key, site in new_ops.items():
             if key not in old_ops and site.ref.operation_id not in moved:

@@ -22,6 +22,13 @@ CLIENT, SERVER, BOTH = Side.CLIENT, Side.SERVER, Side.BOTH
 _TABLE: list[tuple[str, str, Severity, Side, str]] = [
     # -- operations ---------------------------------------------------------------------------
     ("operation-removed", "operation", B, CLIENT, "an operation (path + method) was removed"),
+    (
+        "deprecated-operation-removed",
+        "operation",
+        W,
+        CLIENT,
+        "an operation deprecated in the old spec was removed",
+    ),
     ("operation-moved", "operation", B, BOTH, "an operationId moved to another path or method"),
     ("operation-id-changed", "operation", B, CLIENT, "an operation's operationId was renamed"),
     ("operation-added", "operation", S, SERVER, "a new operation (servers must implement it)"),
