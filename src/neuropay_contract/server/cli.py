@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import NeuropayError
+from ..errors import NeuropayError, UsageError
 from .console import Console
 from .keys import ApiKey, parse_key_option
+from .workers import serve_workers, worker_settings
 
 
 def default_db_path() -> Path:
@@ -52,6 +53,13 @@ def default_db_path() -> Path:
     default=None,
     help="Spec to implement (default: the bundled one).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port and the SQLite file (not with :memory:).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No line per request on stderr.")
 def mock_command(
     host: str,
@@ -59,6 +67,7 @@ def mock_command(
     db: str | None,
     api_keys: tuple[str, ...],
     spec: Path | None,
+    workers: int,
     quiet: bool,
 ) -> int:
     """Run the stateful reference server until Ctrl-C.
@@ -68,6 +77,9 @@ def mock_command(
     first, and prints them once at start (the sandbox's credentials; nothing else ever prints keys).
     Each API request then gets one line on stderr: method, path, status, the error code and
     message of a refusal, merchant and mode, time taken.
+
+    With --workers N, N processes serve the port over the same database, with the same
+    guarantees (see "Running a shared sandbox" in the README); a worker that dies is replaced.
     """
     import uvicorn
 
@@ -76,7 +88,9 @@ def mock_command(
 
     db_path = db or str(default_db_path())
     keys: list[ApiKey] = [parse_key_option(value) for value in api_keys]
-    console = None if quiet else Console()
+    if workers > 1 and db_path == ":memory:":
+        raise UsageError("--workers needs a database file: each process has its own :memory:")
+    console = None if quiet or workers > 1 else Console()
     try:
         app = create_app(
             load_spec(spec),
@@ -97,13 +111,24 @@ def mock_command(
     # Listen before printing the URL: connections made as soon as it shows wait in the backlog.
     sock.listen(2048)
     shown_host = host if ":" not in host else f"[{host}]"
-    click.echo(f"neuropay mock: http://{shown_host}:{sock.getsockname()[1]} (database {db_path})")
+    served_by = f", {workers} workers" if workers > 1 else ""
+    click.echo(
+        f"neuropay mock: http://{shown_host}:{sock.getsockname()[1]}"
+        f" (database {db_path}{served_by})"
+    )
     for key in app.state.keys:
         click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
     bound = f"http://{shown_host}:{sock.getsockname()[1]}"
     click.echo(f"  docs: {bound}/docs (samples aimed at this server)")
     click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
     sys.stdout.flush()
+    if workers > 1:
+        app.state.store.close()  # the parent only supervises; each worker opens its own
+        try:
+            serve_workers(sock, workers, worker_settings(db_path, spec, quiet))
+        finally:
+            sock.close()
+        return 0
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,232 @@
+"""One sandbox served by several processes: `neuropay mock --workers 2` on one SQLite file, and
+(marked ``postgres``) two `neuropay mock` instances on one PostgreSQL database. The same money,
+idempotency and durability tests run against each, with clients spread over the processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from neuropay_contract.contract import create_body
+
+from ._helpers import api, create, start_mock
+
+T = TypeVar("T")
+
+# Several server processes per module and hundreds of simultaneous requests: one xdist worker
+# runs them all, so the processes of two modules never compete for the two cores.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("shared-sandbox")]
+
+
+@dataclass
+class Sandbox:
+    """URLs serving one sandbox (one per instance, or one for all workers) and its keys."""
+
+    urls: list[str]
+    keys: list[str]
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def url(self, index: int) -> str:
+        return self.urls[index % len(self.urls)]
+
+    def client(self, index: int = 0, **headers: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url(index),
+            headers={"Authorization": f"Bearer {self.keys[0]}", **headers},
+            timeout=30,
+        )
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def start_sandbox(kind: str, where: Path | str) -> Sandbox:
+    """``sqlite-workers``: one `neuropay mock --workers 2`; ``instances``: two `neuropay mock`s
+    on one database (the first creates the keys, the second finds them stored)."""
+    if kind == "sqlite-workers":
+        proc, url, keys = start_mock(where, "--quiet", "--workers", "2")  # type: ignore[arg-type]
+        return Sandbox([url], keys, [proc])
+    first, url1, keys = start_mock(where, "--quiet")  # type: ignore[arg-type]
+    second, url2, keys2 = start_mock(where, "--quiet")  # type: ignore[arg-type]
+    assert keys2 == keys
+    return Sandbox([url1, url2], keys, [first, second])
+
+
+@pytest.fixture(scope="module", params=["sqlite-workers"])
+def sandbox(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sandbox]:
+    """One sandbox for the module (each test uses checkouts of its own); the kill test is last."""
+    running = start_sandbox(request.param, tmp_path_factory.mktemp("shared") / "db.sqlite3")
+    try:
+        yield running
+    finally:
+        _stop(running.procs)
+
+
+def simultaneously(count: int, call: Callable[[int], T]) -> list[T]:
+    """``call(0..count-1)`` on ``count`` threads released at once."""
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> T:
+        barrier.wait(timeout=30)
+        return call(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def _paid_checkout(sandbox: Sandbox, **extra: Any) -> str:
+    with sandbox.client() as client:
+        checkout = create(client, **extra)
+        paid = client.post("/checkout/test/pay", json={"checkout_id": checkout["checkout_id"]})
+        assert paid.status_code == 200, paid.text
+    return str(checkout["checkout_id"])
+
+
+def test_hundred_simultaneous_partial_refunds_never_over_refund(sandbox: Sandbox) -> None:
+    cid = _paid_checkout(sandbox, amount=5000)
+
+    def refund(index: int) -> int:
+        with sandbox.client(index) as client:
+            return client.post(
+                "/checkout/refund", json={"checkout_id": cid, "amount": 73}
+            ).status_code
+
+    statuses = simultaneously(100, refund)
+    with sandbox.client(1) as client:
+        final = client.post("/checkout/retrieve", json={"checkout_id": cid}).json()
+    accepted = statuses.count(200)
+    assert set(statuses) <= {200, 409}
+    assert accepted == 5000 // 73 == len(final["refunds"])
+    assert final["refunded_amount"] == sum(r["amount"] for r in final["refunds"]) == accepted * 73
+    assert final["status"] == "partialRefund"
+
+
+def test_fifty_simultaneous_idempotent_retries_refund_once(sandbox: Sandbox) -> None:
+    cid = _paid_checkout(sandbox)
+
+    def retry(index: int) -> tuple[int, str, str | None]:
+        with sandbox.client(index, **{"Idempotency-Key": "one-refund"}) as client:
+            resp = client.post("/checkout/refund", json={"checkout_id": cid, "amount": 10})
+            return resp.status_code, resp.text, resp.headers.get("Idempotent-Replayed")
+
+    answers = simultaneously(50, retry)
+    assert {status for status, _, _ in answers} == {200}
+    assert len({text for _, text, _ in answers}) == 1  # the same refund, byte for byte
+    assert sum(1 for _, _, replayed in answers if replayed is None) == 1
+    with sandbox.client(1) as client:
+        final = client.post("/checkout/retrieve", json={"checkout_id": cid}).json()
+    assert final["refunded_amount"] == 10
+    assert len(final["refunds"]) == 1
+
+
+def test_fifty_simultaneous_captures_capture_once(sandbox: Sandbox) -> None:
+    cid = _paid_checkout(sandbox, capture=False)
+
+    def capture(index: int) -> tuple[int, str]:
+        with sandbox.client(index) as client:
+            resp = client.post("/checkout/capture", json={"checkout_id": cid})
+            return resp.status_code, resp.json().get("error", {}).get("code", "")
+
+    answers = simultaneously(50, capture)
+    assert sorted(answers)[0] == (200, "")
+    assert answers.count((200, "")) == 1
+    assert set(answers) - {(200, "")} == {(409, "invalid_status")}
+    with sandbox.client(1) as client:
+        final = client.post("/checkout/retrieve", json={"checkout_id": cid}).json()
+    assert final["status"] == "paid"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def test_kill_9_of_one_process_loses_no_acknowledged_write(sandbox: Sandbox) -> None:
+    """Clients create checkouts over every process; one worker (or instance) is killed with
+    SIGKILL mid-stream. Every create answered 200 is there afterwards, and the sandbox goes on
+    serving (a worker is replaced by the supervisor; the other instance takes over)."""
+    if len(sandbox.urls) == 1:
+        deadline = time.monotonic() + 30
+        while len(victims := _children(sandbox.procs[0].pid)) < 2:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+        victim = victims[0]
+    else:
+        victim = sandbox.procs[0].pid
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with sandbox.client(index) as own:
+            while not stop.is_set():
+                try:
+                    resp = own.post("/checkout/create", json=create_body())
+                except httpx.HTTPError:
+                    continue  # the killed process's connection; unanswered, so not promised
+                if resp.status_code == 200:
+                    acknowledged.append(resp.json()["checkout_id"])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        futures = [pool.submit(client, i) for i in range(16)]
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(1)
+        stop.set()
+        for future in futures:
+            future.result(timeout=60)
+    assert len(acknowledged) >= 150
+    survivor = sandbox.urls[-1]
+    with api(survivor, sandbox.keys[0]) as own:
+        missing = [
+            cid
+            for cid in acknowledged
+            if own.post("/checkout/retrieve", json={"checkout_id": cid}).status_code != 200
+        ]
+    assert missing == []
+
+
+def test_workers_need_a_database_file() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "mock", "--db", ":memory:", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "neuropay: error: --workers needs a database file: each process has its own :memory:"
+    ]
