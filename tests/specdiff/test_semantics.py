@@ -197,3 +197,16 @@ def test_a_changed_security_scheme_reaches_the_operations_using_it() -> None:
     assert change.rule.id == "security-scheme-changed"
     assert "'bearer' became 'basic'" in change.reason
     assert len(change.operations) == 12
+
+
+def test_lifecycle_names_declared_as_lists_are_compared_too() -> None:
+    # A lifecycle that lists its guards (a closed enum) rather than mapping them to descriptions.
+    def as_list(d: dict[str, Any]) -> None:
+        d["x-lifecycle"]["guards"] = list(d["x-lifecycle"]["guards"])
+
+    report = diff_pair(lambda d: d["x-lifecycle"]["guards"].remove("amount_exceeds"), as_list)
+    (change,) = report.changes
+    assert (change.rule.id, change.old_pointer) == (
+        "lifecycle-guard-removed",
+        "#/x-lifecycle/guards/7",
+    )

@@ -26,7 +26,10 @@ class _View:
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
-        self.events = {str(k): v for k, v in _dict(raw.get("events")).items()}
+        events = raw.get("events")
+        if isinstance(events, list):  # a list of {name, helper, ...} instead of a mapping
+            events = {e.get("name"): e for e in events if isinstance(e, dict) and "name" in e}
+        self.events = {str(k): v for k, v in _dict(events).items()}
         self.transitions: dict[tuple[Any, str], list[tuple[int, dict[str, Any]]]] = defaultdict(
             list
         )
@@ -73,7 +76,7 @@ def compare_lifecycle(
                     None,
                 )
             )
-    old_states, new_states = _dict(old.get("states")), _dict(new.get("states"))
+    old_states, new_states = _named(old.get("states")), _named(new.get("states"))
     for state in old_states:
         if state not in new_states:
             out.append(
@@ -81,7 +84,7 @@ def compare_lifecycle(
                     mk(
                         "lifecycle-status-removed",
                         f"status {state!r} removed",
-                        child(BASE, "states", state),
+                        child(BASE, "states", old_states[state]),
                         _at("states", new),
                     ),
                     None,
@@ -95,7 +98,7 @@ def compare_lifecycle(
                         "lifecycle-status-added",
                         f"new status {state!r}",
                         _at("states", old),
-                        child(BASE, "states", state),
+                        child(BASE, "states", new_states[state]),
                     ),
                     None,
                 )
@@ -126,7 +129,7 @@ def compare_lifecycle(
             "{} is now allowed in every status",
         )
     )
-    old_guards, new_guards = _dict(old.get("guards")), _dict(new.get("guards"))
+    old_guards, new_guards = _named(old.get("guards")), _named(new.get("guards"))
     for guard in old_guards:
         if guard not in new_guards:
             out.append(
@@ -134,7 +137,7 @@ def compare_lifecycle(
                     mk(
                         "lifecycle-guard-removed",
                         f"guard {guard!r} removed",
-                        child(BASE, "guards", guard),
+                        child(BASE, "guards", old_guards[guard]),
                         _at("guards", new),
                     ),
                     None,
@@ -148,7 +151,7 @@ def compare_lifecycle(
                         "lifecycle-guard-added",
                         f"new guard {guard!r}",
                         _at("guards", old),
-                        child(BASE, "guards", guard),
+                        child(BASE, "guards", new_guards[guard]),
                     ),
                     None,
                 )
@@ -458,6 +461,19 @@ def _set_diff(
 
 def _at(key: str, holder: dict[str, Any]) -> str:
     return child(BASE, key) if key in holder else BASE
+
+
+def _named(value: Any) -> dict[str, str | int]:
+    """Names declared by a mapping (name -> info), a list of names, or a list of objects with a
+    ``name``, each with its pointer token: the key, or the list index."""
+    if isinstance(value, dict):
+        return {str(k): str(k) for k in value}
+    found: dict[str, str | int] = {}
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str | int):
+            found.setdefault(str(name), index)
+    return found
 
 
 def _dict(value: Any) -> dict[str, Any]:
