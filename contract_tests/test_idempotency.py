@@ -20,6 +20,7 @@ from neuropay_contract.contract import (
     customer_body,
 )
 from neuropay_contract.contract.checks import check_error, check_status, check_unchanged
+from neuropay_contract.lifecycle import wanted_capture
 
 HEADER = str(SPEC.idempotency.get("header", "Idempotency-Key"))
 REPLAYED = str(SPEC.idempotency.get("replay_header", "Idempotent-Replayed"))
@@ -239,13 +240,7 @@ def _setup(
         and "amount_partial" not in t.guard
         and "payment_declines" not in t.guard
     )
-    flag = (
-        True
-        if "capture_true" in transition.guard
-        else False
-        if "capture_false" in transition.guard
-        else None
-    )
+    flag = wanted_capture(transition.guard)
     first, other = (driver.reach(transition.source, flag) for _ in range(2))
     _, body = driver.request_for(transition, first, flag is not False)
     _, other_body = driver.request_for(transition, other, flag is not False)

@@ -16,17 +16,15 @@ from neuropay_contract.contract.checks import (
     check_money,
     check_unchanged,
 )
-from neuropay_contract.lifecycle import Transition
+from neuropay_contract.lifecycle import (
+    MissingMeans,
+    Transition,
+    remaining_amount,
+    request_for,
+    wanted_capture,
+)
 
 LIFECYCLE = SPEC.require_lifecycle()
-
-
-def _capture_for(t: Transition) -> bool | None:
-    if "capture_true" in t.guard:
-        return True
-    if "capture_false" in t.guard:
-        return False
-    return None
 
 
 def _np(category: str, operation: str | None, status: str | None) -> Any:
@@ -47,9 +45,11 @@ TRANSITIONS = [
 def test_transition(np_driver: Driver, transition: Transition) -> None:
     """An allowed move answers 200 with the documented status and effects, and re-reads the same."""
     before = (
-        np_driver.reach(transition.source, _capture_for(transition)) if transition.source else None
+        np_driver.reach(transition.source, wanted_capture(transition.guard))
+        if transition.source
+        else None
     )
-    after = np_driver.perform(transition, before, _capture_for(transition) is not False)
+    after = np_driver.perform(transition, before, wanted_capture(transition.guard) is not False)
     if transition.effect == "refund" and before is not None:
         refunded = int(after["refunded_amount"]) - int(before["refunded_amount"])
         if len(after["refunds"]) != len(before["refunds"]) + 1 or refunded <= 0:
@@ -138,14 +138,19 @@ REJECTIONS = [
 def test_rejection(np_driver: Driver, np_client: ContractClient, rejection: Any) -> None:
     """An allowed operation whose guard fails (a partial release, a refund above what is left)."""
     checkout = np_driver.reach(rejection.source)
-    remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
-    body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
-    if rejection.guard == "amount_partial":
-        if remaining < 2:
-            not_covered("nothing left to refund in part")
-        body["amount"] = remaining // 2
-    elif rejection.guard == "amount_exceeds":
-        body["amount"] = remaining + 1
+    remaining = remaining_amount(checkout)
+    try:
+        fields = request_for(
+            [rejection.guard],
+            creation=False,
+            card=np_driver.card_for,
+            remaining=remaining,
+            partial=remaining // 2,
+        )
+    except MissingMeans as exc:
+        not_covered(str(exc))
+        raise
+    body: dict[str, Any] = {"checkout_id": checkout["checkout_id"], **fields}
     resp = np_client.call(rejection.operation, body)
     check_error(
         np_driver.spec,

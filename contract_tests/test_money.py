@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from neuropay_contract.contract import ContractClient, ContractViolation, Driver
 from neuropay_contract.contract.checks import check_error, check_money, check_response_schema
-from neuropay_contract.lifecycle import Answer, refund_guard
+from neuropay_contract.lifecycle import Answer, request_facts
 from neuropay_contract.pytest_plugin import np_settings
 
 REFUND = st.one_of(st.none(), st.integers(min_value=1, max_value=4000))
@@ -38,11 +38,8 @@ def test_refund_sequences_keep_the_money_right(
         body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
         if requested is not None:
             body["amount"] = requested
-        decision = lifecycle.decide(
-            checkout["status"],
-            "refundCheckout",
-            {refund_guard(remaining, requested), "capture_true"},
-        )
+        facts = request_facts(lifecycle, np_client.spec.test_mode, checkout, "refundCheckout", body)
+        decision = lifecycle.decide(checkout["status"], "refundCheckout", facts)
         resp = np_client.call("refundCheckout", body)
         if isinstance(decision, Answer):
             check_error(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from neuropay_contract.lifecycle import Guard
 from neuropay_contract.server import create_app
 from neuropay_contract.server.service import ApiError, CheckoutService
 from neuropay_contract.spec import ApiSpec
@@ -128,7 +129,7 @@ def _refund_above_amount(app: Any) -> Asgi:
     service = _service(app)
     original = service.facts_for
 
-    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[Guard]:
         facts = original(checkout, operation, body)
         if "amount_exceeds" in facts:  # no cap: treat it as the rest
             facts = (facts - {"amount_exceeds"}) | {"amount_full"}
@@ -142,7 +143,7 @@ def _partial_release(app: Any) -> Asgi:
     service = _service(app)
     original = service.facts_for
 
-    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[Guard]:
         facts = original(checkout, operation, body)
         if checkout["status"] == "reserved" and "amount_partial" in facts:
             facts = (facts - {"amount_partial"}) | {"amount_full"}
@@ -377,7 +378,7 @@ def _racy_refunds(app: Any) -> Asgi:
     original = service.facts_for
     in_flight: Counter[str] = Counter()
 
-    def facts_for(checkout: Any, operation: str, body: Any) -> set[str]:
+    def facts_for(checkout: Any, operation: str, body: Any) -> set[Guard]:
         facts = original(checkout, operation, body)
         racing = in_flight[str(checkout["checkout_id"])] > 1
         if operation == "refundCheckout" and racing and "amount_exceeds" in facts:

@@ -4,7 +4,7 @@ driver and the curl reproduction. The pytest suite in ``contract_tests/`` is bui
 from .checks import ContractViolation, not_covered
 from .client import ContractClient, Recorder, Response, Secrets
 from .curl import sequence_to_curl
-from .reach import Driver, PaymentMeans, create_body, customer_body, plan, reach
+from .reach import Driver, PaymentMeans, create_body, customer_body, reach
 
 __all__ = [
     "ContractClient",
@@ -17,7 +17,6 @@ __all__ = [
     "create_body",
     "customer_body",
     "not_covered",
-    "plan",
     "reach",
     "sequence_to_curl",
 ]

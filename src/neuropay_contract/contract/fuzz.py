@@ -8,7 +8,7 @@ from typing import Any
 
 import schemathesis
 
-from ..lifecycle import Answer, Lifecycle, refund_guard
+from ..lifecycle import Answer, Lifecycle, request_facts
 from ..results import Step
 from ..spec import ApiSpec
 from ..untrusted import bounded
@@ -79,14 +79,7 @@ class StatusModel:
                     operation, before, f"status unchanged ('{before.get('status')}')", answer
                 )
         elif operation in self.lifecycle.restricted_operations:
-            facts = {"capture_true" if before.get("capture") else "capture_false"}
-            remaining = int(before.get("amount", 0)) - int(before.get("refunded_amount", 0))
-            amount = body.get("amount")
-            facts.add(refund_guard(remaining, amount if isinstance(amount, int) else None))
-            tm = self.spec.test_mode
-            number = body.get("card_number") or (tm.card_number("success") if tm else "")
-            outcome = tm.outcome_of_number(str(number)) if tm else "success"
-            facts.add("payment_succeeds" if outcome == "success" else "payment_declines")
+            facts = request_facts(self.lifecycle, self.spec.test_mode, before, operation, body)
             decision = self.lifecycle.decide(str(before.get("status")), operation, facts)
             if isinstance(decision, Answer):
                 if status == 200:

@@ -8,13 +8,13 @@ guards (capture flag, succeeding or declining payment means, full or partial ref
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..lifecycle import Lifecycle, Transition
+from ..lifecycle import MissingMeans, Transition, plan, remaining_amount, request_for
+from ..lifecycle.guards import DECLINE, SUCCESS
 from ..spec import ApiSpec
 from .checks import ContractViolation, check_response_schema, not_covered
 from .client import ContractClient, Response
@@ -66,36 +66,6 @@ def customer_body() -> dict[str, Any]:
     return {"first_name": "Contract", "last_name": f"Check {n}", "email": f"check{n}@example.com"}
 
 
-def plan(
-    lifecycle: Lifecycle, target: str, capture: bool | None = None
-) -> list[tuple[Transition, bool]]:
-    """The shortest list of transitions (with the capture flag) from creation to ``target``."""
-    starts = [capture] if capture is not None else [True, False]
-    queue: deque[tuple[str, bool, list[tuple[Transition, bool]]]] = deque()
-    seen: set[tuple[str, bool]] = set()
-    for flag in starts:
-        for t in lifecycle.transitions:
-            if t.source is None and _capture_ok(t, flag):
-                queue.append((t.target, flag, [(t, flag)]))
-    while queue:
-        status, flag, path = queue.popleft()
-        if status == target:
-            return path
-        if (status, flag) in seen:
-            continue
-        seen.add((status, flag))
-        for t in lifecycle.transitions:
-            if t.source == status and _capture_ok(t, flag) and t.target != status:
-                queue.append((t.target, flag, [*path, (t, flag)]))
-    raise ValueError(f"x-lifecycle has no path to {target!r}")
-
-
-def _capture_ok(t: Transition, capture: bool) -> bool:
-    return not (
-        ("capture_true" in t.guard and not capture) or ("capture_false" in t.guard and capture)
-    )
-
-
 class Driver:
     """Performs lifecycle transitions on a target and checks each lands where the spec says."""
 
@@ -105,6 +75,11 @@ class Driver:
         self.lifecycle = client.spec.require_lifecycle()
         self.means = means
         self._customer: str | None = None
+        self._card_ids = {SUCCESS: means.card_id_success, DECLINE: means.card_id_decline}
+        self._card_numbers = {
+            SUCCESS: means.card_number_success,
+            DECLINE: means.card_number_decline,
+        }
 
     def test_customer(self) -> str:
         if self._customer is None:
@@ -122,6 +97,10 @@ class Driver:
             self._customer = str(resp.json_object()["customer_id"])
         return self._customer
 
+    def card_for(self, outcome: str) -> str | None:
+        """The test card number that pays with ``outcome`` (for requests after creation)."""
+        return self._card_numbers.get(outcome)
+
     def request_for(
         self,
         t: Transition,
@@ -134,39 +113,24 @@ class Driver:
         if op is None:
             not_covered(f"transition {t.name} has no operation or test helper")
         assert op is not None
-        if t.source is None:
-            extra = dict(create_extra or {})
-            if "no_card" in t.guard:
-                return op, create_body(capture, **extra)
-            card = (
-                self.means.card_id_success
-                if "payment_succeeds" in t.guard
-                else self.means.card_id_decline
+        creation = t.source is None
+        cards = self._card_ids if creation else self._card_numbers
+        remaining = remaining_amount(checkout) if checkout is not None else None
+        total = int(checkout["amount"]) if checkout is not None else None
+        try:
+            fields = request_for(
+                t.guard, creation=creation, card=cards.get, remaining=remaining, total=total
             )
-            if card is None:
-                not_covered(
-                    f"no test card id for {t.name}; pass --card-id-success/--card-id-decline"
-                )
-            return op, create_body(capture, customer_id=self.test_customer(), card_id=card, **extra)
+        except MissingMeans as exc:
+            hint = "; pass --card-id-success/--card-id-decline" if creation else ""
+            not_covered(f"{exc} for {t.name}{hint}")
+            raise
+        if creation:
+            if "card_id" in fields:  # a card is charged for a customer
+                fields = {"customer_id": self.test_customer(), **fields}
+            return op, create_body(capture, **fields, **dict(create_extra or {}))
         assert checkout is not None
-        body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
-        if "payment_succeeds" in t.guard or "payment_declines" in t.guard:
-            number = (
-                self.means.card_number_success
-                if "payment_succeeds" in t.guard
-                else self.means.card_number_decline
-            )
-            if number is None:
-                not_covered(f"no test card number for {t.name}")
-            body["card_number"] = number
-        remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
-        if "amount_partial" in t.guard:
-            if remaining < 2:
-                not_covered(f"checkout has {remaining} left: no partial refund possible")
-            body["amount"] = max(1, remaining // 3)
-        elif "amount_full" in t.guard and remaining != int(checkout["amount"]):
-            body["amount"] = remaining
-        return op, body
+        return op, {"checkout_id": checkout["checkout_id"], **fields}
 
     def perform(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .. import __version__
+from ..lifecycle import cells as matrix_cells
 from ..results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults
 from ..untrusted import bounded, clip
 from .checks import NOT_COVERED_PREFIX, ContractViolation
@@ -176,23 +177,17 @@ def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell
         if check.category == "lifecycle" and check.status and check.operation:
             by_pair.setdefault((check.status, check.operation), []).append(check)
     cells: list[LifecycleCell] = []
-    for status in lifecycle.states:
-        for op in lifecycle.restricted_operations:
-            answer = lifecycle.forbidden_answer(status, op)
-            if answer is not None:
-                expected = f"{answer.http} {answer.code}"
-            else:
-                targets = sorted({t.target for t in lifecycle.transitions_from(status, op)})
-                expected = "→ " + " / ".join(targets)
-            found = by_pair.get((status, op), [])
-            if not found:
-                cells.append(LifecycleCell(status, op, expected, "not_covered", "no check ran"))
-                continue
-            worst = next(
-                (c for c in found if c.outcome in ("failed", "error")),
-                next((c for c in found if c.outcome == "not_covered"), found[0]),
-            )
-            cells.append(LifecycleCell(status, op, expected, worst.outcome, worst.reason))
+    for cell in matrix_cells(lifecycle):
+        status, op, expected = cell.status, cell.operation, cell.expected
+        found = by_pair.get((status, op), [])
+        if not found:
+            cells.append(LifecycleCell(status, op, expected, "not_covered", "no check ran"))
+            continue
+        worst = next(
+            (c for c in found if c.outcome in ("failed", "error")),
+            next((c for c in found if c.outcome == "not_covered"), found[0]),
+        )
+        cells.append(LifecycleCell(status, op, expected, worst.outcome, worst.reason))
     return cells
 
 

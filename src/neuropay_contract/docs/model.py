@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..lifecycle import cells, matrix
 from ..spec import ApiSpec, Operation
 from .diagram import lifecycle_svg
 from .markdown import breakable, markdown_html, markdown_inline, markdown_text, table_cell
@@ -190,14 +191,15 @@ class DocsModel:
         if lifecycle is None or operation_id not in lifecycle.restricted_operations:
             return None
         allowed, refused, answers = [], [], []
-        for status in lifecycle.states:
-            answer = lifecycle.forbidden_answer(status, operation_id)
-            if answer is not None:
-                refused.append(status)
-                if f"{answer.http} {answer.code}" not in answers:
-                    answers.append(f"{answer.http} {answer.code}")
-            elif lifecycle.transitions_from(status, operation_id):
-                allowed.append(status)
+        for cell in cells(lifecycle):
+            if cell.operation != operation_id:
+                continue
+            if cell.forbidden is not None:
+                refused.append(cell.status)
+                if cell.expected not in answers:
+                    answers.append(cell.expected)
+            elif cell.moves:
+                allowed.append(cell.status)
         return Availability(allowed, refused, ", ".join(answers))
 
     def groups(self) -> list[tuple[str, str, list[OperationDoc]]]:
@@ -227,26 +229,16 @@ class DocsModel:
         if lifecycle is None:
             return None
         rows = []
-        for status in lifecycle.states:
+        for status, row in matrix(lifecycle):
             cells = []
-            for op in lifecycle.restricted_operations:
-                answer = lifecycle.forbidden_answer(status, op)
-                if answer is not None:
-                    cells.append(
-                        {
-                            "outcomes": [(f"{answer.http} {answer.code}", "", False)],
-                            "allowed": False,
-                        }
-                    )
+            for cell in row:
+                if cell.forbidden is not None:
+                    outcome = (f"{cell.forbidden.http} {cell.forbidden.code}", "", False)
+                    cells.append({"outcomes": [outcome], "allowed": False})
                     continue
-                outcomes = [
-                    (f"→ {t.target}", ", ".join(t.guard), True)
-                    for t in lifecycle.transitions_from(status, op)
-                ]
+                outcomes = [(f"→ {t.target}", ", ".join(t.guard), True) for t in cell.moves]
                 outcomes += [
-                    (f"{r.answer.http} {r.answer.code}", r.guard, False)
-                    for r in lifecycle.rejections
-                    if r.source == status and r.operation == op
+                    (f"{r.answer.http} {r.answer.code}", r.guard, False) for r in cell.rejections
                 ]
                 cells.append(
                     {"outcomes": outcomes or [("not specified", "", True)], "allowed": True}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from ..lifecycle import cells
 from ..spec import ApiSpec, escape_pointer, load_spec
 from .extension_schemas import extension_problems
 from .refs import isolate
@@ -271,22 +272,20 @@ def lifecycle_complete(spec: ApiSpec) -> Iterator[Finding]:
     lifecycle = spec.lifecycle
     if lifecycle is None:
         return
-    for status in lifecycle.states:
-        for op in lifecycle.restricted_operations:
-            moves = lifecycle.transitions_from(status, op)
-            answer = lifecycle.forbidden_answer(status, op)
-            if not moves and answer is None:
-                yield _f(
-                    "NP007",
-                    "#/x-lifecycle/forbidden",
-                    f"({status}, {op}) has neither a transition nor a forbidden answer; add `- {{status: {status}, operation: {op}, http: 409, code: invalid_status}}`",
-                )
-            if moves and answer is not None:
-                yield _f(
-                    "NP007",
-                    "#/x-lifecycle/forbidden",
-                    f"({status}, {op}) is both allowed ({moves[0].name}) and forbidden; remove one",
-                )
+    for cell in cells(lifecycle):
+        status, op, moves, answer = cell.status, cell.operation, cell.moves, cell.forbidden
+        if not moves and answer is None:
+            yield _f(
+                "NP007",
+                "#/x-lifecycle/forbidden",
+                f"({status}, {op}) has neither a transition nor a forbidden answer; add `- {{status: {status}, operation: {op}, http: 409, code: invalid_status}}`",
+            )
+        if moves and answer is not None:
+            yield _f(
+                "NP007",
+                "#/x-lifecycle/forbidden",
+                f"({status}, {op}) is both allowed ({moves[0].name}) and forbidden; remove one",
+            )
     for status in lifecycle.final:
         for t in lifecycle.transitions:
             if t.source == status:

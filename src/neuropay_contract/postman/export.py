@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contract.reach import plan
-from ..lifecycle import Transition
+from ..lifecycle import Transition, plan, wanted_capture
+from ..lifecycle import request_for as request_for_facts
+from ..lifecycle.guards import SUCCESS
 from ..spec import ApiSpec
 from ..traffic.exchange import EXPECT_HEADER_NAME
 from .convert import convert, request_for, stable_id
@@ -123,11 +124,13 @@ class ScenarioBuilder:
         op = self.lifecycle.trigger_operation(t)
         assert op is not None
         steps: list[Step] = []
-        if t.source is None:
-            if "no_card" in t.guard:
-                create = self._create_body(capture)
-            else:
-                outcome = "success" if "payment_succeeds" in t.guard else "decline"
+        creation = t.source is None
+        cards = self.card_ids if creation else self.card_numbers
+        fields = request_for_facts(
+            t.guard, creation=creation, card=lambda outcome: cards.get(outcome, ""), partial=PARTIAL
+        )
+        if creation:
+            if "card_id" in fields:  # a card is charged for a customer
                 steps.append(
                     Step(
                         "create a test customer",
@@ -140,22 +143,15 @@ class ScenarioBuilder:
                         sets=["customer_id"],
                     )
                 )
-                create = self._create_body(
-                    capture, customer_id="{{customer_id}}", card_id=self.card_ids.get(outcome, "")
-                )
+                fields = {"customer_id": "{{customer_id}}", **fields}
+            create = self._create_body(capture, **fields)
             steps.append(
                 Step(f"{op} → {t.target}", op, create, status=t.target, sets=["checkout_id"])
             )
             return steps, 0
-        body: dict[str, Any] = {"checkout_id": "{{checkout_id}}"}
-        if "payment_succeeds" in t.guard or "payment_declines" in t.guard:
-            body["card_number"] = self.card_numbers.get(
-                "success" if "payment_succeeds" in t.guard else "decline", ""
-            )
-        if "amount_partial" in t.guard:
-            body["amount"] = PARTIAL
+        body: dict[str, Any] = {"checkout_id": "{{checkout_id}}", **fields}
         if t.effect == "refund":
-            refunded = refunded + (PARTIAL if "amount_partial" in t.guard else AMOUNT - refunded)
+            refunded = refunded + int(body.get("amount", AMOUNT - refunded))
         steps.append(Step(f"{op} → {t.target}", op, body, status=t.target))
         return steps, refunded
 
@@ -178,9 +174,7 @@ class ScenarioBuilder:
 
     def scenarios(self) -> Iterator[tuple[str, list[Step]]]:
         for t in self.lifecycle.transitions:
-            capture = (
-                False if "capture_false" in t.guard else True if "capture_true" in t.guard else None
-            )
+            capture = wanted_capture(t.guard)
             steps, refunded = self.reach(t.source, capture) if t.source else ([], 0)
             more, _ = self.perform(t, capture is not False, refunded)
             yield (
@@ -197,7 +191,7 @@ class ScenarioBuilder:
                     self.spec.operation(f.operation).request_schema or {}
                 ).get("properties", {})
                 if "card_number" in properties:
-                    body["card_number"] = self.card_numbers.get("success", "")
+                    body["card_number"] = self.card_numbers.get(SUCCESS, "")
             refusal = Step(
                 f"{f.operation} is refused in {f.status}",
                 f.operation,
@@ -212,11 +206,17 @@ class ScenarioBuilder:
         for r in self.lifecycle.rejections:
             steps, refunded = self.reach(r.source)
             remaining = AMOUNT - refunded
-            amount = remaining // 2 if r.guard == "amount_partial" else remaining + 1
+            fields = request_for_facts(
+                [r.guard],
+                creation=False,
+                card=lambda outcome: self.card_numbers.get(outcome, ""),
+                remaining=remaining,
+                partial=remaining // 2,
+            )
             refusal = Step(
                 f"{r.operation} with {r.guard} is refused in {r.source}",
                 r.operation,
-                {"checkout_id": "{{checkout_id}}", "amount": amount},
+                {"checkout_id": "{{checkout_id}}", **fields},
                 http=r.answer.http,
                 code=r.answer.code,
             )

@@ -1,5 +1,5 @@
 """What each API operation does to the stored objects. Status moves come only from the spec's
-``x-lifecycle`` via :meth:`Lifecycle.decide`; this module supplies the facts (guards) and effects."""
+``x-lifecycle`` via :meth:`Lifecycle.decide`; the facts (guards) of a request come from :mod:`..lifecycle` too; this module applies effects."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..lifecycle import Answer, Lifecycle, refund_guard
+from ..lifecycle import Answer, Guard, Lifecycle, creation_facts, request_facts
 from ..spec import ApiSpec, TestMode
 from .store import IdempotencyRecord, Store
 
@@ -80,12 +80,6 @@ class CheckoutService:
         }
         for op in self.lifecycle.restricted_operations:
             self._handlers.setdefault(op, self._lifecycle_handler(op))
-        # Operations whose transitions refund money need the amount guard among their facts.
-        self._refund_ops = {
-            self.lifecycle.trigger_operation(t)
-            for t in self.lifecycle.transitions
-            if t.effect == "refund"
-        }
 
     @property
     def operations(self) -> set[str]:
@@ -164,16 +158,14 @@ class CheckoutService:
         self, store: Store, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         capture = bool(body.get("capture", True))
-        facts = {"capture_true" if capture else "capture_false"}
         customer_id = body.get("customer_id")
         card_id = body.get("card_id")
+        outcome = None
         if customer_id is not None:
             customer, _ = self._customer(store, caller, customer_id)
             if card_id is not None:
                 outcome = self._card_outcome(caller, customer, card_id)
-                facts.add("payment_succeeds" if outcome == "success" else "payment_declines")
-        if card_id is None:
-            facts.add("no_card")
+        facts = creation_facts(body, outcome)
         decision = self.lifecycle.decide(None, "createCheckout", facts)
         if isinstance(decision, Answer):
             raise ApiError(decision.http, decision.code, "The checkout cannot be created.")
@@ -257,18 +249,9 @@ class CheckoutService:
 
     def facts_for(
         self, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]
-    ) -> set[str]:
+    ) -> set[Guard]:
         """The guards that hold for ``operation`` with ``body`` on ``checkout``."""
-        facts = {"capture_true" if checkout["capture"] else "capture_false"}
-        if operation in self._refund_ops:
-            remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
-            facts.add(refund_guard(remaining, body.get("amount")))
-        number = body.get("card_number")
-        if number is None:
-            number = self.test_mode.card_number("success") or ""
-        outcome = self.test_mode.outcome_of_number(str(number))
-        facts.add("payment_succeeds" if outcome == "success" else "payment_declines")
-        return facts
+        return request_facts(self.lifecycle, self.test_mode, checkout, operation, body)
 
     def apply(
         self,

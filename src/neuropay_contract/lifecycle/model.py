@@ -1,4 +1,4 @@
-"""The checkout lifecycle, read from the spec's ``x-lifecycle`` extension.
+"""The typed ``x-lifecycle`` extension and the one decision it makes.
 
 The reference server, the contract suite, the Postman scenarios and the docs all decide what an
 operation does to a checkout by calling :meth:`Lifecycle.decide`, so the rules live in the spec once.
@@ -8,20 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from .errors import SpecError
-
-GUARDS = (
-    "no_card",
-    "payment_succeeds",
-    "payment_declines",
-    "capture_true",
-    "capture_false",
-    "amount_full",
-    "amount_partial",
-    "amount_exceeds",
-)
+from ..errors import SpecError
 
 
 @dataclass(frozen=True)
@@ -104,6 +94,15 @@ class Lifecycle:
         event = self.events.get(transition.event or "")
         return event.helper if event else None
 
+    @cached_property
+    def refund_operations(self) -> frozenset[str]:
+        """Operations whose transitions refund money (the amount guard is among their facts)."""
+        return frozenset(
+            op
+            for t in self.transitions
+            if t.effect == "refund" and (op := self.trigger_operation(t)) is not None
+        )
+
     @property
     def restricted_operations(self) -> tuple[str, ...]:
         """Operations whose outcome depends on the status (all but create and ``unrestricted``)."""
@@ -155,17 +154,6 @@ class Lifecycle:
             f"x-lifecycle has no transition, rejection or forbidden answer for {operation} in "
             f"status {status!r} with guards {sorted(held)}; add one to the spec"
         )
-
-    def reachable_pairs(self) -> list[tuple[str, str]]:
-        """Every (status, restricted operation) pair, for coverage matrices."""
-        return [(s, op) for s in self.states for op in self.restricted_operations]
-
-
-def refund_guard(remaining: int, requested: int | None) -> str:
-    """The amount guard a refund request satisfies: full, partial or exceeds."""
-    if requested is None or requested == remaining:
-        return "amount_full"
-    return "amount_partial" if requested < remaining else "amount_exceeds"
 
 
 def _answer(raw: Mapping[str, Any], where: str) -> Answer:
