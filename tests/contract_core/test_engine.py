@@ -23,7 +23,6 @@ from neuropay_contract.contract import (
     Recorder,
     Response,
     Secrets,
-    plan,
     reach,
 )
 from neuropay_contract.contract.checks import (
@@ -35,6 +34,7 @@ from neuropay_contract.contract.checks import (
 from neuropay_contract.contract.curl import sequence_to_curl
 from neuropay_contract.contract.results_builder import _no_answer
 from neuropay_contract.contract.terminal import print_summary, short
+from neuropay_contract.lifecycle import plan
 from neuropay_contract.results import CheckResult, Failure, RunResults
 from neuropay_contract.spec import ApiSpec, load_spec
 
