@@ -54,7 +54,7 @@ def test_breaking_change_exits_1_in_every_format(spec_file: SpecFile) -> None:
     assert js.returncode == 1
     report = json.loads(js.stdout)
     Draft202012Validator(json.loads(REPORT_SCHEMA_PATH.read_text())).validate(report)
-    assert report["summary"] == {"breaking": 1, "warning": 0, "safe": 0}
+    assert report["summary"] == {"breaking": 1, "warning": 0, "safe": 0, "accepted": 0}
     (change,) = report["changes"]
     assert change["rule"] == "response-property-became-optional"
     assert len(change["operations"]) >= 7
@@ -166,3 +166,35 @@ def test_allow_major_bump_and_fail_on_never(spec_file: SpecFile) -> None:
 def test_readme_shows_the_current_rule_table() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert run("--rules", "--format", "md").stdout.strip() in readme
+
+
+def test_git_head_parent_in_this_checkout() -> None:
+    root = Path(__file__).resolve().parents[2]
+    has_parent = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD~1"],
+        capture_output=True,
+        timeout=60,
+    )
+    if has_parent.returncode != 0:
+        pytest.skip("not a git checkout with history")
+    done = run("git:HEAD~1", "spec/openapi.yaml", cwd=root)
+    assert done.returncode in (0, 1), done.stderr
+    assert done.stdout.splitlines()[-1].startswith("git:HEAD~1 (")
+
+
+def test_accept_file(spec_file: SpecFile, tmp_path: Path) -> None:
+    old, new = spec_file("old.yaml", None), spec_file("new.yaml", _breaking)
+    accept = tmp_path / "accepted.txt"
+    accept.write_text(
+        "# reviewed in PR 12\nresponse-property-became-optional #/components/schemas/Checkout\n"
+    )
+    done = run(old, new, "--accept", accept, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["changes"] == [] and report["summary"]["accepted"] == 1
+    accept.write_text("response-property-became-optional #/components/schemas/Customer\n")
+    assert run(old, new, "--accept", accept).returncode == 1
+    accept.write_text("response-property-became-optional  # any of them\n")
+    assert run(old, new, "--accept", accept).returncode == 0
+    accept.write_text("response-propety-became-optional\n")
+    _one_error_line(run(old, new, "--accept", accept), "unknown rule")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from .accept import apply_acceptances, read_accept_file
 from .differ import diff_documents
 from .gate import major_bumped
 from .model import Severity, Side
@@ -34,6 +35,10 @@ from .source import load_document
     "--allow-major-bump", is_flag=True,
     help="Breaking changes pass (exit 0) when info.version's major version changed too.",
 )  # fmt: skip
+@click.option(
+    "--accept", "accept_file", type=click.Path(path_type=Path),
+    help="A reviewed list of known changes (lines 'RULE' or 'RULE #/pointer') that do not count.",
+)  # fmt: skip
 @click.option("--rules", "show_rules", is_flag=True, help="Print the rule table and exit.")
 @click.option("--json-schema", is_flag=True, help="Print the JSON schema of --format json.")
 def diff_command(
@@ -43,6 +48,7 @@ def diff_command(
     fail_on: str,
     side: str,
     allow_major_bump: bool,
+    accept_file: Path | None,
     show_rules: bool,
     json_schema: bool,
 ) -> int:
@@ -64,7 +70,9 @@ def diff_command(
     if old is None or new is None:
         raise UsageError("spec diff needs OLD and NEW (files or git:REF[:PATH]); see --help")
     cwd = Path.cwd()
-    report = diff_documents(load_document(old, cwd), load_document(new, cwd)).filtered(Side(side))
+    accepted = read_accept_file(accept_file) if accept_file else []
+    report = diff_documents(load_document(old, cwd), load_document(new, cwd))
+    report = apply_acceptances(report, accepted).filtered(Side(side))
     click.echo(render(report, fmt))
     worst = report.worst()
     if fail_on == "never":

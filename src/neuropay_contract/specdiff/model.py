@@ -116,11 +116,12 @@ class DiffReport:
     old: Document
     new: Document
     changes: list[Change]
+    accepted: int = 0  # changes left out because an accept file lists them
 
     def filtered(self, side: Side) -> DiffReport:
         """The report restricted to changes that concern ``side``."""
         kept = [c for c in self.changes if c.side.concerns(side)]
-        return DiffReport(self.old, self.new, kept)
+        return DiffReport(self.old, self.new, kept, self.accepted)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for c in self.changes if c.severity is severity)

@@ -29,7 +29,7 @@ def to_json(report: DiffReport) -> dict[str, Any]:
         "$schema": SCHEMA_ID,
         "old": _side(report.old),
         "new": _side(report.new),
-        "summary": {s.value: report.count(s) for s in Severity},
+        "summary": {**{s.value: report.count(s) for s in Severity}, "accepted": report.accepted},
         "changes": [
             {
                 "rule": c.rule.id,
@@ -59,6 +59,8 @@ def _side(doc: Any) -> dict[str, str]:
 
 def summary_line(report: DiffReport) -> str:
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in Severity)
+    if report.accepted:
+        counts += f" ({report.accepted} accepted)"
     return f"{report.old.source} ({report.old.version}) -> {report.new.source} ({report.new.version}): {counts}"
 
 
@@ -84,7 +86,8 @@ def _markdown(report: DiffReport) -> str:
     lines = [
         f"## Spec diff: {report.old.title} {report.old.version} → {report.new.version}",
         "",
-        " · ".join(f"**{report.count(s)}** {s.value}" for s in Severity),
+        " · ".join(f"**{report.count(s)}** {s.value}" for s in Severity)
+        + (f" ({report.accepted} accepted)" if report.accepted else ""),
     ]
     for severity in Severity:
         group = [c for c in report.changes if c.severity is severity]
