@@ -170,8 +170,8 @@ def test_awkward_constructs_render(tmp_path: Path) -> None:
     get = model.operation(spec.operation("GET /nodes/{nodeId}"))
     assert "https://odd.example/v2/nodes/{nodeId}?depth=1" in get.samples.curl
     assert "curl -sS -g" in get.samples.curl  # braces are a placeholder, not a curl glob
-    assert '-H "X-Key: $NEUROPAY_API_KEY"' in get.samples.curl
-    assert "os.environ['NEUROPAY_API_KEY']" in get.samples.python
+    assert '-H "X-Key: $API_KEY"' in get.samples.curl
+    assert "os.environ['API_KEY']" in get.samples.python
     put = model.operation(spec.operation("replaceNode"))
     assert put.media_type == "application/xml"
     fields = {f.name: f for f in put.fields}
@@ -187,7 +187,7 @@ def test_awkward_constructs_render(tmp_path: Path) -> None:
     form = model.operation(spec.operation("postForm"))
     assert "--data-urlencode name=string" in form.samples.curl  # body made from the schema
     assert "data={" in form.samples.python and "URLSearchParams" in form.samples.javascript
-    assert "NEUROPAY_API_KEY" not in form.samples.curl  # security: [] means no key
+    assert "API_KEY" not in form.samples.curl  # security: [] means no key
     assert "print(response.text)" in form.samples.python
 
 

@@ -330,6 +330,9 @@ class DocsModel:
             "idempotency": dict(self.spec.idempotency),
             "limits": dict(self.spec.limits),
             "search_json": search_json.replace("</", "<\\/"),
+            "key_envs": sorted(
+                {op.auth.env for _t, _d, ops in groups for op in ops if op.auth.kind != "none"}
+            ),
             "base_url": self.base_url,
             "inline": markdown_inline,
             "md": markdown_text,

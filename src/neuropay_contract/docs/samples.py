@@ -26,6 +26,7 @@ class Auth:
 
     kind: str = "bearer"
     name: str = ""
+    env: str = KEY_ENV  # the environment variable holding the credential
 
 
 BEARER = Auth("bearer")
@@ -62,6 +63,31 @@ def body_media(content: Any) -> tuple[str, Mapping[str, Any]]:
     return str(mime), media if isinstance(media, Mapping) else {}
 
 
+_ENV_BY_KIND = {"basic": "USERNAME", "bearer": "BEARER_TOKEN", "oauth2": "ACCESS_TOKEN"}
+
+
+def credential_env(spec: ApiSpec, name: str, scheme: Mapping[str, Any]) -> str:
+    """The environment variable a sample reads a scheme's credential from: ours for the
+    project's spec (it has x-lifecycle), else named after the scheme's kind (``API_KEY``,
+    ``BEARER_TOKEN``, ``ACCESS_TOKEN``, ``USERNAME``) or, when a spec has several schemes of one
+    kind, after the scheme itself."""
+    if spec.lifecycle is not None:
+        return KEY_ENV
+
+    def kind_of(s: Any) -> str:
+        s = spec.deref(s) if isinstance(s, Mapping) else {}
+        kind = str(s.get("type", "")).lower()
+        if kind == "http":
+            return "basic" if str(s.get("scheme", "")).lower() == "basic" else "bearer"
+        return "oauth2" if kind in ("oauth2", "openidconnect") else kind
+
+    schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
+    kind = kind_of(scheme)
+    if sum(1 for s in schemes.values() if kind_of(s) == kind) > 1:
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+", "_", name).upper().strip("_")
+    return _ENV_BY_KIND.get(kind, "API_KEY")
+
+
 def auth_for(spec: ApiSpec, op: Operation) -> Auth:
     """The first security scheme that applies to ``op`` (its own ``security`` or the document's)."""
     requirements = op.raw.get("security", spec.document.get("security"))
@@ -75,12 +101,13 @@ def auth_for(spec: ApiSpec, op: Operation) -> Auth:
             except SpecError:
                 continue
             kind = str(scheme.get("type", "")).lower()
+            env = credential_env(spec, str(name), scheme)
             if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
-                return Auth("basic")
+                return Auth("basic", env=env)
             if kind in ("http", "oauth2", "openidconnect"):
-                return BEARER
+                return Auth("bearer", env=env)
             if kind == "apikey" and scheme.get("in") in ("header", "query"):
-                return Auth(str(scheme["in"]), str(scheme.get("name", "X-API-Key")))
+                return Auth(str(scheme["in"]), str(scheme.get("name", "X-API-Key")), env)
     return NO_AUTH
 
 
@@ -124,7 +151,7 @@ def _url(op: Operation, base_url: str, auth: Auth) -> tuple[str, dict[str, str]]
     if query:
         url += "?" + urlencode(query, doseq=True)
     if auth.kind == "query":
-        url += ("&" if "?" in url else "?") + f"{auth.name}=${KEY_ENV}"
+        url += ("&" if "?" in url else "?") + f"{auth.name}=${auth.env}"
     return url, ids
 
 
@@ -165,7 +192,7 @@ def samples_for(
     form = "x-www-form-urlencoded" in mime and isinstance(body, Mapping)
     is_json = "json" in mime and not isinstance(body, str)
     payload = json.dumps(body, indent=2, ensure_ascii=False) if body is not None else None
-    query_key = f"{auth.name}=${KEY_ENV}"
+    query_key = f"{auth.name}=${auth.env}"
     shown_url = url  # curl expands $NEUROPAY_API_KEY itself, inside double quotes
 
     curl = [
@@ -174,9 +201,9 @@ def samples_for(
     if "{" in url:
         curl[0] = curl[0].replace("curl -sS", "curl -sS -g")  # {placeholders} are not URL globs
     curl += {
-        "bearer": [f'-H "Authorization: Bearer ${KEY_ENV}"'],
-        "basic": [f'-u "${KEY_ENV}:"'],
-        "header": [f'-H "{auth.name}: ${KEY_ENV}"'],
+        "bearer": [f'-H "Authorization: Bearer ${auth.env}"'],
+        "basic": [f'-u "${auth.env}:"'],
+        "header": [f'-H "{auth.name}: ${auth.env}"'],
     }.get(auth.kind, [])
     if payload is not None:
         curl.append(f"-H {shlex.quote('Content-Type: ' + mime)}")
@@ -189,16 +216,16 @@ def samples_for(
 
     py_url = url.replace(f"&{query_key}", "").replace(f"?{query_key}", "")
     headers = {
-        "bearer": f'{{"Authorization": f"Bearer {{os.environ[\'{KEY_ENV}\']}}"}}',
-        "header": f"{{{auth.name!r}: os.environ[{KEY_ENV!r}]}}",
+        "bearer": f'{{"Authorization": f"Bearer {{os.environ[\'{auth.env}\']}}"}}',
+        "header": f"{{{auth.name!r}: os.environ[{auth.env!r}]}}",
     }.get(auth.kind, "{}")
     if payload is not None and not is_json and not form:
         headers = headers[:-1] + (", " if headers != "{}" else "") + f'"Content-Type": {mime!r}}}'
     call = f"response = httpx.request(\n    {method!r},\n    {py_url!r},\n    headers={headers},\n"
     if auth.kind == "query":
-        call += f"    params={{{auth.name!r}: os.environ[{KEY_ENV!r}]}},\n"
+        call += f"    params={{{auth.name!r}: os.environ[{auth.env!r}]}},\n"
     if auth.kind == "basic":
-        call += f"    auth=(os.environ[{KEY_ENV!r}], ''),\n"
+        call += f"    auth=(os.environ[{auth.env!r}], ''),\n"
     if payload is not None:
         keyword = "json" if is_json else "data" if form else "content"
         literal = _python_literal(body) if is_json or form else repr(str(body))
@@ -212,14 +239,14 @@ def samples_for(
     )
 
     js_headers = {
-        "bearer": [f"Authorization: `Bearer ${{process.env.{KEY_ENV}}}`"],
-        "basic": [f'Authorization: `Basic ${{btoa(process.env.{KEY_ENV} + ":")}}`'],
-        "header": [f"{json.dumps(auth.name)}: process.env.{KEY_ENV}"],
+        "bearer": [f"Authorization: `Bearer ${{process.env.{auth.env}}}`"],
+        "basic": [f'Authorization: `Basic ${{btoa(process.env.{auth.env} + ":")}}`'],
+        "header": [f"{json.dumps(auth.name)}: process.env.{auth.env}"],
     }.get(auth.kind, [])
     if payload is not None:
         js_headers.append(f'"Content-Type": {json.dumps(mime)}')
     js_url = (
-        "`" + url.replace(f"${KEY_ENV}", f"${{process.env.{KEY_ENV}}}") + "`"
+        "`" + url.replace(f"${auth.env}", f"${{process.env.{auth.env}}}") + "`"
         if auth.kind == "query"
         else json.dumps(url)
     )

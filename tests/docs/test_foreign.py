@@ -1,0 +1,79 @@
+"""Docs of someone else's spec carry nothing of Neuro-Pay's: its own title, servers and
+credential variables, and a search that finds operations by what their descriptions say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neuropay_contract.docs import render_docs
+from neuropay_contract.spec import ApiSpec, load_spec
+
+from .._fixtures import REALSPECS
+
+PAYMENTS: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Acme Payments", "version": "7"},
+    "servers": [{"url": "https://api.acme.example"}],
+    "security": [{"token": []}],
+    "paths": {
+        "/v1/refunds": {
+            "get": {"operationId": "GetRefunds", "summary": "List refunds",
+                    "description": "Returns the refunds you made, newest first.",
+                    "responses": {"200": {"description": "ok"}}},
+            "post": {"operationId": "PostRefunds", "summary": "Refunds",
+                     "description": "When you create a refund, the money goes back to the card.",
+                     "responses": {"200": {"description": "ok"}}},
+        },
+        "/v1/charges": {
+            "post": {"operationId": "PostCharges", "summary": "Charge a card",
+                     "description": "Creates a charge.",
+                     "security": [{"key": []}],
+                     "responses": {"200": {"description": "ok"}}},
+        },
+    },
+    "components": {"securitySchemes": {
+        "token": {"type": "http", "scheme": "bearer"},
+        "key": {"type": "apiKey", "in": "header", "name": "X-Acme-Key"},
+    }},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
+def test_no_neuropay_defaults_in_foreign_docs(path: Path, tmp_path: Path) -> None:
+    spec = load_spec(path)
+    render_docs(spec, tmp_path)
+    for name in ("index.html", "api.md"):
+        text = (tmp_path / name).read_text()
+        assert "NEUROPAY" not in text and "Neuro-Pay" not in text and "paiwise" not in text
+        assert spec.title in text
+
+
+def test_samples_use_the_specs_servers_and_scheme_names(tmp_path: Path) -> None:
+    render_docs(ApiSpec(PAYMENTS), tmp_path)
+    md = (tmp_path / "api.md").read_text()
+    assert "call `https://api.acme.example`" in md
+    assert '-H "Authorization: Bearer $BEARER_TOKEN"' in md
+    assert '-H "X-Acme-Key: $API_KEY"' in md
+    assert "os.environ['BEARER_TOKEN']" in md
+
+
+@pytest.mark.browser
+def test_search_finds_what_descriptions_say(tmp_path: Path, page: Any) -> None:
+    render_docs(ApiSpec(PAYMENTS), tmp_path, ["html"])
+    browser = page.page
+    browser.goto((tmp_path / "index.html").as_uri())
+    browser.fill("#search", "create a refund")
+    hits = browser.locator("#results a")
+    assert "PostRefunds" in hits.first.text_content()
+    browser.fill("#search", "refunds newest")  # words from the summary and the description
+    assert "GetRefunds" in hits.first.text_content()
+    browser.fill("#search", "/v1/charges")  # a path
+    assert "PostCharges" in hits.first.text_content()
+    browser.fill("#search", "PostRef")  # an id prefix ranks first
+    assert "PostRefunds" in hits.first.text_content()
+    browser.fill("#search", "refund zebra")  # every word must match
+    assert browser.locator("#results .none").text_content() == "No match"
+    assert page.console_errors == [] and page.outside_requests == []
