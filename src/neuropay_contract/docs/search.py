@@ -15,6 +15,7 @@ def _plain(markdown: str) -> str:
     text = re.sub(r"<[^>]+>|[`*_#>\[\]]|\(https?://[^)]*\)", " ", markdown)
     return " ".join(text.split())[:TEXT_LIMIT]
 
+
 if TYPE_CHECKING:  # the model builds the index from its operations
     from .model import OperationDoc
 
