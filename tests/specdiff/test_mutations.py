@@ -539,6 +539,15 @@ CASES: list[tuple[str, str, str, str | None, str | None, Mutation, Mutation | No
         None,
     ),
     (
+        "response-property-added-open",
+        "safe",
+        "client",
+        f"{SCHEMAS}/Checkout",
+        f"{SCHEMAS}/Checkout/properties/receipt_url",
+        lambda d: props(d, "Checkout").update(receipt_url={"type": "string"}),
+        lambda d: schema(d, "Checkout").pop("additionalProperties"),
+    ),
+    (
         "response-required-property-added",
         "warning",
         "both",

@@ -359,10 +359,13 @@ class SchemaDiffer:
                         else "request-property-added-optional"
                     )
                 else:
+                    # Only a closed object makes a new field something strict clients reject.
                     rid = (
                         "response-required-property-added"
                         if is_required
                         else "response-property-added"
+                        if o.closed
+                        else "response-property-added-open"
                     )
                 kind = "required" if is_required else "optional"
                 out.append(mk(rid, f"new {kind} field {name!r}", o.pointer, new_prop[1]))
