@@ -93,7 +93,10 @@ def _markdown(report: DiffReport) -> str:
         group = [c for c in report.changes if c.severity is severity]
         if not group:
             continue
-        lines += ["", f"### {_TITLES[severity]} ({len(group)})"]
+        title = f"{_TITLES[severity]} ({len(group)})"
+        # Breaking changes are what a reviewer must read; the rest folds away in a PR comment.
+        folded = severity is not Severity.BREAKING
+        lines += ["", f"<details><summary><b>{title}</b></summary>" if folded else f"### {title}"]
         by_operation: dict[str, list[Change]] = defaultdict(list)
         for c in group:
             by_operation[_where(c)].append(c)
@@ -102,6 +105,8 @@ def _markdown(report: DiffReport) -> str:
             for c in by_operation[where]:
                 pointer = c.new_pointer or c.old_pointer or ""
                 lines.append(f"- **{c.rule.id}** ({c.side.value}): {_md(c.reason)} — `{pointer}`")
+        if folded:
+            lines += ["", "</details>"]
     if not report.changes:
         lines += ["", "No changes that affect clients or servers."]
     return "\n".join(lines)
