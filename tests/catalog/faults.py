@@ -566,6 +566,130 @@ def _keys_per_operation(app: Any) -> Asgi:
     return app  # type: ignore[no-any-return]
 
 
+RequestRewrite = Callable[[dict[bytes, bytes], bytes], tuple[dict[bytes, bytes], bytes]]
+
+
+def _request_rewritten(rewrite: RequestRewrite) -> Callable[[Any], Asgi]:
+    """A server that reads requests its own way: ``rewrite(headers, raw body)`` gives the
+    headers and body the reference app sees instead."""
+
+    def apply(app: Any) -> Asgi:
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or not scope["path"].startswith("/checkout/"):
+                await app(scope, receive, send)
+                return
+            raw, _ = await read_body(receive)
+            headers, raw = rewrite({k.lower(): v for k, v in scope["headers"]}, raw)
+            headers = {k: v for k, v in headers.items() if k != b"content-length"}
+            headers[b"content-length"] = str(len(raw)).encode()
+            sent = False
+
+            async def replay() -> dict[str, Any]:
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+
+            await app({**scope, "headers": list(headers.items())}, replay, send)
+
+        return wrapped
+
+    return apply
+
+
+def _plus_json_accepted(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    if headers.get(b"content-type", b"").endswith(b"+json"):
+        headers[b"content-type"] = b"application/json"
+    return headers, raw
+
+
+def _missing_type_accepted(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    headers.setdefault(b"content-type", b"application/json")
+    return headers, raw
+
+
+def _charset_refused(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    if b";" in headers.get(b"content-type", b""):
+        headers[b"content-type"] = b"text/plain"
+    return headers, raw
+
+
+def _last_name_wins(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    try:
+        return headers, json.dumps(json.loads(raw)).encode()
+    except ValueError:
+        return headers, raw
+
+
+def _nan_as_null(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    for token in (b"-Infinity", b"Infinity", b"NaN"):
+        raw = raw.replace(b": " + token, b": null")
+    return headers, raw
+
+
+def _utf8_replaced(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    return headers, raw.decode("utf-8", "replace").encode()
+
+
+def _surrogate_replaced(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    return headers, raw.replace(b"\\ud800", b"?")
+
+
+def _email_not_asserted(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return headers, raw
+    if isinstance(body, dict) and isinstance(body.get("email"), str):
+        body["email"] = "accepted@example.com"  # whatever was sent
+        return headers, json.dumps(body).encode()
+    return headers, raw
+
+
+def _python_dollar(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """Patterns matched with Python's ``$``, which also matches before a final newline."""
+    return headers, raw.replace(b'\\n"', b'"')
+
+
+def _spec_changed(change: Callable[[dict[str, Any]], None]) -> Callable[[Any], Asgi]:
+    """The reference app built from a copy of the spec that ``change`` edits in place."""
+
+    def apply(app: Any) -> Asgi:
+        document = copy.deepcopy(dict(app.state.service.spec.document))
+        change(document)
+        return create_app(ApiSpec(document), api_keys=list(app.state.keys))
+
+    return apply
+
+
+def _limit(name: str, delta: int) -> Callable[[dict[str, Any]], None]:
+    return lambda document: document["x-limits"].update({name: document["x-limits"][name] + delta})
+
+
+def _content_length_only(app: Any) -> Asgi:
+    """413 only from the Content-Length header: a chunked body of any size is read."""
+    limit = app.state.service.spec.max_body_bytes
+    lenient = _spec_changed(_limit("max_body_bytes", 10 * limit))(app)
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if scope["type"] == "http" and length is not None and int(length) > limit:
+            raw = json.dumps(ApiError(413, "payload_too_large", "Too large.").body()).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": raw})
+            return
+        await lenient(scope, receive, send)
+
+    return wrapped
+
+
 def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
     """A server checking the generic rules in another order: the reference app built from a
     copy of the spec whose x-precedence moves each (step, after) step to just after ``after``."""
@@ -761,6 +885,97 @@ FAULTS = [
         r"idempotency\.undeclared-ignored",
         _idempotency_keyed(_undeclared_applied),
         select="test_idempotency_rules",
+    ),
+    Fault(
+        "plus-json-accepted",
+        "application/merchant+json is taken as JSON",
+        r"protocol\.media-type-refused",
+        _request_rewritten(_plus_json_accepted),
+        select="test_body_rules",
+    ),
+    Fault(
+        "missing-content-type-accepted",
+        "a body without Content-Type is taken as JSON",
+        r"protocol\.media-type-refused",
+        _request_rewritten(_missing_type_accepted),
+        select="test_body_rules",
+    ),
+    Fault(
+        "charset-refused",
+        "application/json; charset=utf-8 answers 415",
+        r"protocol\.media-type-accepted",
+        _request_rewritten(_charset_refused),
+        select="test_body_rules",
+    ),
+    Fault(
+        "size-limit-off-by-one",
+        "a body of exactly the limit answers 413",
+        r"protocol\.size-at-limit",
+        _spec_changed(_limit("max_body_bytes", -1)),
+        select="test_body_rules",
+    ),
+    Fault(
+        "content-length-only",
+        "chunked bodies over the limit are read",
+        r"protocol\.size-chunked",
+        _content_length_only,
+        select="test_body_rules",
+    ),
+    Fault(
+        "depth-counted-from-zero",
+        "the top level counts 0: one level more is parsed",
+        r"protocol\.depth-counting",
+        _spec_changed(_limit("max_json_depth", 1)),
+        select="test_body_rules",
+    ),
+    Fault(
+        "depth-limit-off-by-one",
+        "a body of exactly max_json_depth levels answers invalid_json",
+        r"protocol\.depth-counting",
+        _spec_changed(_limit("max_json_depth", -1)),
+        select="test_body_rules",
+    ),
+    Fault(
+        "duplicate-names-last-wins",
+        "a duplicate name is read as its last value",
+        r"protocol\.i-json-duplicate-name",
+        _request_rewritten(_last_name_wins),
+        select="test_body_rules",
+    ),
+    Fault(
+        "nan-as-null",
+        "NaN and Infinity are read as null (then refused by the schema)",
+        r"protocol\.i-json-(nan|infinity)",
+        _request_rewritten(_nan_as_null),
+        select="test_body_rules",
+    ),
+    Fault(
+        "invalid-utf8-replaced",
+        "bytes that are not UTF-8 are replaced with U+FFFD",
+        r"protocol\.i-json-invalid-utf8",
+        _request_rewritten(_utf8_replaced),
+        select="test_body_rules",
+    ),
+    Fault(
+        "lone-surrogate-replaced",
+        "a lone surrogate is replaced and stored",
+        r"protocol\.i-json-lone-surrogate",
+        _request_rewritten(_surrogate_replaced),
+        select="test_body_rules",
+    ),
+    Fault(
+        "email-not-asserted",
+        "format: email is an annotation only",
+        r"formats\.email",
+        _request_rewritten(_email_not_asserted),
+        select="test_body_rules",
+    ),
+    Fault(
+        "pattern-python-dollar",
+        "patterns accept a trailing newline",
+        r"formats\.pattern-full-match",
+        _request_rewritten(_python_dollar),
+        select="test_body_rules",
     ),
     Fault(
         "other-scheme-is-missing",

@@ -114,6 +114,7 @@ class ContractClient:
         method: str | None = None,
         content: bytes | None = None,
         content_type: str | None = "application/json",
+        chunked: bool = False,
     ) -> Response:
         """Send a request to the operation's path; ``api_key=None`` sends no Authorization."""
         op = self.spec.operation(operation_id)
@@ -126,6 +127,7 @@ class ContractClient:
             content=content,
             content_type=content_type,
             operation=operation_id,
+            chunked=chunked,
         )
 
     def request(
@@ -139,6 +141,7 @@ class ContractClient:
         content: bytes | None = None,
         content_type: str | None = "application/json",
         operation: str | None = None,
+        chunked: bool = False,
     ) -> Response:
         key = self.api_key if api_key is _DEFAULT else api_key
         sent: dict[str, str] = {}
@@ -168,7 +171,9 @@ class ContractClient:
             request_body=bounded(secrets.redact_any(recorded_body), REQUEST_LIMIT),
         )
         try:
-            answer = self.http.request(method, url, content=payload, headers=sent)
+            # chunked: no Content-Length, the body in transfer-encoding chunks
+            sendable = iter([payload]) if chunked and payload is not None else payload
+            answer = self.http.request(method, url, content=sendable, headers=sent)
         except httpx.TransportError:
             self.recorder.record(step)
             raise

@@ -53,6 +53,16 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not valid JSON")
 
 
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique (I-JSON, RFC 7493 2.3): a duplicate is not guessed at."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        name = next(n for n, _ in pairs if n in seen or seen.add(n))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate name {name!r}")
+    return result
+
+
 def _integral_floats_to_int(value: Any) -> Any:
     """JSON Schema 2020-12 counts 3000.0 as an integer; store it as 3000."""
     if isinstance(value, float) and value.is_integer():
@@ -177,12 +187,20 @@ class ApiHandler:
         pending.raw = b"".join(chunks)
 
     def check_media_type(self, pending: _Pending) -> None:
-        content_type = pending.request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json" and not content_type.endswith("+json"):
+        """``application/json`` in any case, with any parameters but a charset other than
+        UTF-8; no Content-Type, other types and ``application/*+json`` are refused."""
+        header = pending.request.headers.get("content-type", "")
+        media_type, *params = (part.strip() for part in header.split(";"))
+        charsets = [
+            value.strip().strip('"').lower()
+            for name, _, value in (p.partition("=") for p in params)
+            if name.strip().lower() == "charset"
+        ]
+        if media_type.lower() != "application/json" or any(c != "utf-8" for c in charsets):
             raise ApiError(
                 415,
                 "unsupported_media_type",
-                f"Send the body as application/json, not {content_type or 'no Content-Type'}.",
+                f"Send the body as application/json (UTF-8), not {header or 'no Content-Type'}.",
             )
 
     def check_test_mode_only(self, pending: _Pending) -> None:
@@ -198,9 +216,16 @@ class ApiHandler:
         raw = pending.raw
         assert raw is not None  # x-precedence puts body_size first
         try:
-            pending.body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError(400, "invalid_json", "The body is not valid UTF-8 JSON.") from None
+            pending.body = json.loads(
+                raw.decode("utf-8"),
+                parse_constant=_reject_constant,
+                object_pairs_hook=_unique_names,
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            detail = f" ({exc})" if str(exc).startswith("duplicate name") else ""
+            raise ApiError(
+                400, "invalid_json", f"The body is not valid UTF-8 JSON{detail}."
+            ) from None
         except RecursionError:  # deeper than the decoder goes
             pending.too_deep = True
             return
