@@ -8,7 +8,7 @@ REPORTS ?= reports
 PYTEST_ARGS ?=
 
 .PHONY: help setup contract test lint fmt spec fuzz docs postman bench bench-server bench-contract \
-	bench-docs bench-postman bench-diff clean
+	bench-docs bench-postman bench-diff bench-proxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ docs: setup ## developer docs into reports/docs
 postman: setup ## regenerate the committed Postman collection and environments
 	$(BIN)/neuropay postman export --out postman/
 
-bench: bench-server bench-contract bench-docs bench-postman bench-diff ## every benchmark
+bench: bench-server bench-contract bench-docs bench-postman bench-diff bench-proxy ## every benchmark
 
 bench-server: setup ## reference server vs prism mock under wrk
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_server
@@ -65,6 +65,9 @@ bench-docs: setup ## neuropay docs vs redocly build-docs
 
 bench-postman: setup ## neuropay postman convert vs openapi-to-postmanv2
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_postman
+
+bench-proxy: setup ## requests/s direct vs through neuropay proxy vs through prism proxy
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_proxy
 
 bench-diff: setup ## neuropay spec diff on a 460-operation spec and on two GitHub API releases
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_diff

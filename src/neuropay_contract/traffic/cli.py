@@ -5,9 +5,8 @@ from __future__ import annotations
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -17,10 +16,6 @@ from ..reports.writer import write_reports
 from ..spec import load_spec
 from .checker import TrafficChecker
 from .results import build_results
-
-
-def _log(line: str) -> None:
-    click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
 
 def check_reachable(target: str, timeout: float) -> None:
@@ -83,6 +78,7 @@ def proxy_command(
     import uvicorn
 
     from .proxy import ValidatingProxy
+    from .worker import CheckerProcess
 
     problem = target_url_problem(target)
     if problem:
@@ -97,18 +93,14 @@ def proxy_command(
         sock.close()
         raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(2048)
-    recording: IO[str] | None = None
     if record is not None:
         try:
-            recording = record.open("a", encoding="utf-8")
+            record.open("a", encoding="utf-8").close()
         except OSError as exc:
             sock.close()
             raise NeuropayError(f"cannot write the recording {record}: {exc.strerror}") from None
-    checker = TrafficChecker(spec)
-    proxy = ValidatingProxy(
-        checker, target, mode, recording, None if quiet else _log, timeout=timeout
-    )
-    started = time.time()
+    worker = CheckerProcess(spec_path, target, report_dir, record, quiet)
+    proxy = ValidatingProxy(TrafficChecker(spec), target, mode, timeout=timeout, sink=worker.submit)
     click.echo(
         f"neuropay proxy: http://{host}:{sock.getsockname()[1]} -> {target} (mode {mode}); "
         f"Ctrl-C writes the reports to {report_dir}"
@@ -130,13 +122,16 @@ def proxy_command(
         sock.close()
         for number, handler in previous.items():
             signal.signal(number, handler)
-        if recording is not None:
-            recording.close()
-    return finish(checker, target, started, report_dir, "proxy")
+    return worker.finish()
 
 
 def finish(
-    checker: TrafficChecker, target: str, started: float, report_dir: Path, profile: str
+    checker: TrafficChecker,
+    target: str,
+    started: float,
+    report_dir: Path,
+    profile: str,
+    unchecked: int = 0,
 ) -> int:
     """Write the reports and the one-line summary; the exit code."""
     results = build_results(checker, target, started, profile)
@@ -148,5 +143,6 @@ def finish(
         f"neuropay {profile}: {checker.checked} API exchange(s), {checker.ignored} other, "
         f"{len(checker.findings)} finding(s) ({sides['client']} client, {sides['server']} "
         f"server); reports in {written['html'].parent}"
+        + (f"; {unchecked} exchange(s) not checked (the checks fell behind)" if unchecked else "")
     )
     return EXIT_VIOLATIONS if checker.findings else EXIT_OK

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 import httpx
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -37,6 +38,8 @@ HOP_BY_HOP = frozenset(
 # How much of each body is kept for the checks: the spec's limit plus room to see it was passed
 # (requests), or enough for any answer of this API (responses). The rest streams through unseen.
 RESPONSE_KEEP = 1 << 20
+POOLS = 4
+POOL_SIZE = 16
 
 
 class _Kept:
@@ -71,21 +74,30 @@ class ValidatingProxy:
         record: IO[str] | None = None,
         log: Callable[[str], None] | None = None,
         timeout: float = 30.0,
+        sink: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.checker = checker
         self.target = target.rstrip("/")
         self.enforce = mode == "enforce"
         self.record = record
         self.log = log
+        # Where finished exchanges go when they are checked elsewhere (the checking process).
+        self.sink = sink
         spec = checker.spec
         self.labels = KeyLabels(spec.test_mode.key_prefixes if spec.test_mode else None)
         self.request_keep = spec.max_body_bytes + 1
         self.completed = 0
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            follow_redirects=False,
-        )
+        self.forwarded = 0
+        # Several small pools, not one large: httpcore looks at every pooled connection (a
+        # poll() each) to place each request, so its cost grows with the pool's size.
+        self.clients = [
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout),
+                limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+                follow_redirects=False,
+            )
+            for _ in range(POOLS)
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -103,7 +115,8 @@ class ValidatingProxy:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.client.aclose()
+                for client in self.clients:
+                    await client.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -156,14 +169,16 @@ class ValidatingProxy:
                 yield chunk
 
         headers = [(k, v) for k, v in pairs if k.lower() not in HOP_BY_HOP]
-        upstream_request = self.client.build_request(
+        self.forwarded += 1
+        client = self.clients[self.forwarded % POOLS]
+        upstream_request = client.build_request(
             request.method,
             self.target + path,
             headers=headers,
             content=exchange.request_body if not kept.truncated else rest(),
         )
         try:
-            upstream = await self.client.send(upstream_request, stream=True)
+            upstream = await client.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
             exchange.error = f"{type(exc).__name__}: {exc}"[:300]
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -178,6 +193,32 @@ class ValidatingProxy:
                 },
                 status_code=502,
             )
+        out_headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in upstream.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP
+        ]
+        length = upstream.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= RESPONSE_KEEP:
+            # An answer of known, bounded size (every answer of this API): read it whole, send
+            # it, and check the exchange after it is sent (no streaming machinery per answer).
+            try:
+                raw = b"".join([chunk async for chunk in upstream.aiter_raw()])
+            except httpx.HTTPError as exc:
+                raw, exchange.error = b"", f"answer cut off: {type(exc).__name__}"
+            finally:
+                await upstream.aclose()
+            exchange.status = upstream.status_code
+            exchange.response_headers = clean_headers(upstream.headers.items())
+            exchange.response_body = _decoded(raw, upstream.headers.get("content-encoding"))
+            exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            whole = Response(
+                raw,
+                status_code=upstream.status_code,
+                background=BackgroundTask(self._complete, exchange),
+            )
+            whole.raw_headers = out_headers
+            return whole
         answer = _Kept(RESPONSE_KEEP)
 
         async def relay() -> AsyncIterator[bytes]:
@@ -198,11 +239,8 @@ class ValidatingProxy:
                 exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                 self._complete(exchange)
 
-        out_headers = [
-            (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
-        ]
         response = StreamingResponse(relay(), status_code=upstream.status_code)
-        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]
+        response.raw_headers = out_headers
         return response
 
     def _refusal(self, exchange: Exchange) -> tuple[int, dict[str, Any]] | None:
@@ -227,6 +265,9 @@ class ValidatingProxy:
     def _complete(self, exchange: Exchange) -> list[Finding]:
         self.completed += 1
         exchange.index = self.completed
+        if self.sink is not None:
+            self.sink(exchange)
+            return []
         findings = self.checker.check(exchange)
         if self.record is not None:
             self.record.write(json.dumps(exchange.to_record(), ensure_ascii=False) + "\n")
