@@ -59,10 +59,33 @@ NOT_IN_SEQUENCES = {"racy-refunds", "racy-idempotency"}
 # operation's x-test-only since x-precedence): that server answers like the reference. The
 # careful traffic sends the live-key helper call that would show it (auth.test-helper-live-key).
 INERT = {"helpers-accept-live-keys"}
+# Catalog servers added with the body and idempotency rules, which the careful traffic does not
+# probe yet: listed so that a new fault is a decision, not an oversight.
+NOT_PROBED = {
+    "errors-not-stored",
+    "refusals-stored",
+    "byte-compared-bodies",
+    "keys-per-operation",
+    "lenient-idempotency-key",
+    "undeclared-header-applied",
+    "plus-json-accepted",
+    "missing-content-type-accepted",
+    "charset-refused",
+    "size-limit-off-by-one",
+    "content-length-only",
+    "depth-counted-from-zero",
+    "depth-limit-off-by-one",
+    "duplicate-names-last-wins",
+    "nan-as-null",
+    "invalid-utf8-replaced",
+    "lone-surrogate-replaced",
+    "email-not-asserted",
+    "pattern-python-dollar",
+}
 
 
 def test_every_catalog_fault_is_listed() -> None:
-    assert set(REVEALED) | NOT_IN_SEQUENCES | INERT == {f.name for f in FAULTS}
+    assert set(REVEALED) | NOT_IN_SEQUENCES | INERT | NOT_PROBED == {f.name for f in FAULTS}
 
 
 def _careful_run(reference: Any, app: Any) -> list[tuple[str, str]]:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..lifecycle import Answer, Lifecycle, Transition, refund_guard
+from ..lifecycle import Answer, Lifecycle, Transition, creation_facts, request_facts
 from ..results import TimelineEvent
 from ..spec import ApiSpec, Operation
 from .findings import Expectation
@@ -62,17 +61,6 @@ class ObjectTracker:
         lc = self.lifecycle
         self.lifecycle_codes = (
             {f.answer.code for f in lc.forbidden} | {r.answer.code for r in lc.rejections}
-            if lc
-            else set()
-        )
-        # Operations whose outcome depends on the requested amount (x-lifecycle's amount guards).
-        self.amount_ops = (
-            {
-                lc.trigger_operation(t) or ""
-                for t in lc.transitions
-                if any(g.startswith("amount_") for g in t.guard)
-            }
-            | {r.operation for r in lc.rejections if r.guard.startswith("amount_")}
             if lc
             else set()
         )
@@ -246,44 +234,18 @@ class ObjectTracker:
         return seen
 
     def _facts(self, op: Operation, prior: Any, request: Any) -> list[set[str]]:
-        """Every combination of guards that may hold (unknown ones both ways)."""
+        """Every set of guards that may hold: the lifecycle's own request facts, both payment
+        outcomes for a saved card whose outcome the traffic cannot know."""
+        assert self.lifecycle is not None
         request = request if isinstance(request, dict) else {}
-        groups: list[list[str]] = []
         if _creates(op):
             card = request.get("card_id")
-            groups.append(["no_card"] if card is None else [])
             outcome = self.card_outcomes.get(str(card)) if card is not None else None
-            capture = request.get("capture", True)
-            groups.append(["capture_true" if capture is not False else "capture_false"])
-        else:
-            outcome = None
-            capture = (prior or {}).get("capture")
-            groups.append(
-                ["capture_true"]
-                if capture is True
-                else ["capture_false"]
-                if capture is False
-                else ["capture_true", "capture_false"]
-            )
-            if "card_number" in request or op.operation_id in (
-                self.spec.test_mode.helpers if self.spec.test_mode else {}
-            ):
-                tm = self.spec.test_mode
-                number = request.get("card_number")
-                if tm is not None:
-                    outcome = tm.outcome_of_number(str(number)) if number is not None else "success"
-            if prior is not None and op.operation_id in self.amount_ops:
-                remaining = int(prior.get("amount", 0)) - int(prior.get("refunded_amount", 0))
-                requested = request.get("amount")
-                groups.append(
-                    [refund_guard(remaining, int(requested) if requested is not None else None)]
-                )
-        if outcome is None:
-            groups.append(["payment_succeeds", "payment_declines"])
-        else:
-            groups.append(["payment_succeeds" if outcome == "success" else "payment_declines"])
+            if card is not None and outcome is None:
+                return [set(creation_facts(request, o)) for o in ("success", "decline")]
+            return [set(creation_facts(request, outcome))]
         return [
-            {g for g in combo if g} for combo in itertools.product(*[g or [""] for g in groups])
+            set(request_facts(self.lifecycle, self.spec.test_mode, prior, op.operation_id, request))
         ]
 
     def _outcomes(

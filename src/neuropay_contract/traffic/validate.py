@@ -62,9 +62,18 @@ class Checked:
         )
 
 
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member names")  # I-JSON (RFC 7493)
+    return dict(pairs)
+
+
 def _parse(raw: bytes, max_depth: int) -> Any:
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject)
+        value = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject, object_pairs_hook=_unique_names
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         return _NOT_PARSED
     if raw.count(b"[") + raw.count(b"{") > max_depth and _deeper_than(value, max_depth):
@@ -95,6 +104,18 @@ def _pointer(error: ValidationError) -> str:
 
 def _media(headers: Mapping[str, str]) -> str:
     return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _request_media_ok(header: str) -> bool:
+    """The spec's request media type: ``application/json`` in any case, any parameters but a
+    charset other than UTF-8 (no Content-Type and ``+json`` types are refused)."""
+    media, *params = (part.strip() for part in header.split(";"))
+    charsets = [
+        value.strip().strip('"').lower()
+        for name, _, value in (p.partition("=") for p in params)
+        if name.strip().lower() == "charset"
+    ]
+    return media.lower() == "application/json" and all(c == "utf-8" for c in charsets)
 
 
 def _is_json_media(media: str) -> bool:
@@ -195,7 +216,7 @@ class ExchangeValidator:
                 expect=Expectation(413, "payload_too_large", step="body_size"),
             )
         media = _media(ex.request_headers)
-        if not _is_json_media(media):
+        if not _request_media_ok(ex.request_headers.get("content-type", "")):
             c.add(
                 "request.content-type",
                 "client",
