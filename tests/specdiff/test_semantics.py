@@ -210,3 +210,60 @@ def test_lifecycle_names_declared_as_lists_are_compared_too() -> None:
         "lifecycle-guard-removed",
         "#/x-lifecycle/guards/7",
     )
+
+
+def _paths_of(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, value in items:
+        found += [(*path, key), *_paths_of(value, (*path, key))]
+    return found
+
+
+_JUNK: list[Any] = [
+    None,
+    1,
+    "x",
+    [],
+    {},
+    [1, "a"],
+    [{"a": 1}],
+    {"$ref": "#/components/schemas/Checkout"},
+    {"$ref": 5},
+    True,
+    {"type": ["string", {"x": 1}]},
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_wrongly_shaped_documents_never_crash_the_differ(seed: int) -> None:
+    import random
+
+    from neuropay_contract.specdiff.render import render
+
+    rng = random.Random(seed)
+    base = spec_copy()
+    broken = spec_copy()
+    paths = _paths_of(base)
+    for _ in range(rng.randint(1, 12)):
+        node: Any = broken
+        path = rng.choice(paths)
+        try:
+            for token in path[:-1]:
+                node = node[token]
+            node[path[-1]] = copy.deepcopy(rng.choice(_JUNK))
+        except (KeyError, IndexError, TypeError):
+            continue
+    for old, new in ((base, broken), (broken, base)):
+        try:
+            report = diff_documents(Document("old", old), Document("new", new))
+        except NeuropayError:
+            continue  # a dangling $ref: refused with one line
+        for fmt in ("text", "md", "json"):
+            assert render(report, fmt)

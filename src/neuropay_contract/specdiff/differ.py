@@ -46,7 +46,7 @@ def _extensions(ctx: DiffContext, operations: dict[str, OperationRef]) -> list[C
         for change, op in compare_lifecycle(
             ctx, mapping(old, "x-lifecycle"), mapping(new, "x-lifecycle")
         ):
-            if op is not None and op in operations:
+            if isinstance(op, str) and op in operations:
                 attribute([change], operations[op])
             out.append(change)
     if "x-idempotency" in old or "x-idempotency" in new:

@@ -36,7 +36,10 @@ class _View:
         for index, t in enumerate(_list(raw.get("transitions"))):
             if isinstance(t, dict):
                 trigger = str(t.get("operation") or f"event {t.get('event')}")
-                self.transitions[(t.get("from"), trigger)].append((index, t))
+                source = t.get("from")
+                self.transitions[(None if source is None else str(source), trigger)].append(
+                    (index, t)
+                )
         self.forbidden = {
             (str(f.get("status")), str(f.get("operation"))): (i, f)
             for i, f in enumerate(_list(raw.get("forbidden")))

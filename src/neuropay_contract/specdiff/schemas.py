@@ -305,8 +305,8 @@ class SchemaDiffer:
         old_ptr: str,
         new_ptr: str,
     ) -> Change:
-        what = {None: "absent"}
-        reason = f"{subject}: {keyword} {what.get(before, repr(before))} became {what.get(after, repr(after))}"
+        shown = ("absent" if v is None else repr(v) for v in (before, after))
+        reason = f"{subject}: {keyword} {next(shown)} became {next(shown)}"
         return self.ctx.change(
             rid,
             reason,
@@ -483,7 +483,12 @@ def _codes(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
     info = info if isinstance(info, dict) else {}
     enum = node.get("enum")
     codes: list[Any] = enum if isinstance(enum, list) else list(info)
-    return {str(c): dict(info.get(c) or {}) if isinstance(info.get(c), dict) else {} for c in codes}
+    found: dict[str, dict[str, Any]] = {}
+    for code in codes:
+        if isinstance(code, str | int) and not isinstance(code, bool):
+            entry = info.get(str(code))
+            found[str(code)] = dict(entry) if isinstance(entry, dict) else {}
+    return found
 
 
 def _key(value: Any) -> str:
