@@ -24,8 +24,11 @@ def create(client: httpx.Client, **extra: Any) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def start_mock(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`neuropay mock` on a free port: the process, its URL and the three keys it printed."""
+def start_mock(
+    db: Path, *extra: str, new_keys: int = 3, printed: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`neuropay mock` on a free port: the process, its URL and the keys it printed (the
+    ``new_keys`` it generated; none on a database that has keys, none when keys are given)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", str(db), *extra],
         stdout=subprocess.PIPE,
@@ -37,12 +40,14 @@ def start_mock(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
+        if printed is not None:
+            printed.append(line)
         if match := re.search(r"(http://127\.0\.0\.1:\d+)", line):
             url = match.group(1)
-        if match := re.search(r"key of [\w-]+: (sk_\w+)", line):
+        if match := re.search(r"key of [\w-]+: (sk_\w+)$", line.rstrip()):
             keys.append(match.group(1))
         if line.startswith("  try:"):
             break
     assert url
-    assert len(keys) == 3
+    assert len(keys) == new_keys, keys
     return proc, url, keys

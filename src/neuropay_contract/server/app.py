@@ -27,15 +27,16 @@ from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
 from .hosted import HostedPages
 from .jsoncodec import FastJSONResponse
-from .keys import ApiKey, KeyRing, default_keys
+from .keys import ApiKey, KeyRing, default_keys, stored
 from .pages import page_routes
-from .service import ApiError, Caller, CheckoutService, key_hash
+from .service import ApiError, Caller, CheckoutService
 from .store import Store
 from .validation import RequestValidator
 
 log = logging.getLogger("neuropay.mock")
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+KEY_REFRESH_S = 1.0
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -111,6 +112,7 @@ class ApiHandler:
         self.spec = spec
         self.service = service
         self.keys = keys
+        self._keys_read = time.monotonic()
         self.max_body = spec.max_body_bytes
         self.max_depth = spec.max_json_depth
         self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
@@ -154,7 +156,16 @@ class ApiHandler:
         key = self.keys.find(presented)
         if key is None:
             raise ApiError(401, "invalid_api_key", "The API key is not valid.")
-        return Caller(key.merchant, key.mode, key_hash(key.key), base_url)
+        return Caller(key.merchant, key.mode, key.key_hash, base_url)
+
+    async def refresh_keys(self) -> None:
+        """Re-read the stored keys now and then, so `neuropay mock keys add|revoke` on the
+        database reaches a running server within about a second."""
+        if time.monotonic() - self._keys_read < KEY_REFRESH_S:
+            return
+        self._keys_read = time.monotonic()
+        rows = await asyncio.wrap_future(self.service.store.submit(lambda s: s.api_keys()))
+        self.keys = KeyRing(rows)
 
     # -- the generic rules, each a step of x-precedence ---------------------------------------
     def check_method(self, pending: _Pending) -> None:
@@ -165,8 +176,9 @@ class ApiHandler:
                 f"{pending.request.url.path} only takes {pending.op.method}.",
             )
 
-    def check_api_key(self, pending: _Pending) -> None:
+    async def check_api_key(self, pending: _Pending) -> None:
         request = pending.request
+        await self.refresh_keys()
         pending.caller = self.authenticate(request, f"{request.url.scheme}://{request.url.netloc}")
         request.state.caller = pending.caller
 
@@ -359,23 +371,33 @@ def create_app(
     api_keys: Sequence[ApiKey] | None = None,
     request_log: Callable[[str], None] | None = None,
 ) -> Starlette:
-    """The reference server as an ASGI app. Keys given are stored; with none, the stored keys are
-    used, and a new database gets :func:`default_keys`. ``app.state.keys`` lists them.
+    """The reference server as an ASGI app. Keys given are stored (a key stored for another
+    merchant or mode is refused); a database without keys gets :func:`default_keys`. The store
+    keeps only hashes, so ``app.state.keys`` lists the keys whose text this call knows (given or
+    generated now); ``app.state.generated_keys`` the generated ones, to show once.
     ``request_log`` receives one :func:`request_log_line` per API request."""
     spec = spec or load_spec()
     store = Store(db_path)
+    given = list(api_keys or ())
 
     def init_keys(s: Store) -> list[ApiKey]:
-        for key in api_keys or ():
-            s.add_key(key.key, key.merchant, key.mode)
-        if not s.api_keys():
-            for key in default_keys():
-                s.add_key(key.key, key.merchant, key.mode)
-        return [ApiKey(k.key, k.merchant, k.mode) for k in s.api_keys()]
+        for key in given:
+            s.add_key(stored(key))
+        if s.api_keys():
+            return []
+        generated = default_keys()
+        for key in generated:
+            s.add_key(stored(key))
+        return generated
 
-    keys = store.run(init_keys)
-    service = CheckoutService(spec, store)
-    handler = ApiHandler(spec, service, KeyRing(keys))
+    try:
+        service = CheckoutService(spec, store)
+        generated = store.run(init_keys)
+        stored_keys = store.run(lambda s: s.api_keys())
+    except BaseException:
+        store.close()
+        raise
+    handler = ApiHandler(spec, service, KeyRing(stored_keys))
     spec_text = spec.text or json.dumps(spec.document)
 
     async def answer(request: Request) -> Response:
@@ -442,7 +464,9 @@ def create_app(
         Route("/{path:path}", not_found, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes)
-    app.state.keys = keys
+    app.state.keys = given + generated
+    app.state.generated_keys = generated
+    app.state.stored_keys = stored_keys
     app.state.store = store
     app.state.service = service
     return app

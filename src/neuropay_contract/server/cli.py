@@ -1,18 +1,26 @@
-"""``neuropay mock``: run the reference server (the sandbox integrators develop against)."""
+"""``neuropay mock``: run the reference server (the sandbox integrators develop against), and
+``neuropay mock keys`` to manage the keys stored in its database."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import signal
 import socket
 import sys
+import time
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
 
 from ..errors import NeuropayError, UsageError
 from .console import Console
-from .keys import ApiKey, parse_key_option
+from .keys import ApiKey, make_key, parse_key_option, read_key_file
 from .workers import serve_workers, worker_settings
+
+KEYS_ENV = "NEUROPAY_MOCK_API_KEYS"
 
 
 def default_db_path() -> Path:
@@ -20,12 +28,38 @@ def default_db_path() -> Path:
     return base / "neuropay" / "mock.sqlite3"
 
 
-@click.command("mock")
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises a caught SIGTERM once it has shut down, so the process dies by the
+        signal (exit 143) before the store is closed. Here SIGTERM is the normal way to stop:
+        shut down, close the store (merging the WAL), exit 0."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            captured = getattr(self, "_captured_signals", None)
+            if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
+                captured.remove(sig)
+
+    return Server
+
+
+@click.group("mock", invoke_without_command=True)
 @click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Interface to bind (loopback by default).",
+    help="Interface to bind (loopback by default; anything else warns: the sandbox has no TLS).",
 )
 @click.option(
     "--port",
@@ -44,8 +78,16 @@ def default_db_path() -> Path:
     "--api-key",
     "api_keys",
     multiple=True,
+    envvar=KEYS_ENV,
     metavar="KEY[:test|live][@MERCHANT]",
-    help="A key to accept (repeatable). Mode defaults from the sk_test_/sk_live_ prefix; merchant to merchant-1.",
+    help=f"A key to accept (repeatable; or ${KEYS_ENV}, space-separated). Mode defaults from the"
+    " sk_test_/sk_live_ prefix; merchant to merchant-1.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Keys to accept, one KEY[:test|live][@MERCHANT] a line (keeps them out of `ps`).",
 )
 @click.option(
     "--spec",
@@ -61,28 +103,33 @@ def default_db_path() -> Path:
     help="Server processes sharing the port and the SQLite file (not with :memory:).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No line per request on stderr.")
+@click.pass_context
 def mock_command(
+    ctx: click.Context,
     host: str,
     port: int,
     db: str | None,
     api_keys: tuple[str, ...],
+    api_key_file: Path | None,
     spec: Path | None,
     workers: int,
     quiet: bool,
-) -> int:
-    """Run the stateful reference server until Ctrl-C.
+) -> int | None:
+    """Run the stateful reference server until Ctrl-C or SIGTERM (exit 0 once the database is
+    closed).
 
-    Keys are stored in the database, so a restart on the same --db accepts the same keys. With no
-    --api-key on a new database it creates a test key for two merchants and a live key for the
-    first, and prints them once at start (the sandbox's credentials; nothing else ever prints keys).
-    Each API request then gets one line on stderr: method, path, status, the error code and
-    message of a refusal, merchant and mode, time taken.
+    The database keeps only a hash of each key and a short prefix to tell them apart. With no
+    key given, a new database gets a test key for two merchants and a live key for the first,
+    printed once at start: keep them. Keys given (--api-key, --api-key-file, $NEUROPAY_MOCK_API_KEYS)
+    are never printed. `neuropay mock keys` lists, adds and revokes stored keys. Each API
+    request gets one line on stderr: method, path, status, the error code and message of a
+    refusal, merchant and mode, time taken (never the key).
 
     With --workers N, N processes serve the port over the same database, with the same
     guarantees (see "Running a shared sandbox" in the README); a worker that dies is replaced.
     """
-    import uvicorn
-
+    if ctx.invoked_subcommand is not None:
+        return None
     from ..spec import load_spec
     from .app import create_app
 
@@ -90,6 +137,20 @@ def mock_command(
     keys: list[ApiKey] = [parse_key_option(value) for value in api_keys]
     if workers > 1 and db_path == ":memory:":
         raise UsageError("--workers needs a database file: each process has its own :memory:")
+    if api_key_file is not None:
+        keys += read_key_file(api_key_file)
+    if api_keys and ctx.get_parameter_source("api_keys") == click.core.ParameterSource.COMMANDLINE:
+        click.echo(
+            "neuropay mock: note: keys on the command line are visible to every user of this"
+            f" machine (ps); prefer --api-key-file or ${KEYS_ENV}",
+            err=True,
+        )
+    if not is_loopback(host):
+        click.echo(
+            f"neuropay mock: warning: --host {host} makes the sandbox reachable from the network"
+            " (plain HTTP, test data, keys in headers); use 127.0.0.1 unless you mean it",
+            err=True,
+        )
     console = None if quiet or workers > 1 else Console()
     try:
         app = create_app(
@@ -98,27 +159,28 @@ def mock_command(
             keys or None,
             request_log=None if console is None else console.log,
         )
-    except OSError as exc:
-        raise NeuropayError(f"cannot open database {db_path}: {exc}") from None
+    except BaseException:
+        if console is not None:
+            console.close()
+        raise
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
+        sock.close()
         app.state.store.close()
+        if console is not None:
+            console.close()
         raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     # Listen before printing the URL: connections made as soon as it shows wait in the backlog.
     sock.listen(2048)
     shown_host = host if ":" not in host else f"[{host}]"
-    served_by = f", {workers} workers" if workers > 1 else ""
-    click.echo(
-        f"neuropay mock: http://{shown_host}:{sock.getsockname()[1]}"
-        f" (database {db_path}{served_by})"
-    )
-    for key in app.state.keys:
-        click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
     bound = f"http://{shown_host}:{sock.getsockname()[1]}"
+    served_by = f", {workers} workers" if workers > 1 else ""
+    click.echo(f"neuropay mock: {bound} (database {db_path}{served_by})")
+    _show_keys(app)
     click.echo(f"  docs: {bound}/docs (samples aimed at this server)")
     click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
     sys.stdout.flush()
@@ -129,12 +191,125 @@ def mock_command(
         finally:
             sock.close()
         return 0
+    import uvicorn
+
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        _server_class()(config).run(sockets=[sock])
     finally:
         sock.close()
         app.state.store.close()
         if console is not None:
             console.close()
     return 0
+
+
+def _show_keys(app: Any) -> None:
+    generated = app.state.generated_keys
+    if generated:
+        click.echo("  new keys, shown only now (the database keeps only their hashes):")
+        for key in generated:
+            click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
+    shown = {(k.merchant, k.mode) for k in generated}
+    for key in app.state.stored_keys:
+        if (key.merchant, key.mode) not in shown:
+            click.echo(f"  {key.mode:4} key of {key.merchant}: {key.shown} (stored)")
+
+
+def _open_store(ctx: click.Context, db: str | None) -> Any:
+    """The database named by the subcommand's --db, else by `neuropay mock --db`, else the
+    default."""
+    from .store import Store
+
+    outer: click.Context | None = ctx
+    while outer is not None and outer.command is not mock_command:
+        outer = outer.parent
+    inherited = outer.params.get("db") if outer is not None else None
+    return Store(db or inherited or str(default_db_path()))
+
+
+_DB_OPTION = click.option(
+    "--db", "db", default=None, help="The sandbox's database  [default: as for neuropay mock]"
+)
+
+
+@mock_command.group("keys")
+def keys_group() -> None:
+    """List, add and revoke the API keys stored in a sandbox database (a running server sees
+    the change within a second)."""
+
+
+@keys_group.command("list")
+@_DB_OPTION
+@click.pass_context
+def keys_list(ctx: click.Context, db: str | None) -> None:
+    """Stored keys: display prefix, mode, merchant, when added (never the key: only its hash
+    is stored)."""
+    store = _open_store(ctx, db)
+    try:
+        rows = store.run(lambda s: s.api_keys())
+    finally:
+        store.close()
+    for key in rows:
+        added = time.strftime("%Y-%m-%d %H:%M", time.localtime(key.created))
+        click.echo(f"{key.shown:18} {key.mode:4}  {key.merchant:20} added {added}")
+
+
+@keys_group.command("add")
+@click.argument("key", required=False, metavar="[KEY[:test|live][@MERCHANT] | -]")
+@click.option("--merchant", default="merchant-1", show_default=True, help="For a new key.")
+@click.option("--mode", type=click.Choice(["test", "live"]), default="test", show_default=True)
+@_DB_OPTION
+@click.pass_context
+def keys_add(ctx: click.Context, key: str | None, merchant: str, mode: str, db: str | None) -> None:
+    """Store a key. Without KEY a new one is made for --merchant and --mode and printed (once);
+    "-" reads KEY from stdin (out of `ps`). A key stored for another merchant or mode is
+    refused."""
+    from .keys import stored
+
+    if key == "-":
+        key = sys.stdin.readline().strip()
+    new = parse_key_option(key) if key else ApiKey(make_key(mode), merchant, mode)
+    store = _open_store(ctx, db)
+    try:
+        added = store.run(lambda s: s.add_key(stored(new)))
+    finally:
+        store.close()
+    if key is None:
+        click.echo(f"{new.mode} key of {new.merchant}: {new.key}")
+        click.echo("  shown only now: the database keeps only its hash", err=True)
+    else:
+        state = "added" if added else "already stored"
+        click.echo(f"{stored(new).shown} {new.mode} key of {new.merchant}: {state}")
+
+
+@keys_group.command("revoke")
+@click.argument("key", metavar="KEY|PREFIX")
+@_DB_OPTION
+@click.pass_context
+def keys_revoke(ctx: click.Context, key: str, db: str | None) -> None:
+    """Forget a key, named by itself or by the prefix `keys list` shows (which must name one
+    key); requests with it are refused from then on."""
+    from .keys import key_hash
+
+    wanted = key.rstrip("…")
+
+    def revoke(s: Any) -> str:
+        rows = s.api_keys()
+        matches = [k for k in rows if k.key_hash == key_hash(key)]
+        if not matches:
+            matches = [k for k in rows if k.prefix == wanted]
+        if not matches:
+            raise UsageError(f"no stored key is {wanted!r}; `neuropay mock keys list` shows them")
+        if len(matches) > 1:
+            raise UsageError(
+                f"{len(matches)} keys start with {wanted!r}; give the whole key to revoke one"
+            )
+        s.remove_key(matches[0].key_hash)
+        return f"{matches[0].shown} {matches[0].mode} key of {matches[0].merchant}: revoked"
+
+    store = _open_store(ctx, db)
+    try:
+        click.echo(store.run(revoke))
+    finally:
+        store.close()

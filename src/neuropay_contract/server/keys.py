@@ -1,11 +1,16 @@
-"""API keys of the reference server: each belongs to a merchant and a mode (test or live)."""
+"""API keys of the reference server: each belongs to a merchant and a mode (test or live).
+
+The server stores only a key's SHA-256 and a short display prefix: a copied database file or a
+``keys list`` gives nobody a key that works. The full key exists only where it was made (printed
+once) or where the operator keeps it."""
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import UsageError
 
@@ -23,6 +28,37 @@ class ApiKey:
 
     def __repr__(self) -> str:
         return f"ApiKey(key='{self.key[:8]}…', merchant={self.merchant!r}, mode={self.mode!r})"
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A key as the database holds it: its hash and display prefix, never the key itself."""
+
+    key_hash: str
+    prefix: str
+    merchant: str
+    mode: str
+    created: float = 0.0
+
+    @property
+    def shown(self) -> str:
+        return f"{self.prefix}…"
+
+
+def key_hash(key: str) -> str:
+    """The stored form of a key (also what idempotency records are scoped by)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    """Enough of ``key`` to tell keys apart in a list: the ``sk_test_``/``sk_live_`` marker and
+    four more characters, never more than a third of the key."""
+    marker = next((p for p in PREFIXES.values() if key.startswith(p)), "")
+    return key[: min(len(marker) + 4, len(key) // 3)]
+
+
+def stored(key: ApiKey, created: float = 0.0) -> StoredKey:
+    return StoredKey(key_hash(key.key), display_prefix(key.key), key.merchant, key.mode, created)
 
 
 def make_key(mode: str) -> str:
@@ -53,19 +89,36 @@ def parse_key_option(value: str) -> ApiKey:
     return ApiKey(value, merchant, mode)
 
 
+def read_key_file(path: Path) -> list[ApiKey]:
+    """Keys from a file, one ``KEY[:test|live][@MERCHANT]`` a line; blank lines and ``#``
+    comments are skipped. Keeps keys out of the command line (and so out of ``ps``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read --api-key-file {path}: {reason}") from None
+    keys = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            try:
+                keys.append(parse_key_option(line))
+            except UsageError as exc:
+                raise UsageError(f"{path} line {number}: {exc}") from None
+    if not keys:
+        raise UsageError(f"--api-key-file {path} holds no key")
+    return keys
+
+
 class KeyRing:
-    """Looks keys up in constant time with respect to the presented value."""
+    """Finds the stored key a request presents, by hash (a dictionary lookup on a SHA-256
+    digest: how long it takes says nothing about how close a guess was)."""
 
-    def __init__(self, keys: Iterable[ApiKey]) -> None:
-        self._keys = [(k.key.encode(), k) for k in keys]
+    def __init__(self, keys: Iterable[StoredKey]) -> None:
+        self._keys = {k.key_hash: k for k in keys}
 
-    def find(self, presented: str) -> ApiKey | None:
-        candidate = presented.encode()
-        found: ApiKey | None = None
-        for raw, key in self._keys:  # no early exit: every key is compared
-            if hmac.compare_digest(raw, candidate):
-                found = key
-        return found
+    def find(self, presented: str) -> StoredKey | None:
+        return self._keys.get(key_hash(presented))
 
 
 def key_triplet(keys: Iterable[ApiKey]) -> tuple[str, str, str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import SpecError
 from ..lifecycle import Answer, Guard, Lifecycle, creation_facts, request_facts
 from ..spec import ApiSpec, TestMode
 from .store import IdempotencyRecord, Store
@@ -49,10 +50,6 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def body_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -66,7 +63,10 @@ class CheckoutService:
         self.lifecycle: Lifecycle = spec.require_lifecycle()
         test_mode = spec.test_mode
         if test_mode is None:
-            raise ValueError("the reference server needs the spec's x-test-mode extension")
+            raise SpecError(
+                f"{spec.path or 'the spec'} has no x-test-mode extension, which the reference"
+                " server needs (test cards, helpers, key prefixes); add it as spec/README.md shows"
+            )
         self.test_mode: TestMode = test_mode
         self.max_metadata = int(spec.limits.get("max_metadata_keys", 50))
         self.retention_s = float(spec.idempotency.get("retention_hours", 24)) * 3600

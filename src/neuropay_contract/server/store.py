@@ -14,9 +14,11 @@ their transactions take turns.
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from typing import Any, TypeVar
 
 from ..errors import NeuropayError
 from .jsoncodec import dumps_text, loads
+from .keys import StoredKey, display_prefix, key_hash
 
 T = TypeVar("T")
 
@@ -36,12 +39,20 @@ MAX_BATCH = 64
 # Expired idempotency records are swept at most this often (not on every keyed request).
 SWEEP_EVERY_S = 60.0
 
-_SCHEMA = """
+# Keys are stored as SHA-256 hex (the same digest scopes idempotency records) and a display
+# prefix; the key itself never reaches the file.
+_KEYS_TABLE = """
 CREATE TABLE IF NOT EXISTS api_keys (
-    key TEXT PRIMARY KEY,
+    key_hash TEXT PRIMARY KEY,
+    prefix TEXT NOT NULL,
     merchant TEXT NOT NULL,
-    mode TEXT NOT NULL CHECK (mode IN ('test', 'live'))
-);
+    mode TEXT NOT NULL CHECK (mode IN ('test', 'live')),
+    created REAL NOT NULL
+)"""
+
+_SCHEMA = (
+    _KEYS_TABLE
+    + """;
 CREATE TABLE IF NOT EXISTS checkouts (
     id TEXT PRIMARY KEY,
     merchant TEXT NOT NULL,
@@ -67,13 +78,11 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (api_key_hash, idem_key)
 );
 """
+)
 
 
-@dataclass(frozen=True)
-class StoredKey:
-    key: str
-    merchant: str
-    mode: str
+class KeyConflict(NeuropayError):
+    """A key given for one merchant or mode is already stored for another."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ class Store:
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = str(db_path)
         if self.db_path != ":memory:":
-            Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.db_path))
         self._conn: sqlite3.Connection | None = None
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._swept = 0.0
@@ -107,7 +116,8 @@ class Store:
             self._direct(self._open).result()
         except sqlite3.DatabaseError as exc:
             self._stop()
-            raise NeuropayError(f"cannot open database {self.db_path}: {exc}") from None
+            hint = "" if "not a database" in str(exc) else "; choose a --db this user can write"
+            raise NeuropayError(f"cannot open database {self.db_path}: {exc}{hint}") from None
         except BaseException:
             self._stop()
             raise
@@ -124,7 +134,22 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        # Deleted rows (a revoked key, the plain keys of an old schema) are overwritten, not
+        # left readable in free pages.
+        conn.execute("PRAGMA secure_delete=ON")
+        _hash_plain_keys(conn)
         conn.executescript(_SCHEMA)
+        # A read-only file opens and reads fine, then fails every write: find out now, at start,
+        # not as a 500 on the first request.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
         self._conn = conn
 
     def _claim(self, conn: sqlite3.Connection) -> None:
@@ -243,16 +268,35 @@ class Store:
     # -- keys (call inside run) ------------------------------------------------------------
     def api_keys(self) -> list[StoredKey]:
         rows = self.conn.execute(
-            "SELECT key, merchant, mode FROM api_keys ORDER BY rowid"
+            "SELECT key_hash, prefix, merchant, mode, created FROM api_keys ORDER BY rowid"
         ).fetchall()
-        return [StoredKey(r["key"], r["merchant"], r["mode"]) for r in rows]
+        return [StoredKey(*row) for row in rows]
 
-    def add_key(self, key: str, merchant: str, mode: str) -> None:
+    def add_key(self, key: StoredKey) -> bool:
+        """Store ``key``; False when it is already stored as it is. A key stored for another
+        merchant or mode raises :class:`KeyConflict` (never silently moved)."""
+        row = self.conn.execute(
+            "SELECT merchant, mode FROM api_keys WHERE key_hash = ?", (key.key_hash,)
+        ).fetchone()
+        if row is not None:
+            if (row["merchant"], row["mode"]) != (key.merchant, key.mode):
+                raise KeyConflict(
+                    f"the key {key.prefix}… is already the {row['mode']} key of"
+                    f" {row['merchant']}; revoke it first (neuropay mock keys revoke) or use"
+                    " another key"
+                )
+            return False
         self.conn.execute(
-            "INSERT INTO api_keys (key, merchant, mode) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET merchant = excluded.merchant, mode = excluded.mode",
-            (key, merchant, mode),
+            "INSERT INTO api_keys (key_hash, prefix, merchant, mode, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key.key_hash, key.prefix, key.merchant, key.mode, key.created or time.time()),
         )
+        return True
+
+    def remove_key(self, hashed: str) -> bool:
+        """Forget the key with this hash; False when there was none."""
+        cursor = self.conn.execute("DELETE FROM api_keys WHERE key_hash = ?", (hashed,))
+        return cursor.rowcount > 0
 
     # -- checkouts -------------------------------------------------------------------------
     def get_checkout(
@@ -366,3 +410,41 @@ def _resolve(future: Future[Any], fn: Callable[[Store], Any], store: Store) -> N
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds every checkout and
+    customer); an existing file keeps the permissions its owner gave it."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise NeuropayError(
+            f"cannot create database {path}: {exc.strerror}; choose a --db this user can write"
+        ) from None
+
+
+def _hash_plain_keys(conn: sqlite3.Connection) -> None:
+    """Databases made before keys were hashed stored them in plain text: hash them in place."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(api_keys)")}
+    if "key" not in columns:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        plain = conn.execute("SELECT key, merchant, mode FROM api_keys ORDER BY rowid").fetchall()
+        conn.execute("DROP TABLE api_keys")
+        conn.execute(_KEYS_TABLE)
+        now = time.time()
+        for key, merchant, mode in plain:
+            conn.execute(
+                "INSERT INTO api_keys (key_hash, prefix, merchant, mode, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key_hash(key), display_prefix(key), merchant, mode, now),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # no copy of the plain keys left in the WAL
