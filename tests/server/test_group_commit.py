@@ -16,9 +16,14 @@ import httpx
 import pytest
 
 from neuropay_contract.contract import create_body
+from neuropay_contract.server.keys import ApiKey, StoredKey, key_hash, stored
 from neuropay_contract.server.store import Store
 
 from ._helpers import api, start_mock
+
+
+def _key(text: str) -> StoredKey:
+    return stored(ApiKey(text, "m", "test"))
 
 
 def _commits(store: Store) -> list[str]:
@@ -36,8 +41,7 @@ def test_calls_waiting_behind_a_commit_share_the_next_one(tmp_path: Path) -> Non
         first = store.submit(lambda s: gate.wait(10))
         time.sleep(0.1)  # the database thread is now inside the first call
         following = [
-            store.submit(lambda s, i=i: s.add_key(f"sk_test_{i:032d}", "m", "test"))
-            for i in range(20)
+            store.submit(lambda s, i=i: s.add_key(_key(f"sk_test_{i:032d}"))) for i in range(20)
         ]
         assert not any(f.done() for f in following)
         gate.set()
@@ -58,19 +62,19 @@ def test_a_failing_call_rolls_back_alone_in_its_batch(tmp_path: Path) -> None:
         time.sleep(0.1)
 
         def fails(s: Store) -> None:
-            s.add_key("sk_test_" + "f" * 32, "m", "test")
+            s.add_key(_key("sk_test_" + "f" * 32))
             raise RuntimeError("refused")
 
-        before = store.submit(lambda s: s.add_key("sk_test_" + "a" * 32, "m", "test"))
+        before = store.submit(lambda s: s.add_key(_key("sk_test_" + "a" * 32)))
         failing = store.submit(fails)
-        after = store.submit(lambda s: s.add_key("sk_test_" + "b" * 32, "m", "test"))
+        after = store.submit(lambda s: s.add_key(_key("sk_test_" + "b" * 32)))
         gate.set()
         before.result(timeout=10)
         after.result(timeout=10)
         with pytest.raises(RuntimeError, match="refused"):
             failing.result(timeout=10)
-        keys = [k.key for k in store.run(lambda s: s.api_keys())]
-        assert keys == ["sk_test_" + "a" * 32, "sk_test_" + "b" * 32]
+        keys = [k.key_hash for k in store.run(lambda s: s.api_keys())]
+        assert keys == [key_hash("sk_test_" + "a" * 32), key_hash("sk_test_" + "b" * 32)]
     finally:
         store.close()
 
@@ -92,16 +96,16 @@ def test_a_failed_commit_fails_every_call_of_its_batch(tmp_path: Path) -> None:
             s.conn.execute("INSERT INTO child VALUES (1)")
 
         calls = [
-            store.submit(lambda s: s.add_key("sk_test_" + "a" * 32, "m", "test")),
+            store.submit(lambda s: s.add_key(_key("sk_test_" + "a" * 32))),
             store.submit(poison),
-            store.submit(lambda s: s.add_key("sk_test_" + "b" * 32, "m", "test")),
+            store.submit(lambda s: s.add_key(_key("sk_test_" + "b" * 32))),
         ]
         gate.set()
         for future in calls:
             with pytest.raises(sqlite3.IntegrityError):
                 future.result(timeout=10)
         assert store.run(lambda s: s.api_keys()) == []
-        assert store.run(lambda s: s.add_key("sk_test_" + "c" * 32, "m", "test")) is None
+        assert store.run(lambda s: s.add_key(_key("sk_test_" + "c" * 32))) is True
     finally:
         store.close()
 
@@ -135,7 +139,7 @@ def test_acknowledged_writes_under_concurrent_load_survive_kill_9(tmp_path: Path
             future.result(timeout=30)
     proc.communicate(timeout=10)
     assert len(acknowledged) >= 200
-    proc, url, _ = start_mock(db, "--quiet")
+    proc, url, _ = start_mock(db, "--quiet", new_keys=0)
     try:
         with api(url, keys[0]) as own:
             missing: list[Any] = [
