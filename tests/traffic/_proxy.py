@@ -3,6 +3,7 @@ traffic with deliberate negative tests that reveal a broken server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -118,6 +119,8 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
             key=None,
             headers={"Authorization": credential},
         )
+    body_rules(client, paid)
+    idempotency_rules(client)
     customer = post(
         "/checkout/create-customer",
         {"first_name": "Astrid", "last_name": "Lindgren", "email": "astrid@example.com"},
@@ -127,4 +130,91 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
         "/checkout/retrieve-customer",
         {"customer_id": customer},
         headers=declared("404 customer_not_found"),
+    )
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def body_rules(client: RecordingClient, checkout: str) -> None:
+    """The body rules where the spec draws the line: size, media type, depth, I-JSON, formats."""
+    post = client.post
+    as_json = {"Content-Type": "application/json"}
+    update = json.dumps({"checkout_id": checkout, "metaData": {"k": "v"}})
+    at_limit = (update + " " * (65536 - len(update))).encode()
+    post("/checkout/update", raw=at_limit, headers=as_json)  # exactly the limit: valid
+    over = (update + " " * (70000 - len(update))).encode()
+    post("/checkout/update", raw=over, chunked=True, headers={**as_json, **declared("413")})
+    post(
+        "/checkout/update",
+        raw=update.encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    post(
+        "/checkout/update",
+        raw=update.encode(),
+        headers={"Content-Type": "application/merchant+json", **declared("415")},
+    )
+    post("/checkout/update", raw=update.encode(), headers=declared("415"))  # no Content-Type
+    # 32 levels (the limit, counted from the top as 1) parse and break the schema; 33 do not parse.
+    deep = {"checkout_id": checkout, "metaData": {"k": _nested(30)}}
+    post("/checkout/update", deep, headers=declared("400 invalid_request"))
+    deeper = {"checkout_id": checkout, "metaData": {"k": _nested(31)}}
+    post("/checkout/update", deeper, headers=declared("400 invalid_json"))
+    for raw in (
+        f'{{"checkout_id": "{checkout}", "checkout_id": "{checkout}", "metaData": {{}}}}'.encode(),
+        f'{{"checkout_id": "{checkout}", "metaData": {{"a": NaN}}}}'.encode(),
+        f'{{"checkout_id": "{checkout}", "metaData": {{"a": "'.encode() + b"\xff" + b'"}}',
+        f'{{"checkout_id": "{checkout}", "metaData": {{"a": "\\ud800"}}}}'.encode(),
+    ):
+        post("/checkout/update", raw=raw, headers={**as_json, **declared("400 invalid_json")})
+    person = {"first_name": "A", "last_name": "B", "email": "not-an-email"}
+    post("/checkout/create-customer", person, headers=declared("400 invalid_request"))
+    post("/checkout/create", {**CREATE, "currency": "SEK\n"}, headers=declared("400"))
+
+
+def idempotency_rules(client: RecordingClient) -> None:
+    """Idempotency-Key where the spec draws the line: what is stored, what counts as the same."""
+    post = client.post
+    person = {"first_name": "A", "last_name": "B", "email": "a@example.com"}
+    post(
+        "/checkout/create-customer",
+        person,
+        headers={"Idempotency-Key": "bad key", **declared("400")},
+    )
+    post("/checkout/create-customer", person, headers={"Idempotency-Key": "idem-shared"})
+    post("/checkout/create", CREATE, headers={"Idempotency-Key": "idem-shared", **declared("409")})
+    post(
+        "/checkout/create-customer",
+        {**person, "x": 1},
+        headers={"Idempotency-Key": "idem-fix", **declared("400 invalid_request")},
+    )
+    post("/checkout/create-customer", person, headers={"Idempotency-Key": "idem-fix"})
+    paid = post("/checkout/create", CREATE).json()["checkout_id"]
+    post("/checkout/test/pay", {"checkout_id": paid})
+    refund = {"checkout_id": paid, "amount": 100}
+    post("/checkout/refund", refund, headers={"Idempotency-Key": "idem-bytes"})
+    same = b'{ "amount": 100,\n  "checkout_id": "' + paid.encode() + b'" }'
+    post(
+        "/checkout/refund",
+        raw=same,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "idem-bytes"},
+    )
+    early = post("/checkout/create", {**CREATE, "capture": False}).json()["checkout_id"]
+    capture = {"checkout_id": early}
+    post("/checkout/capture", capture, headers={"Idempotency-Key": "idem-early", **declared("409")})
+    post("/checkout/test/pay", capture)
+    post("/checkout/capture", capture, headers={"Idempotency-Key": "idem-early", **declared("409")})
+    reader = post("/checkout/create-customer", person).json()["customer_id"]
+    read = {"customer_id": reader}
+    post("/checkout/retrieve-customer", read, headers={"Idempotency-Key": "idem-read"})
+    post("/checkout/delete-customer", read)
+    post(
+        "/checkout/retrieve-customer",
+        read,
+        headers={"Idempotency-Key": "idem-read", **declared("404 customer_not_found")},
     )

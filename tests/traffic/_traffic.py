@@ -29,6 +29,7 @@ class RecordingClient:
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
         method: str = "POST",
+        chunked: bool = False,
     ) -> httpx.Response:
         sent = dict(headers or {})
         use = self.key if key == "default" else key
@@ -37,7 +38,8 @@ class RecordingClient:
         if raw is None and body is not None:
             raw = json.dumps(body).encode()
             sent.setdefault("Content-Type", "application/json")
-        response = self.client.request(method, path, content=raw, headers=sent)
+        content: Any = iter([raw]) if chunked and raw is not None else raw
+        response = self.client.request(method, path, content=content, headers=sent)
         auth, label, mode = self.labels.classify(sent.get("Authorization"))
         self.exchanges.append(
             Exchange(

@@ -54,6 +54,27 @@ class IdempotencyTracker:
         request = _canonical(c.request_json, ex.request_body)
         response = _canonical(c.response_json, ex.response_body)
         found = self._idem.get((ex.key_label, key))
+        conflict = self.spec.idempotency.get("conflict") or {}
+        code = (
+            c.response_json.get("error", {}).get("code")
+            if isinstance(c.response_json, dict)
+            else None
+        )
+        if (
+            found is None
+            and c.request_ok
+            and code == conflict.get("code", "idempotency_key_reused")
+        ):
+            c.add(
+                "idempotency.false-conflict",
+                "server",
+                "the key's first valid use in the traffic was answered as a reuse (a refusal of an "
+                "invalid request must not be stored)",
+                expected="the operation's answer",
+                received=f"{ex.status} {code}",
+                object_id=object_id_of(c.request_json),
+            )
+            return False
         if found is None:
             if ex.status < 500 and c.request_ok:
                 self._idem[(ex.key_label, key)] = _IdemRecord(
@@ -62,7 +83,6 @@ class IdempotencyTracker:
             return False
         object_id = object_id_of(c.request_json) or object_id_of(c.response_json)
         if found.operation != op.operation_id or found.request != request:
-            conflict = self.spec.idempotency.get("conflict") or {}
             c.add(
                 "idempotency.key-reused",
                 "client",

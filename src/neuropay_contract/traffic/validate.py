@@ -78,7 +78,26 @@ def _parse(raw: bytes, max_depth: int) -> Any:
         return _NOT_PARSED
     if raw.count(b"[") + raw.count(b"{") > max_depth and _deeper_than(value, max_depth):
         return _NOT_PARSED
+    if b"\\u" in raw and _has_lone_surrogate(value):  # escapes are the only way in
+        return _NOT_PARSED
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _reject(token: str) -> Any:
@@ -134,6 +153,14 @@ class ExchangeValidator:
         self.max_depth = spec.max_json_depth
         self.secured = bool(spec.document.get("security"))
         self._validators: dict[str | int, RequestValidator] = {}
+        # Codes of the generic request rules (not the operation's own, nor idempotency's, whose
+        # answers depend on earlier traffic): no valid request may get one.
+        self.generic_codes = {
+            code: step.name
+            for step in spec.precedence
+            if step.name not in ("operation", "idempotency", "api_key")
+            for code in step.codes
+        }
 
     def _first_error(
         self, schema: Mapping[str, Any] | str, instance: Any
@@ -394,6 +421,17 @@ class ExchangeValidator:
         """A refused request gets the answer of the first rule it breaks in x-precedence's order
         (and a conformant request gets no refusal of those generic rules at all)."""
         if not c.expectations:
+            step = self.generic_codes.get(code)
+            if step is not None and c.operation is not None and c.exchange.auth == "bearer":
+                c.add(
+                    "response.valid-request-refused",
+                    "server",
+                    f"the request breaks no rule of the spec, yet was refused with {status} "
+                    f"{code} (x-precedence step {step})",
+                    expected="the operation's own answer",
+                    received=f"{status} {code}",
+                    object_id=_object_id(c.request_json),
+                )
             return
         order = {step.name: index for index, step in enumerate(self.spec.precedence)}
         first = min(c.expectations, key=lambda e: order.get(e.step, len(order)))
