@@ -319,3 +319,25 @@ def test_newman_with_tests_passes_against_prism(path: Path, tmp_path: Path) -> N
     assert run["stats"]["assertions"]["failed"] == 0, failures
     assert run["stats"]["requests"]["total"] == len(spec.operations)
     assert run["stats"]["assertions"]["total"] >= 2 * len(spec.operations) - 1
+
+
+def test_yaml_dates_and_integer_status_keys_convert(tmp_path: Path) -> None:
+    """Unquoted YAML dates become date objects and `200:` an integer key: neither may crash."""
+    spec = tmp_path / "dates.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: Dates, version: '1'}\npaths:\n  /d:\n    post:\n"
+        "      requestBody:\n        content:\n          application/json:\n"
+        "            schema: {type: object, properties: {day: {type: string, format: date}}}\n"
+        "            example: {day: 2020-01-01}\n      responses:\n        200:\n"
+        "          description: ok\n          content:\n            application/json:\n"
+        "              schema: {type: string, format: date}\n              example: 2021-02-02\n"
+    )
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "postman", "convert", str(spec), "-o", str(out), "--tests"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    item = json.loads(out.read_text())["item"][0]["item"][0]
+    assert json.loads(item["request"]["body"]["raw"]) == {"day": "2020-01-01"}
+    assert item["response"][0]["body"] == '"2021-02-02"'

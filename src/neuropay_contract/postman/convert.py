@@ -36,7 +36,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return str(value)
 
 
@@ -195,7 +195,7 @@ class Converter:
         if value is None:
             value = self.media_value(media)
         if "json" in kind:
-            text = json.dumps(value, indent=2, ensure_ascii=False)
+            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
             return mime, {"mode": "raw", "raw": text, "options": {"raw": {"language": "json"}}}
         if kind == "application/x-www-form-urlencoded":
             return mime, {"mode": "urlencoded", "urlencoded": self._fields(media, value, False)}
@@ -204,7 +204,9 @@ class Converter:
         if kind in ("application/octet-stream",) or kind.startswith(("image/", "audio/", "video/")):
             return mime, {"mode": "file", "file": {"src": ""}}
         language = "xml" if "xml" in kind else "text"
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = (
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        )
         return mime, {"mode": "raw", "raw": text, "options": {"raw": {"language": language}}}
 
     def _fields(self, media: Mapping[str, Any], value: Any, files: bool) -> list[dict[str, Any]]:
@@ -269,7 +271,9 @@ class Converter:
                         "code": code,
                         "_postman_previewlanguage": "json",
                         "header": [{"key": "Content-Type", "value": "application/json"}],
-                        "body": json.dumps(example.value, indent=2, ensure_ascii=False),
+                        "body": json.dumps(
+                            example.value, indent=2, ensure_ascii=False, default=str
+                        ),
                     }
                 )
         return saved

@@ -100,7 +100,7 @@ def tests_for(spec: ApiSpec, op: Operation) -> list[str]:
         schema = _json_schema_of(spec, op, status)
         if schema is None:
             continue
-        converted = json.dumps(ajv_schema(spec, schema), separators=(",", ":"))
+        converted = json.dumps(ajv_schema(spec, schema), separators=(",", ":"), default=str)
         lines.append(
             f"if (pm.response.code === {int(status)}) {{ "
             f'pm.test("body matches the {status} response schema", function () {{ '
