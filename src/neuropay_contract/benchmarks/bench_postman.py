@@ -4,6 +4,7 @@ in one run: wall time and peak memory, printed as ratios."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -12,20 +13,31 @@ from .._resources import checkout_root
 from ._timing import run_timed
 from .large_spec import build_large_spec, count_operations, write_large_spec
 
+REPEAT = 5
 GOAL_SPEED = 4.0  # neuropay at least this many times faster
 GOAL_MEMORY = 2.0  # and at most 1/this of the peak memory
 
 
 def _compare(spec: Path, tmp: Path, theirs_cli: Path) -> tuple[float, float]:
     neuropay = Path(sys.executable).with_name("neuropay")
-    ours_t, ours_mem = run_timed(
-        [str(neuropay), "postman", "convert", str(spec), "-o", f"{tmp}/ours.json"]
-    )
-    theirs_t, theirs_mem = run_timed([str(theirs_cli), "-s", str(spec), "-o", f"{tmp}/theirs.json"])
+    ours_cmd = [str(neuropay), "postman", "convert", str(spec), "-o", f"{tmp}/ours.json"]
+    theirs_cmd = [str(theirs_cli), "-s", str(spec), "-o", f"{tmp}/theirs.json"]
+    # Runs alternate (ours, theirs, ours, ...) so a change in machine load hits both alike.
+    ours_runs, theirs_runs = [], []
+    for _ in range(REPEAT):
+        ours_runs.append(run_timed(ours_cmd, repeat=1))
+        theirs_runs.append(run_timed(theirs_cmd, repeat=1))
+    ours_t = statistics.median(t for t, _ in ours_runs)
+    theirs_t = statistics.median(t for t, _ in theirs_runs)
+    ours_mem = max(m for _, m in ours_runs)
+    theirs_mem = max(m for _, m in theirs_runs)
     ours_size = Path(f"{tmp}/ours.json").stat().st_size
     theirs_size = Path(f"{tmp}/theirs.json").stat().st_size
     speed, memory = theirs_t / ours_t, theirs_mem / ours_mem
-    print(f"\ndocument: {spec.name} ({spec.stat().st_size // 1024} KiB); median of 3 runs each")
+    print(
+        f"\ndocument: {spec.name} ({spec.stat().st_size // 1024} KiB); "
+        f"median of {REPEAT} alternating runs each"
+    )
     print(f"{'':22}{'neuropay convert':>18}{'openapi2postmanv2':>20}{'ratio':>10}")
     print(
         f"{'wall time (s)':22}{ours_t:>18.2f}{theirs_t:>20.2f}{speed:>9.2f}x (>1: neuropay faster)"

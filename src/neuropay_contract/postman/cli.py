@@ -60,9 +60,11 @@ def convert_command(spec: Path, out: Path, tests: bool) -> int:
     multipart with file fields), path, query, header and cookie parameters with values, the
     servers (collection variables baseUrl, baseUrl2, ... and one empty variable per credential),
     saved example responses and descriptions."""
+    from ..documents import gc_paused
     from .convert import convert
 
-    collection = convert(load_spec(spec), tests=tests)
+    with gc_paused():  # a large collection is a tree of small dicts: see gc_paused
+        collection = convert(load_spec(spec), tests=tests)
     out.parent.mkdir(parents=True, exist_ok=True)
     import orjson  # the C encoder with indentation: json.dumps(indent=2) is pure Python, slow
 
