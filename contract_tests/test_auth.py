@@ -137,25 +137,25 @@ def _read_own(driver: Driver, client: ContractClient, field: str, object_id: str
 
 @pytest.mark.parametrize(
     "operation",
-    op_params(
-        "isolation", lambda op: id_field(op.operation_id) == "checkout_id" and not op.test_only
-    ),
+    op_params("isolation", lambda op: id_field(op.operation_id) is not None and not op.test_only),
 )
 def test_live_key_sees_no_test_objects(
-    np_driver: Driver, np_live_client: ContractClient, operation: str
+    np_driver: Driver, np_client: ContractClient, np_live_client: ContractClient, operation: str
 ) -> None:
-    """A live key of the same merchant cannot see or change test-mode checkouts."""
-    checkout = np_driver.reach("created")
-    resp = np_live_client.call(
-        operation, {**example_body(operation), "checkout_id": checkout["checkout_id"]}
-    )
+    """A live key of the same merchant cannot see or change test-mode checkouts or customers
+    (customers and their cards belong to one mode, like checkouts)."""
+    field = id_field(operation)
+    assert field is not None
+    object_id = _own_objects(np_driver, np_client)[field]
+    resp = np_live_client.call(operation, {**example_body(operation), field: object_id})
+    code = "checkout_not_found" if field == "checkout_id" else "customer_not_found"
     check_error(
         np_driver.spec,
         resp,
         404,
-        "checkout_not_found",
+        code,
         "auth.mode-isolation",
-        f"a live key reached a test checkout via {operation}",
+        f"a live key reached a test {field.split('_')[0]} via {operation}",
     )
 
 

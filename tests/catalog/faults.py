@@ -690,6 +690,104 @@ def _content_length_only(app: Any) -> Asgi:
     return wrapped
 
 
+def _delete_empties(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/delete-customer" and status == 200:
+        return status, {**resp, "metaData": {}, "savedCards": [], "default_card_id": None}, {}
+    return None
+
+
+def _updated_every_time(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/update" and _is_checkout(resp):
+        return status, {**resp, "updated": "2099-01-01T00:00:00.000001Z"}, {}
+    return None
+
+
+def _card_id_on_page_pay(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/test/pay" and _is_checkout(resp) and resp["status"] == "paid":
+        return status, {**resp, "card_id": "card_test_success"}, {}
+    return None
+
+
+def _release_without_refund(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp) and resp["status"] == "reserve released":
+        return status, {**resp, "refunds": [], "refunded_amount": 0}, {}
+    return None
+
+
+def _nanosecond_times(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp):
+        return status, {**resp, "created": resp["created"][:19] + ".123456789Z"}, {}
+    return None
+
+
+def _deleted_customer_usable(app: Any) -> Asgi:
+    """Checkouts may still be created for a deleted customer (its id is dropped instead)."""
+    deleted: set[str] = set()
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in (
+            "/checkout/create",
+            "/checkout/delete-customer",
+        ):
+            await app(scope, receive, send)
+            return
+        raw, replay = await read_body(receive)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            await app(scope, replay, send)
+            return
+        if scope["path"] == "/checkout/delete-customer":
+            deleted.add(str(body.get("customer_id")))
+            await app(scope, replay, send)
+            return
+        if body.get("customer_id") in deleted:
+            body = {k: v for k, v in body.items() if k not in ("customer_id", "card_id")}
+            raw = json.dumps(body).encode()
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        sent = False
+
+        async def once() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        await app({**scope, "headers": headers}, once, send)
+
+    return wrapped
+
+
+def _customers_ignore_mode(app: Any) -> Asgi:
+    service = _service(app)
+
+    def retrieve(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
+        found = store.get_customer(body["customer_id"], None, None)
+        if found is None or found[2] != caller.merchant:  # the merchant is checked, the mode not
+            raise ApiError(404, "customer_not_found", "No customer.", "/customer_id")
+        return found[0]  # type: ignore[no-any-return]
+
+    service._handlers["retrieveCustomer"] = retrieve
+    return app  # type: ignore[no-any-return]
+
+
+def _saved_cards_decline(app: Any) -> Asgi:
+    service = _service(app)
+    original = service._card_outcome
+
+    def outcome(caller: Any, customer: dict[str, Any], card_id: str) -> str:
+        if any(card["card_id"] == card_id for card in customer["savedCards"]):
+            return "decline"
+        return original(caller, customer, card_id)
+
+    service._card_outcome = outcome  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
 def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
     """A server checking the generic rules in another order: the reference app built from a
     copy of the spec whose x-precedence moves each (step, after) step to just after ``after``."""
@@ -976,6 +1074,62 @@ FAULTS = [
         r"formats\.pattern-full-match",
         _request_rewritten(_python_dollar),
         select="test_body_rules",
+    ),
+    Fault(
+        "delete-empties-customer",
+        "deleteCustomer answers emptied metadata and cards",
+        r"objects\.delete-answer",
+        _answers(_delete_empties),
+        select="test_objects",
+    ),
+    Fault(
+        "updated-on-every-update",
+        "an update that changes nothing moves updated",
+        r"objects\.updated",
+        _answers(_updated_every_time),
+        select="test_objects",
+    ),
+    Fault(
+        "card-id-set-on-page-payment",
+        "a hosted-page payment sets card_id",
+        r"objects\.card-id",
+        _answers(_card_id_on_page_pay),
+        select="test_objects",
+    ),
+    Fault(
+        "release-without-refund",
+        "a release writes no refund record",
+        r"objects\.release-refund",
+        _answers(_release_without_refund),
+        select="test_objects",
+    ),
+    Fault(
+        "nanosecond-times",
+        "times with nine fraction digits",
+        r"schema\.response",
+        _answers(_nanosecond_times),
+        select="test_objects",
+    ),
+    Fault(
+        "deleted-customer-usable",
+        "a checkout can be created for a deleted customer",
+        r"objects\.deleted-customer",
+        _deleted_customer_usable,
+        select="test_objects",
+    ),
+    Fault(
+        "customers-ignore-mode",
+        "a live key retrieves a test customer",
+        r"auth\.mode-isolation",
+        _customers_ignore_mode,
+        select="test_live_key",
+    ),
+    Fault(
+        "saved-cards-decline",
+        "a saved card declines",
+        r"objects\.saved-card-pays",
+        _saved_cards_decline,
+        select="test_objects",
     ),
     Fault(
         "other-scheme-is-missing",

@@ -230,6 +230,8 @@ class CheckoutService:
                 f"this update would leave {len(merged)}. Delete keys with empty values.",
                 "/metaData",
             )
+        if merged == checkout["metaData"]:
+            return checkout  # nothing changed: `updated` is the time of the last change
         checkout["metaData"] = merged
         checkout["updated"] = now_utc()
         store.put_checkout(checkout, caller.merchant, caller.mode)
