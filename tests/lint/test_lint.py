@@ -218,3 +218,20 @@ def test_spectral_oas_ruleset_finds_no_error() -> None:
         timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_extension_of_the_spec_has_a_shipped_schema() -> None:
+    """A new x- extension in the spec needs its JSON Schema (linting/extensions/x-NAME.json)."""
+    from neuropay_contract.linting.extension_schemas import extension_validators
+
+    found: set[str] = set()
+    stack: list[Any] = [yaml.safe_load(default_spec_path().read_text())]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found |= {k for k in node if isinstance(k, str) and k.startswith("x-")}
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    assert found
+    assert found <= set(extension_validators()), found - set(extension_validators())
