@@ -60,6 +60,15 @@ def test_samples_use_the_specs_servers_and_scheme_names(tmp_path: Path) -> None:
     assert "os.environ['BEARER_TOKEN']" in md
 
 
+def test_no_reference_server_port_for_a_foreign_spec_without_servers(tmp_path: Path) -> None:
+    document = {**PAYMENTS, "servers": [{"url": "/api"}]}
+    render_docs(ApiSpec(document), tmp_path, ["md"])
+    assert "call `http://localhost/api`" in (tmp_path / "api.md").read_text()
+    del document["servers"]
+    render_docs(ApiSpec(document), tmp_path, ["md"])
+    assert "call `http://localhost`" in (tmp_path / "api.md").read_text()
+
+
 @pytest.mark.browser
 def test_search_finds_what_descriptions_say(tmp_path: Path, page: Any) -> None:
     render_docs(ApiSpec(PAYMENTS), tmp_path, ["html"])

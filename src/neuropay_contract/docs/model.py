@@ -87,7 +87,9 @@ def _pretty(value: Any) -> str:
 
 def local_server(spec: ApiSpec) -> str:
     """The base URL samples call by default: the spec's loopback server, else its first server
-    (server variables filled with their defaults, relative URLs made absolute)."""
+    (server variables filled with their defaults, relative URLs made absolute against the
+    reference server for the project's spec, against plain localhost for anyone else's)."""
+    origin = "http://localhost:8080" if spec.lifecycle is not None else "http://localhost"
     urls = []
     for server in spec.servers:
         url = str(server.get("url", ""))
@@ -95,10 +97,10 @@ def local_server(spec: ApiSpec) -> str:
             if isinstance(variable, Mapping):
                 url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
         if not urlsplit(url).scheme:
-            url = "http://localhost:8080" + ("/" + url.lstrip("/") if url.strip("/") else "")
+            url = origin + ("/" + url.lstrip("/") if url.strip("/") else "")
         urls.append(url)
     local = [u for u in urls if urlsplit(u).hostname in LOCAL_HOSTS]
-    return (local or urls or ["http://localhost:8080"])[0].rstrip("/")
+    return (local or urls or [origin])[0].rstrip("/")
 
 
 class DocsModel:
