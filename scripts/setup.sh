@@ -44,10 +44,12 @@ else
   say "npm tools up to date"
 fi
 
-# 3. Debian packages: chromium for browser tests, wrk for the server benchmark.
+# 3. Debian packages: chromium for browser tests, wrk for the server benchmark, postgresql for
+#    the shared-sandbox tests and benchmark (they start their own server in a temporary folder).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
     say "missing Debian packages ${missing[*]}: run as root or 'sudo apt-get install ${missing[*]}'"
@@ -55,8 +57,13 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [[ " ${missing[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+    # No system cluster (nor a server left running on port 5432): the tests bring their own.
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  say "chromium and wrk present"
+  say "chromium, wrk and postgresql present"
 fi

@@ -20,8 +20,11 @@ import httpx
 import pytest
 
 from neuropay_contract.contract import create_body
+from neuropay_contract.server import serve_app
 
 from ._helpers import api, create, start_mock
+from ._postgres import PostgresServer
+from ._roundrobin import RoundRobin
 
 T = TypeVar("T")
 
@@ -62,23 +65,29 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
 
 
 def start_sandbox(kind: str, where: Path | str) -> Sandbox:
-    """``sqlite-workers``: one `neuropay mock --workers 2`; ``instances``: two `neuropay mock`s
-    on one database (the first creates the keys, the second finds them stored)."""
+    """``sqlite-workers``: one `neuropay mock --workers 2`; ``postgresql-instances``: two
+    `neuropay mock`s on one database (the first creates the keys, the second finds them)."""
     if kind == "sqlite-workers":
-        proc, url, keys = start_mock(where, "--quiet", "--workers", "2")  # type: ignore[arg-type]
+        proc, url, keys = start_mock(where, "--quiet", "--workers", "2")
         return Sandbox([url], keys, [proc])
-    first, url1, keys = start_mock(where, "--quiet")  # type: ignore[arg-type]
-    second, url2, keys2 = start_mock(where, "--quiet")  # type: ignore[arg-type]
-    assert keys2 == keys
+    first, url1, keys = start_mock(where, "--quiet")
+    second, url2, _ = start_mock(where, "--quiet", new_keys=0)  # finds the keys stored
     return Sandbox([url1, url2], keys, [first, second])
 
 
-@pytest.fixture(scope="module", params=["sqlite-workers"])
+@pytest.fixture(
+    scope="module",
+    params=["sqlite-workers", pytest.param("postgresql-instances", marks=pytest.mark.postgres)],
+)
 def sandbox(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Sandbox]:
     """One sandbox for the module (each test uses checkouts of its own); the kill test is last."""
-    running = start_sandbox(request.param, tmp_path_factory.mktemp("shared") / "db.sqlite3")
+    if request.param == "sqlite-workers":
+        where: Path | str = tmp_path_factory.mktemp("shared") / "db.sqlite3"
+    else:
+        where = request.getfixturevalue("postgres").new_database()
+    running = start_sandbox(request.param, where)
     try:
         yield running
     finally:
@@ -230,3 +239,31 @@ def test_workers_need_a_database_file() -> None:
     assert proc.stderr.splitlines() == [
         "neuropay: error: --workers needs a database file: each process has its own :memory:"
     ]
+
+
+@pytest.mark.postgres
+def test_contract_suite_passes_against_two_instances_behind_a_round_robin(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Two instances on one PostgreSQL database behind a proxy alternating between them: every
+    request of a sequence may land on the other instance, and the suite still passes."""
+    running = start_sandbox("postgresql-instances", postgres.new_database())
+    try:
+        balancer = RoundRobin(running.urls)
+        with serve_app(balancer) as url:
+            command = [
+                sys.executable, "-m", "neuropay_contract", "test", "--target-url", url,
+                "--api-key", running.keys[0], "--second-api-key", running.keys[1],
+                "--live-api-key", running.keys[2], "--profile", "dev",
+                "--report-dir", str(tmp_path),
+            ]  # fmt: skip
+            proc = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert min(balancer.sent) > 100  # both instances served a good share
+    finally:
+        _stop(running.procs)

@@ -30,7 +30,7 @@ from .jsoncodec import FastJSONResponse
 from .keys import ApiKey, KeyRing, default_keys, stored
 from .pages import page_routes
 from .service import ApiError, Caller, CheckoutService
-from .store import Store
+from .storage import Tables, open_storage
 from .validation import RequestValidator
 
 log = logging.getLogger("neuropay.mock")
@@ -329,7 +329,7 @@ class ApiHandler:
         op, caller, body, idem_key = pending.op, pending.caller, pending.body, pending.idem_key
         assert caller is not None
 
-        def run(store: Store) -> Response:
+        def run(store: Tables) -> Response:
             status, result, replayed = self.service.run_in(
                 store, op.operation_id, caller, body, idem_key
             )
@@ -377,10 +377,10 @@ def create_app(
     generated now); ``app.state.generated_keys`` the generated ones, to show once.
     ``request_log`` receives one :func:`request_log_line` per API request."""
     spec = spec or load_spec()
-    store = Store(db_path)
+    store = open_storage(str(db_path))
     given = list(api_keys or ())
 
-    def init_keys(s: Store) -> list[ApiKey]:
+    def init_keys(s: Tables) -> list[ApiKey]:
         for key in given:
             s.add_key(stored(key))
         if s.api_keys():

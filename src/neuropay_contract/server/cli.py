@@ -72,7 +72,8 @@ def _server_class() -> Any:
     "--db",
     "db",
     default=None,
-    help="SQLite file, or :memory:  [default: $XDG_DATA_HOME/neuropay/mock.sqlite3]",
+    help="SQLite file, :memory:, or a PostgreSQL URL (postgresql://user:pass@host:port/db) for a"
+    " sandbox shared by several instances  [default: $XDG_DATA_HOME/neuropay/mock.sqlite3]",
 )
 @click.option(
     "--api-key",
@@ -179,7 +180,7 @@ def mock_command(
     shown_host = host if ":" not in host else f"[{host}]"
     bound = f"http://{shown_host}:{sock.getsockname()[1]}"
     served_by = f", {workers} workers" if workers > 1 else ""
-    click.echo(f"neuropay mock: {bound} (database {db_path}{served_by})")
+    click.echo(f"neuropay mock: {bound} (database {app.state.store.description}{served_by})")
     _show_keys(app)
     click.echo(f"  docs: {bound}/docs (samples aimed at this server)")
     click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
@@ -219,13 +220,13 @@ def _show_keys(app: Any) -> None:
 def _open_store(ctx: click.Context, db: str | None) -> Any:
     """The database named by the subcommand's --db, else by `neuropay mock --db`, else the
     default."""
-    from .store import Store
+    from .storage import open_storage
 
     outer: click.Context | None = ctx
     while outer is not None and outer.command is not mock_command:
         outer = outer.parent
     inherited = outer.params.get("db") if outer is not None else None
-    return Store(db or inherited or str(default_db_path()))
+    return open_storage(db or inherited or str(default_db_path()))
 
 
 _DB_OPTION = click.option(

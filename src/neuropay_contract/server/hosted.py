@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 from .service import ApiError, CheckoutService, new_id, now_utc
-from .store import Store
+from .storage import Tables
 
 
 def _brand(number: str) -> str:
@@ -33,7 +33,7 @@ class HostedPages:
         return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
 
     @staticmethod
-    def _page_checkout(store: Store, checkout_id: str) -> tuple[dict[str, Any], str, str]:
+    def _page_checkout(store: Tables, checkout_id: str) -> tuple[dict[str, Any], str, str]:
         """A checkout by id alone (its page URL is the capability) with its owner."""
         owner = store.checkout_owner(checkout_id)
         checkout = store.get_checkout(checkout_id, None, None)
@@ -47,7 +47,7 @@ class HostedPages:
         """The customer pays on the hosted page: the ``customer.pay`` event, maybe saving the card."""
         helper = self.service.lifecycle.events["customer.pay"].helper or "testPayCheckout"
 
-        def pay(store: Store) -> dict[str, Any]:
+        def pay(store: Tables) -> dict[str, Any]:
             checkout, merchant, mode = self._page_checkout(store, checkout_id)
             result = self.service.apply(
                 store, checkout, helper, {"card_number": card_number}, merchant, mode
@@ -62,14 +62,14 @@ class HostedPages:
     def page_cancel(self, checkout_id: str) -> dict[str, Any]:
         helper = self.service.lifecycle.events["customer.cancel"].helper or "testCancelCheckout"
 
-        def cancel(store: Store) -> dict[str, Any]:
+        def cancel(store: Tables) -> dict[str, Any]:
             checkout, merchant, mode = self._page_checkout(store, checkout_id)
             return self.service.apply(store, checkout, helper, {}, merchant, mode)
 
         return self.store.run(cancel)
 
     def _save_card(
-        self, store: Store, customer_id: str, number: str, exp_month: int, exp_year: int
+        self, store: Tables, customer_id: str, number: str, exp_month: int, exp_year: int
     ) -> None:
         found = store.get_customer(customer_id, None, None)
         if found is None:
@@ -95,7 +95,7 @@ class HostedPages:
     def client_customer(self, customer_id: str, token: str) -> dict[str, Any] | None:
         """The customer behind a client page link, if the token matches."""
 
-        def load(store: Store) -> dict[str, Any] | None:
+        def load(store: Tables) -> dict[str, Any] | None:
             found = store.get_customer(customer_id, None, None)
             if found is None or not secrets.compare_digest(found[1], token):
                 return None
@@ -108,7 +108,7 @@ class HostedPages:
     ) -> dict[str, Any] | None:
         """Delete a saved card or make it the default, from the client page."""
 
-        def update(store: Store) -> dict[str, Any] | None:
+        def update(store: Tables) -> dict[str, Any] | None:
             found = store.get_customer(customer_id, None, None)
             if found is None or not secrets.compare_digest(found[1], token):
                 return None

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import SpecError
 from ..lifecycle import Answer, Guard, Lifecycle, creation_facts, request_facts
 from ..spec import ApiSpec, TestMode
-from .store import IdempotencyRecord, Store
+from .storage import IdempotencyRecord, Storage, Tables
 
 
 class ApiError(Exception):
@@ -55,9 +55,9 @@ def body_hash(body: Mapping[str, Any]) -> str:
 
 
 class CheckoutService:
-    """The API's behaviour over a :class:`Store`. Methods run inside one store transaction."""
+    """The API's behaviour over a :class:`Storage`. Methods run inside one store transaction."""
 
-    def __init__(self, spec: ApiSpec, store: Store) -> None:
+    def __init__(self, spec: ApiSpec, store: Storage) -> None:
         self.spec = spec
         self.store = store
         self.lifecycle: Lifecycle = spec.require_lifecycle()
@@ -70,7 +70,7 @@ class CheckoutService:
         self.test_mode: TestMode = test_mode
         self.max_metadata = int(spec.limits.get("max_metadata_keys", 50))
         self.retention_s = float(spec.idempotency.get("retention_hours", 24)) * 3600
-        self._handlers: dict[str, Callable[[Store, Caller, dict[str, Any]], dict[str, Any]]] = {
+        self._handlers: dict[str, Callable[[Tables, Caller, dict[str, Any]], dict[str, Any]]] = {
             "createCheckout": self._create_checkout,
             "retrieveCheckout": self._retrieve_checkout,
             "updateCheckout": self._update_checkout,
@@ -94,7 +94,7 @@ class CheckoutService:
 
     def run_in(
         self,
-        store: Store,
+        store: Tables,
         operation: str,
         caller: Caller,
         body: dict[str, Any],
@@ -133,7 +133,7 @@ class CheckoutService:
 
     # -- checkouts ---------------------------------------------------------------------------
     def _customer(
-        self, store: Store, caller: Caller, customer_id: str
+        self, store: Tables, caller: Caller, customer_id: str
     ) -> tuple[dict[str, Any], str]:
         found = store.get_customer(customer_id, caller.merchant, caller.mode)
         if found is None:
@@ -155,7 +155,7 @@ class CheckoutService:
         )
 
     def _create_checkout(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         capture = bool(body.get("capture", True))
         customer_id = body.get("customer_id")
@@ -199,7 +199,7 @@ class CheckoutService:
         return checkout
 
     def _load_checkout(
-        self, store: Store, caller: Caller, body: Mapping[str, Any]
+        self, store: Tables, caller: Caller, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         checkout_id = body["checkout_id"]
         checkout = store.get_checkout(checkout_id, caller.merchant, caller.mode)
@@ -208,12 +208,12 @@ class CheckoutService:
         return checkout
 
     def _retrieve_checkout(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         return self._load_checkout(store, caller, body)
 
     def _update_checkout(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         checkout = self._load_checkout(store, caller, body)
         merged = dict(checkout["metaData"])
@@ -239,8 +239,8 @@ class CheckoutService:
 
     def _lifecycle_handler(
         self, operation: str
-    ) -> Callable[[Store, Caller, dict[str, Any]], dict[str, Any]]:
-        def handler(store: Store, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    ) -> Callable[[Tables, Caller, dict[str, Any]], dict[str, Any]]:
+        def handler(store: Tables, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
             if operation in self.test_mode.helpers and caller.mode != "test":
                 http, code = self.test_mode.live_key_answer
                 raise ApiError(http, code, f"{operation} is a test helper: use a test key.")
@@ -257,7 +257,7 @@ class CheckoutService:
 
     def apply(
         self,
-        store: Store,
+        store: Tables,
         checkout: dict[str, Any],
         operation: str,
         body: Mapping[str, Any],
@@ -317,7 +317,7 @@ class CheckoutService:
 
     # -- customers ---------------------------------------------------------------------------
     def _create_customer(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         customer_id = new_id()
         token = secrets.token_hex(16)
@@ -339,12 +339,12 @@ class CheckoutService:
         return customer
 
     def _retrieve_customer(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         return self._customer(store, caller, body["customer_id"])[0]
 
     def _delete_customer(
-        self, store: Store, caller: Caller, body: dict[str, Any]
+        self, store: Tables, caller: Caller, body: dict[str, Any]
     ) -> dict[str, Any]:
         customer, token = self._customer(store, caller, body["customer_id"])
         customer["deleted"] = True

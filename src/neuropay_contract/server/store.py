@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from ..errors import NeuropayError
 from .jsoncodec import dumps_text, loads
 from .keys import StoredKey, display_prefix, key_hash
+from .storage import IdempotencyRecord, KeyConflict, Storage, Tables
 
 T = TypeVar("T")
 
@@ -81,18 +82,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
 )
 
 
-class KeyConflict(NeuropayError):
-    """A key given for one merchant or mode is already stored for another."""
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    operation: str
-    body_hash: str
-    status: int
-    response: dict[str, Any]
-
-
 @dataclass
 class _Call:
     fn: Callable[[Store], Any]
@@ -100,11 +89,13 @@ class _Call:
     transaction: bool = True
 
 
-class Store:
-    """The server's database. Use :meth:`run` to execute a function inside one transaction."""
+class Store(Storage, Tables):
+    """The server's SQLite database. Use :meth:`run` to execute a function inside one
+    transaction; the function gets the store itself (one connection, one thread)."""
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = str(db_path)
+        self.description = self.db_path
         if self.db_path != ":memory:":
             _create_private(Path(self.db_path))
         self._conn: sqlite3.Connection | None = None
