@@ -29,6 +29,7 @@ def _schema(spec: ApiSpec, operation_id: str) -> Any:
         {**create_body(), "message": "x" * 5000},
         {**create_body(), "returnUrl": "not a url"},
         {**create_body(), "amount": -1},
+        {**create_body(), "email": '"a b"@example.com'},
         {**create_body(), "amount": 2**80},
         {**create_body(), "metaData": {"k": float("inf")}},
         {key: value for key, value in create_body().items() if key != "currency"},
@@ -61,3 +62,19 @@ def test_a_recursive_schema_falls_back_to_jsonschema(spec: ApiSpec) -> None:
     assert validator.first_error({"child": {"child": {}}}) is None
     error = validator.first_error({"child": {"child": 3}})
     assert error is not None and "is not of type 'object'" in error.message
+
+
+def test_formats_are_checked_by_the_specs_own_functions(spec: ApiSpec) -> None:
+    """jsonschema-rs alone accepts a quoted local part with a space; the spec's email does not."""
+    schema = _schema(spec, "createCustomer")
+    body = {"first_name": "A", "last_name": "B", "email": '"a b"@example.com'}
+    assert not spec.validator(schema).is_valid(body)
+    assert RequestValidator(spec, schema).first_error(body) is not None
+
+
+def test_patterns_with_class_escapes_are_left_to_jsonschema(spec: ApiSpec) -> None:
+    """\\d is ASCII for the spec (ECMA-262) but Unicode for jsonschema-rs: Arabic-Indic digits."""
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^\\d+$"}}}
+    body = {"code": "\u0661\u0662"}
+    assert not spec.validator(schema).is_valid(body)
+    assert RequestValidator(spec, schema).first_error(body) is not None
