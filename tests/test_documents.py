@@ -4,6 +4,7 @@ lines, and depth or alias bombs refused by every reader with exit 2 and one line
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,20 @@ def test_a_deep_raw_body_in_a_collection_is_drift_not_a_crash(tmp_path: Path) ->
         spec, {"auth": {"type": "bearer"}, "item": [{"name": "c", "request": request}]}
     )
     assert any("nested deeper than" in d.message for d in drifts)
+
+
+def test_convert_and_docs_never_follow_external_refs(tmp_path: Path) -> None:
+    """Like the linter, the converter and the docs read nothing but the spec: an external
+    $ref to a FIFO would block them forever if they opened it."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    document = yaml.safe_load(PETSTORE.read_text())
+    document["components"]["schemas"]["Pet"] = {"$ref": f"file://{fifo}"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(document))
+    converted = _cli("postman", "convert", str(spec), "-o", str(tmp_path / "o.json"))
+    assert converted.returncode == 2 and converted.stderr.count("\n") == 1, converted.stderr
+    assert f"file://{fifo}" in converted.stderr
+    # The docs show the schema as an unresolved reference; finishing at all proves no read.
+    docs = _cli("docs", "--spec", str(spec), "--out", str(tmp_path / "docs"))
+    assert docs.returncode == 0, docs.stderr

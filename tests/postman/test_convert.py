@@ -255,6 +255,13 @@ def test_response_schemas_for_postman_have_no_openapi_only_keywords() -> None:
 
 
 @pytest.mark.node
+def test_postman_sdk_reads_a_large_converted_document(
+    large_specs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    test_postman_sdk_reads_converted_documents(large_specs[0], tmp_path)
+
+
+@pytest.mark.node
 @pytest.mark.parametrize("path", REALSPECS, ids=[p.name for p in REALSPECS])
 def test_postman_sdk_reads_converted_documents(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
