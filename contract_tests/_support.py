@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from neuropay_contract.pytest_plugin import active_spec
+from neuropay_contract.contract.plugin import active_spec
 from neuropay_contract.spec import ApiSpec
 
 SPEC: ApiSpec = active_spec()  # --np-spec when given: checks are parametrized from it

@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from _support import OPERATIONS, id_field, np
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.fuzz import load_schema, record
-from neuropay_contract.pytest_plugin import RESULTS_KEY, np_settings
+from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from neuropay_contract.contract import ContractClient, ContractViolation, Driver
 from neuropay_contract.contract.checks import check_error, check_money, check_response_schema
+from neuropay_contract.contract.plugin import np_settings
 from neuropay_contract.lifecycle import Answer, request_facts
-from neuropay_contract.pytest_plugin import np_settings
 
 REFUND = st.one_of(st.none(), st.integers(min_value=1, max_value=4000))
 

@@ -10,7 +10,8 @@ from hypothesis import settings
 from schemathesis import GenerationMode
 
 from neuropay_contract.contract.fuzz import StatusModel, load_schema, record
-from neuropay_contract.pytest_plugin import PROFILES, RESULTS_KEY, np_settings
+from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
+from neuropay_contract.contract.settings import PROFILES
 
 
 @pytest.mark.np_check(category="stateful", operation=None)

@@ -36,7 +36,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "neuropay_contract/_bundled/contract_tests/test_lifecycle.py",
         "neuropay_contract/templates/server/pay.html.j2",
         "neuropay_contract/templates/reports/report.html.j2",
-        "neuropay_contract/pytest_plugin.py",
+        "neuropay_contract/contract/plugin.py",
+        "neuropay_contract/py.typed",
         "neuropay_contract/linting/extensions/x-lifecycle.json",
         "neuropay_contract/linting/extensions/x-error-codes.json",
         "neuropay_contract/specdiff/report.schema.json",
@@ -45,6 +46,7 @@ def test_wheel_contents(wheel: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "neuropay = neuropay_contract.cli:main" in text and "pytest11" in text
+    assert "neuropay = neuropay_contract.contract.plugin" in text
     assert not any("__pycache__" in n or n.endswith(".sqlite3") for n in names)
 
 

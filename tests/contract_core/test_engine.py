@@ -273,7 +273,7 @@ def test_short_keeps_one_line() -> None:
 
 
 def test_active_spec_parametrizes_from_np_spec(tmp_path: Any) -> None:
-    from neuropay_contract import pytest_plugin
+    from neuropay_contract.contract import plugin as pytest_plugin
 
     copy = tmp_path / "spec.json"
     document = json.loads(json.dumps(SPEC.document, default=str))

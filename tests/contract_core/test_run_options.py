@@ -192,7 +192,7 @@ def test_unwritable_report_dir_and_spec_without_lifecycle_exit_2(tmp_path: Path)
 DRAWING_TEST = """
 import os
 from hypothesis import given, strategies as st
-from neuropay_contract.pytest_plugin import np_settings
+from neuropay_contract.contract.plugin import np_settings
 
 @np_settings()
 @given(st.binary(min_size=16, max_size=16))

@@ -8,20 +8,14 @@ from pathlib import Path
 
 import click
 import pytest
-from click.core import ParameterSource
 from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
-from ..pytest_plugin import (
-    DEFAULT_TIMEOUT,
-    FINAL_KEY,
-    PROFILES,
-    RESULTS_KEY,
-    target_url_problem,
-)
 from ..results import RunResults
 from ..spec import load_spec
+from .plugin import FINAL_KEY, RESULTS_KEY
+from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings
 from .terminal import ProgressPlugin, print_summary
 
 
@@ -61,18 +55,9 @@ def _hypothesis_home() -> None:
 
 
 def run_suite(
-    target_url: str | None,
-    api_key: str | None,
-    second_api_key: str | None,
-    live_api_key: str | None,
-    profile: str,
-    seed: int | None,
-    report_dir: Path | None,
-    spec: Path | None,
+    settings: RunSettings,
     keyword: str | None = None,
-    extra: dict[str, str | None] | None = None,
     verbose: bool = False,
-    timeout: float | None = None,
     progress: Console | None = None,
 ) -> tuple[int, RunResults | None, str | None]:
     """Run the suite in-process; (exit code 0/1/2, results, error reason). With ``progress``, a
@@ -96,28 +81,8 @@ def run_suite(
         "ignore::DeprecationWarning",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        "--profile",
-        profile,
+        *settings.pytest_args(),
     ]
-    if target_url:
-        args += ["--target-url", target_url]
-    else:
-        # Keys from the environment belong to a server of the user's; the embedded one makes its own.
-        api_key = second_api_key = live_api_key = None
-    for flag, value in (
-        ("--api-key", api_key),
-        ("--second-api-key", second_api_key),
-        ("--live-api-key", live_api_key),
-        ("--np-spec", str(spec) if spec else None),
-        ("--report-dir", str(report_dir) if report_dir else None),
-        *((f"--{k}", v) for k, v in (extra or {}).items()),
-    ):
-        if value:
-            args += [flag, value]
-    if seed is not None:
-        args += ["--seed", str(seed), f"--hypothesis-seed={seed}"]
-    if timeout is not None:
-        args += ["--request-timeout", str(timeout)]
     if keyword:
         args += ["-k", keyword]
     _hypothesis_home()
@@ -195,16 +160,13 @@ def run_suite_subprocess(
 @click.command("test")
 @click.option(
     "--target-url",
-    envvar="NEUROPAY_TARGET_URL",
-    help="Server to test (default: the embedded reference server).",
+    help="Server to test (or $NEUROPAY_TARGET_URL; default: the embedded reference server).",
 )
-@click.option("--api-key", envvar="NEUROPAY_API_KEY", help="Test API key (or $NEUROPAY_API_KEY).")
+@click.option("--api-key", help="Test API key (or $NEUROPAY_API_KEY).")
 @click.option(
-    "--second-api-key", envvar="NEUROPAY_SECOND_API_KEY", help="Test key of another merchant."
+    "--second-api-key", help="Test key of another merchant (or $NEUROPAY_SECOND_API_KEY)."
 )
-@click.option(
-    "--live-api-key", envvar="NEUROPAY_LIVE_API_KEY", help="Live key of the first merchant."
-)
+@click.option("--live-api-key", help="Live key of the first merchant (or $NEUROPAY_LIVE_API_KEY).")
 @click.option(
     "--profile",
     type=click.Choice(sorted(PROFILES)),
@@ -235,9 +197,8 @@ def run_suite_subprocess(
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for each answer of the target.",
+    default=None,
+    help=f"Seconds to wait for each answer of the target (or $NEUROPAY_TIMEOUT; {DEFAULT_TIMEOUT:g}).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
 def test_command(
@@ -254,7 +215,7 @@ def test_command(
     card_number_decline: str | None,
     card_id_success: str | None,
     card_id_decline: str | None,
-    timeout: float,
+    timeout: float | None,
     verbose: bool,
 ) -> int:
     """Certify a server against the spec: fuzzing, auth, every lifecycle transition and forbidden
@@ -263,25 +224,23 @@ def test_command(
     With no --target-url it starts the embedded reference server on a free loopback port.
     Exit 0 conformant, 1 contract violations, 2 could not test.
     """
-    problem = target_url_problem(target_url) if target_url else None
-    if problem:
-        raise NeuropayError(problem)
-    if target_url and not api_key:
-        raise NeuropayError("--target-url needs an API key: pass --api-key or set NEUROPAY_API_KEY")
-    if not target_url:
-        # A key typed for a run that would not use it is a mistake (the embedded server makes its
-        # own keys): it must not end in a pass that looks like the key was tested.
-        context = click.get_current_context()
-        typed = [
-            f"--{name.replace('_', '-')}"
-            for name in ("api_key", "second_api_key", "live_api_key")
-            if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
-        ]
-        if typed:
-            raise NeuropayError(
-                f"{' and '.join(typed)} given without --target-url: the embedded reference server "
-                "makes its own keys; pass --target-url to test your server"
-            )
+    settings = RunSettings.from_options(
+        {
+            "target_url": target_url,
+            "api_key": api_key,
+            "second_api_key": second_api_key,
+            "live_api_key": live_api_key,
+            "profile": profile,
+            "seed": seed,
+            "report_dir": report_dir,
+            "spec_path": spec,
+            "timeout": timeout,
+            "card_number_success": card_number_success,
+            "card_number_decline": card_number_decline,
+            "card_id_success": card_id_success,
+            "card_id_decline": card_id_decline,
+        }
+    )
     if spec is not None and not spec.exists():
         raise NeuropayError(f"spec file {spec} does not exist")
     # An unreadable spec, or one without the lifecycle the suite is built from, stops here with
@@ -294,26 +253,7 @@ def test_command(
             f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
         ) from None
     console = Console(highlight=False, soft_wrap=True)
-    code, results, error = run_suite(
-        target_url,
-        api_key,
-        second_api_key,
-        live_api_key,
-        profile,
-        seed,
-        report_dir,
-        spec,
-        keyword,
-        {
-            "card-number-success": card_number_success,
-            "card-number-decline": card_number_decline,
-            "card-id-success": card_id_success,
-            "card-id-decline": card_id_decline,
-        },
-        verbose,
-        timeout,
-        Console(stderr=True),
-    )
+    code, results, error = run_suite(settings, keyword, verbose, Console(stderr=True))
     if error:
         raise NeuropayError(error)
     if results is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,29 @@ from ..lifecycle import cells as matrix_cells
 from ..results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults
 from ..untrusted import bounded, clip
 from .checks import NOT_COVERED_PREFIX, ContractViolation
+from .client import Recorder
 from .curl import sequence_to_curl
+from .settings import RunSettings, RunTarget
+
+
+@dataclass
+class RunState:
+    """What the plugin learns during a run, turned into RunResults at the end."""
+
+    started: float
+    checks: list[CheckResult] = field(default_factory=list)
+    recorder: Recorder | None = None
+    target: RunTarget | None = None
+    error: str | None = None
+
+
+def spec_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def now_iso(stamp: float | None = None) -> str:
+    moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _no_answer(exc: BaseException) -> str | None:
@@ -73,7 +98,7 @@ def check_result(
     mark: pytest.Mark,
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
-    state: Any,
+    state: RunState,
 ) -> CheckResult:
     category = str(mark.kwargs.get("category") or (mark.args[0] if mark.args else "contract"))
     operation = mark.kwargs.get("operation")
@@ -86,7 +111,7 @@ def check_result(
         outcome="passed",
         operation=operation,
         status=status,
-        requests=max(len(steps), getattr(state.recorder, "requests", 0)),
+        requests=max(len(steps), state.recorder.requests if state.recorder is not None else 0),
         duration_s=round(report.duration, 4),
     )
     if report.skipped:
@@ -191,11 +216,10 @@ def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell
     return cells
 
 
-def build_results(config: pytest.Config, state: Any) -> RunResults:
-    from ..pytest_plugin import now_iso, spec_digest
-
+def build_results(state: RunState, settings: RunSettings) -> RunResults:
+    """The run's results from what the plugin gathered and the settings it ran with."""
     target = state.target
-    spec = getattr(target, "spec", None)
+    spec = target.spec if target is not None else None
     checks: list[CheckResult] = state.checks
     operations: dict[str, OperationSummary] = {}
     if spec is not None:
@@ -216,10 +240,10 @@ def build_results(config: pytest.Config, state: Any) -> RunResults:
             else:
                 summary.errors += 1
     failed = any(c.outcome in ("failed", "error") for c in checks)
-    spec_path = Path(str(getattr(spec, "path", "") or ""))
+    spec_path = Path(str(spec.path or "")) if spec is not None else Path()
     return RunResults(
-        target_url=getattr(target, "url", "") or "",
-        embedded_target=bool(getattr(target, "embedded", False)),
+        target_url=target.url if target is not None else "",
+        embedded_target=target.embedded if target is not None else False,
         spec_path=str(spec_path),
         spec_title=spec.title if spec is not None else "",
         spec_version=spec.version if spec is not None else "",
@@ -227,8 +251,8 @@ def build_results(config: pytest.Config, state: Any) -> RunResults:
         started=now_iso(state.started),
         finished=now_iso(),
         duration_s=round(time.time() - state.started, 3),
-        seed=config.getoption("--seed"),
-        profile=str(config.getoption("--profile")),
+        seed=settings.seed,
+        profile=settings.profile,
         verdict="violations" if failed else "conformant",
         tool_version=__version__,
         checks=checks,

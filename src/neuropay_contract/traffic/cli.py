@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from ..contract.settings import target_url_problem
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, NeuropayError, TargetError
-from ..pytest_plugin import target_url_problem
 from ..reports.writer import write_reports
 from ..spec import load_spec
 from .checker import TrafficChecker

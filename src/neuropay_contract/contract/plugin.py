@@ -1,4 +1,4 @@
-"""pytest plugin of the contract suite: options, Hypothesis profiles, preflight and results.
+"""pytest plugin of the contract suite: options, Hypothesis profiles and results.
 
 Registered as the ``neuropay`` pytest11 entry point, so ``pytest contract_tests --target-url ...``
 works from a checkout and ``neuropay test`` from an installed wheel. It does nothing for tests
@@ -7,33 +7,26 @@ that do not carry the ``np_check`` marker.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-PROFILES: dict[str, dict[str, int]] = {
-    # max_examples for property and fuzz checks, stateful steps
-    "dev": {"examples": 4, "fuzz": 4, "stateful_steps": 6},
-    "ci": {"examples": 25, "fuzz": 25, "stateful_steps": 12},
-    "deep": {"examples": 100, "fuzz": 100, "stateful_steps": 25},
-}
+from ..errors import NeuropayError
+from .results_builder import RunState, build_results, check_result
+from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings
 
-RESULTS_KEY = pytest.StashKey["RunState"]()
-DEFAULT_TIMEOUT = 10.0  # seconds per HTTP exchange with the target
+RESULTS_KEY = pytest.StashKey[RunState]()
+SETTINGS_KEY = pytest.StashKey[RunSettings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("neuropay", "neuropay contract suite")
+    # Defaults are None: RunSettings fills them from the environment, once for the CLI and pytest.
     group.addoption(
         "--target-url",
-        default=os.environ.get("NEUROPAY_TARGET_URL"),
+        default=None,
         help="base URL of the server under test (default: the embedded reference server)",
     )
     group.addoption("--api-key", default=None, help="test API key (default: $NEUROPAY_API_KEY)")
@@ -49,9 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--profile",
-        default=os.environ.get("NEUROPAY_PROFILE", "dev"),
+        default=None,
         choices=sorted(PROFILES),
-        help="how hard to look: dev (fast), ci, deep",
+        help="how hard to look: dev (fast, the default), ci, deep ($NEUROPAY_PROFILE)",
     )
     group.addoption(
         "--seed", type=int, default=None, help="seed for generated data (reproducible runs)"
@@ -60,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--request-timeout",
         type=float,
-        default=float(os.environ.get("NEUROPAY_TIMEOUT", DEFAULT_TIMEOUT)),
+        default=None,
         help=f"seconds to wait for each answer of the target ($NEUROPAY_TIMEOUT, {DEFAULT_TIMEOUT:g})",
     )
     group.addoption(
@@ -97,10 +90,6 @@ def pytest_configure(config: pytest.Config) -> None:
             database=None,
             print_blob=False,
         )
-    config.stash[RESULTS_KEY] = RunState(started=time.time())
-    global ACTIVE_PROFILE, ACTIVE_SPEC_PATH
-    ACTIVE_PROFILE = str(config.getoption("--profile"))
-    ACTIVE_SPEC_PATH = config.getoption("--np-spec")
     hypothesis_seed = config.getoption("--hypothesis-seed", None)
     if config.getoption("--seed") is None:
         # Every run has a seed, shown in the header, the summary and the reports, so a red run
@@ -113,11 +102,43 @@ def pytest_configure(config: pytest.Config) -> None:
         from hypothesis import core
 
         core.global_force_seed = int(config.option.seed)  # type: ignore[assignment]
+    state = RunState(started=time.time())
+    config.stash[RESULTS_KEY] = state
+    global ACTIVE_PROFILE, ACTIVE_SPEC_PATH
+    try:
+        run = RunSettings.from_pytest(config.getoption)
+    except NeuropayError as exc:
+        # Reported when the suite's first fixture asks for the settings (pytest.exit here would
+        # stop runs of unrelated tests that merely have the plugin installed).
+        state.error = str(exc)
+        run = RunSettings()
+    else:
+        config.stash[SETTINGS_KEY] = run
+    ACTIVE_PROFILE = run.profile
+    ACTIVE_SPEC_PATH = str(run.spec_path) if run.spec_path else None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     seed = config.getoption("--seed")
-    return f"neuropay: profile {config.getoption('--profile')}, seed {seed} (replay: --seed {seed})"
+    return f"neuropay: profile {ACTIVE_PROFILE}, seed {seed} (replay: --seed {seed})"
+
+
+def run_settings(config: pytest.Config) -> RunSettings:
+    """This run's validated settings; stops the run (exit 2, one line) when they are not valid."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        state = config.stash.get(RESULTS_KEY, None)
+        fail_run(config, (state.error if state else None) or "the run's options are not valid")
+    assert settings is not None
+    return settings
+
+
+def fail_run(config: pytest.Config, reason: str) -> None:
+    """Stop the run as "could not test" with ``reason`` (the CLI prints it as one line)."""
+    state = config.stash.get(RESULTS_KEY, None)
+    if state is not None:
+        state.error = reason
+    pytest.exit(reason, returncode=2)
 
 
 ACTIVE_PROFILE = "dev"
@@ -127,7 +148,7 @@ ACTIVE_SPEC_PATH: str | None = None
 def active_spec() -> Any:
     """The spec this run tests against (``--np-spec``, else the bundled one), for test modules
     that parametrize at collection time; loaded once."""
-    from .spec import load_spec
+    from ..spec import load_spec
 
     global _ACTIVE_SPEC
     if _ACTIVE_SPEC is None or _ACTIVE_SPEC[0] != ACTIVE_SPEC_PATH:
@@ -144,17 +165,6 @@ def np_settings() -> Any:
     from hypothesis import settings
 
     return settings(settings.get_profile(f"np-{ACTIVE_PROFILE}"))
-
-
-@dataclass
-class RunState:
-    """What the plugin learns during a run, turned into RunResults at the end."""
-
-    started: float
-    checks: list[Any] = field(default_factory=list)
-    recorder: Any = None
-    target: Any = None
-    error: str | None = None
 
 
 def _marker(item: pytest.Item) -> pytest.Mark | None:
@@ -178,8 +188,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if mark is None or state is None:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        from .contract.results_builder import check_result
-
         state.checks.append(check_result(item, mark, report, call, state))
 
 
@@ -187,18 +195,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(RESULTS_KEY, None)
     if state is None or not state.checks:
         return
-    from .contract.results_builder import build_results
-
-    results = build_results(session.config, state)
+    settings = session.config.stash.get(SETTINGS_KEY, None) or RunSettings()
+    results = build_results(state, settings)
     session.config.stash[FINAL_KEY] = results
-    report_dir = session.config.getoption("--report-dir")
+    report_dir = settings.report_dir
     if report_dir:
-        from .reports import write_reports
+        from ..reports import write_reports
 
         try:
             write_reports(
                 results,
-                Path(report_dir),
+                report_dir,
                 secrets=state.recorder.secrets if state.recorder else None,
             )
         except OSError as exc:
@@ -207,26 +214,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 FINAL_KEY = pytest.StashKey[Any]()
-
-
-def spec_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
-
-
-def now_iso(stamp: float | None = None) -> str:
-    moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def target_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a target (None when it can): an http(s) URL with a host."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"--target-url {url!r} is not a valid URL: {exc}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"--target-url {url!r} is not an http:// or https:// URL with a host"
-    return None
