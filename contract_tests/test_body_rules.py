@@ -194,3 +194,14 @@ def test_patterns_match_the_whole_value(np_client: ContractClient, field: str) -
         "formats.pattern-full-match",
         f"{field} with a trailing newline was accepted",
     )
+
+
+@pytest.mark.parametrize("content", [b"[]", b'"text"', b"42", b"null"], ids=str)
+@pytest.mark.np_check(category="protocol", operation="createCustomer")
+def test_json_that_is_not_an_object_breaks_the_schema(
+    np_client: ContractClient, content: bytes
+) -> None:
+    """Valid JSON that is not an object is a schema error of the whole body: invalid_request
+    with param "" (not invalid_json: it is JSON)."""
+    resp = np_client.call("createCustomer", None, content=content)
+    _refused_field(resp, "", "protocol.not-an-object", f"the body {content!r} was not refused so")

@@ -100,6 +100,16 @@ def test_unknown_field_answers_400(np_client: ContractClient, operation: str) ->
         "an unknown field was accepted",
         subject=f"{operation} with an unknown field",
     )
+    param = resp.json_object().get("error", {}).get("param")
+    if param != "/no_such_field":
+        raise ContractViolation(
+            "protocol.unknown-field-param",
+            "An unknown field was refused without pointing at it",
+            f"param was {param!r}; the field at fault is the unknown one, /no_such_field",
+            operation=operation,
+            expected={"param": "/no_such_field"},
+            received={"param": param},
+        )
 
 
 @pytest.mark.np_check(category="protocol", operation="createCheckout")

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from neuropay_contract.lifecycle import Guard
@@ -788,6 +788,36 @@ def _saved_cards_decline(app: Any) -> Asgi:
     return app  # type: ignore[no-any-return]
 
 
+def _unknown_field_at_root(path: str, req: Any, status: int, resp: Any) -> Any:
+    error = resp.get("error") if isinstance(resp, dict) else None
+    if status == 400 and isinstance(error, dict) and "Additional properties" in error["message"]:
+        return status, {"error": {**error, "param": ""}}, {}
+    return None
+
+
+def _non_object_is_invalid_json(path: str, req: Any, status: int, resp: Any) -> Any:
+    if status == 400 and req is not None and not isinstance(req, dict):
+        return (
+            400,
+            {"error": {"code": "invalid_json", "message": "Not an object.", "param": None}},
+            {},
+        )
+    return None
+
+
+def _keys_global(app: Any) -> Asgi:
+    """Idempotency keys shared by every API key: another merchant's key replays this one's."""
+    service = _service(app)
+    original = service.run_in
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        result = original(store, operation, replace(caller, key_hash="global"), body, idem_key)
+        return result
+
+    service.run_in = call  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
 def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
     """A server checking the generic rules in another order: the reference app built from a
     copy of the spec whose x-precedence moves each (step, after) step to just after ``after``."""
@@ -1130,6 +1160,27 @@ FAULTS = [
         r"objects\.saved-card-pays",
         _saved_cards_decline,
         select="test_objects",
+    ),
+    Fault(
+        "unknown-field-param-root",
+        "an unknown field is refused with param '' instead of its pointer",
+        r"protocol\.unknown-field-param",
+        _answers(_unknown_field_at_root),
+        select="test_unknown_field",
+    ),
+    Fault(
+        "non-object-is-invalid-json",
+        "a JSON array or number as the body answers invalid_json",
+        r"protocol\.not-an-object",
+        _answers(_non_object_is_invalid_json),
+        select="test_body_rules",
+    ),
+    Fault(
+        "idempotency-keys-global",
+        "idempotency keys are shared across API keys",
+        r"idempotency\.key-scope",
+        _keys_global,
+        select="test_keys_are_scoped",
     ),
     Fault(
         "other-scheme-is-missing",

@@ -288,6 +288,13 @@ class ApiHandler:
                     wanted = [n for names in wanted.values() for n in names]
                 missing = [n for n in wanted if n not in error.instance]
                 path += missing[:1]
+            elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                # Point at the first unknown field, which is the field at fault.
+                known = (
+                    error.schema.get("properties") or {} if isinstance(error.schema, dict) else {}
+                )
+                unknown = [n for n in error.instance if n not in known]
+                path += unknown[:1]
             raise ApiError(400, "invalid_request", error.message[:500], _pointer(path))
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_request", "The body must be a JSON object.", "")
