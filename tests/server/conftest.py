@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._postgres import PostgresServer, running_postgres
+from neuropay_contract.server.pgserver import PostgresServer, running_postgres
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ import pytest
 
 from neuropay_contract.contract import create_body
 from neuropay_contract.server import serve_app
+from neuropay_contract.server.pgserver import PostgresServer
 
 from ._helpers import api, create, start_mock
-from ._postgres import PostgresServer
 from ._roundrobin import RoundRobin
 
 T = TypeVar("T")

@@ -14,6 +14,7 @@ import pytest
 
 from neuropay_contract.errors import NeuropayError
 from neuropay_contract.server.keys import ApiKey, stored
+from neuropay_contract.server.pgserver import PostgresServer
 from neuropay_contract.server.pgstore import MIGRATIONS, PgStore, redact
 from neuropay_contract.server.storage import (
     IdempotencyRecord,
@@ -22,8 +23,6 @@ from neuropay_contract.server.storage import (
     Tables,
     open_storage,
 )
-
-from ._postgres import PostgresServer
 
 CHECKOUT = {"checkout_id": "c" * 32, "status": "created", "amount": 2**70}
 

@@ -1,6 +1,7 @@
-"""A real PostgreSQL server for the tests: Debian's binaries (installed by `make setup`),
-``initdb`` in a temporary folder, listening on a free loopback port, stopped at the end. As root
-it runs as the ``postgres`` user (PostgreSQL refuses to run as root)."""
+"""A throwaway PostgreSQL server for the tests and `make bench-server`: Debian's binaries
+(installed by `make setup`), ``initdb`` in a temporary folder, listening on a free loopback port,
+stopped and removed at the end. As root it runs as the ``postgres`` user (PostgreSQL refuses to
+run as root)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+
+from ..errors import NeuropayError
 
 
 def postgres_bin() -> Path | None:
@@ -41,7 +45,7 @@ class PostgresServer:
     def new_database(self) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
 
@@ -55,7 +59,7 @@ def _free_port() -> int:
 def running_postgres() -> Iterator[PostgresServer]:
     binaries = postgres_bin()
     if binaries is None:
-        raise RuntimeError("PostgreSQL is not installed: run `make setup` (Debian postgresql)")
+        raise NeuropayError("PostgreSQL is not installed: run `make setup` (Debian postgresql)")
     as_user: list[str] = []
     home = Path(tempfile.mkdtemp(prefix="neuropay-pg-"))
     if os.geteuid() == 0:
