@@ -190,6 +190,19 @@ def test_the_validators_reason_in_one_line(tmp_path: Path) -> None:
     assert all("How many items" not in line and len(line) < 400 for line in lines)
 
 
+def test_a_reason_only_jsonschema_rs_finds(tmp_path: Path) -> None:
+    """openapi-spec-validator checks with jsonschema-rs, whose regex engine rejects some patterns
+    Python accepts: the finding still names the keyword and the reason, not a schema dump."""
+    document = _petstore()
+    document["components"]["schemas"]["Pet"]["properties"]["name"]["pattern"] = r"^[\d-z]+$"
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(document))
+    lines = [line for line in _lint(str(spec)).stdout.splitlines() if " NP000 " in line]
+    first = next(line for line in lines if "#/components/schemas/Pet " in line)
+    assert "pattern: " in first and 'is not a "regex"' in first, lines
+    assert not any("is not valid under any" in line for line in lines)
+
+
 def test_rule_registry_takes_a_severity() -> None:
     from neuropay_contract.linting.rules import SEVERITIES, rule
 

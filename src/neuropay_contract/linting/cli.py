@@ -61,9 +61,10 @@ def lint_command(path: Path | None, fmt: str, fail_on: str, allow_local_refs: bo
         if report.clean:
             click.echo(f"{report.path}: clean ({rules} rules)")
         else:
-            names = {"error": "errors", "warning": "warnings", "info": "info"}
             counts = ", ".join(
-                f"{report.count(level)} {names[level]}" for level in reversed(LEVELS)
+                f"{n} {level}{'s' if n != 1 and level != 'info' else ''}"
+                for level in reversed(LEVELS)
+                for n in [report.count(level)]
             )
             click.echo(f"{report.path}: {len(report.findings)} finding(s): {counts}")
     return EXIT_VIOLATIONS if report.fails(fail_on) else EXIT_OK

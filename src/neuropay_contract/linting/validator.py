@@ -65,6 +65,38 @@ def _message(error: ValidationError) -> str:
     return message
 
 
+def _rs_reason(document: Mapping[str, Any], version: str, path: str) -> str | None:
+    """The reason jsonschema-rs gives at ``path``, for the errors only its stricter checks find
+    (openapi-spec-validator uses it when installed; e.g. a `pattern` its regex engine rejects)."""
+    try:
+        import jsonschema_rs
+        from openapi_spec_validator.schemas import schema_v30, schema_v31
+    except ImportError:
+        return None
+    schema = dict(schema_v31 if version.startswith("3.1") else schema_v30)
+    for error in jsonschema_rs.validator_for(schema).iter_errors(dict(document)):
+        if _where(error.instance_path) != path:
+            continue
+        deepest = error
+        for _ in range(50):  # down the oneOf/anyOf alternatives to the most specific reason
+            found = [
+                c
+                for branch in getattr(deepest.kind, "context", None) or []
+                for c in branch
+                if "$ref" not in c.message
+            ]
+            if not found:
+                break
+            deepest = max(found, key=lambda e: len(list(e.instance_path)))
+        inner = _where(list(deepest.instance_path)[len(list(error.instance_path)) :])
+        message = str(deepest.message)
+        cut = message.rfind(" is ")
+        if len(message) > 120 and cut > 0:
+            message = "the value" + message[cut:]
+        return f"{inner + ': ' if inner else ''}{message}"
+    return None
+
+
 def _schema_validator(version: str) -> Any:
     from jsonschema import validators
     from openapi_spec_validator.schemas import schema_v30, schema_v31
@@ -101,7 +133,7 @@ def validator_findings(document: Mapping[str, Any], version: str) -> Iterator[tu
                     inner = _where(list(deepest.absolute_path)[len(found.absolute_path) :])
                     message = f"{inner + ': ' if inner else ''}{_message(deepest)}"
                 else:
-                    message = _message(error)
+                    message = _rs_reason(document, version, path) or _message(error)
             else:
                 message = _message(error)
             yield f"#/{path}" if path else "#", f"openapi-spec-validator: {message}"[:MAX_MESSAGE]
