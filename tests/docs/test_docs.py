@@ -78,6 +78,19 @@ def test_every_part_of_the_spec_is_documented(docs: Path) -> None:
     assert "sk_test_" in html and "sk_live_" in html  # key prefixes, never keys
 
 
+def test_the_order_of_checks_is_documented_in_spec_order(docs: Path) -> None:
+    """x-precedence becomes "Which error wins": one row per step, in the spec's order, each
+    answer's codes linked to the error table (HTML) and written out (Markdown)."""
+    html = (docs / "index.html").read_text()
+    assert "precedence" in set(check(html).ids)
+    table = html.split('id="precedence"', 1)[1].split("</table>", 1)[0]
+    steps = re.findall(r"<td><code>([a-z_]+)</code></td>", table)
+    assert steps == [step.name for step in SPEC.precedence]
+    assert '<a href="#err-payload_too_large"><code>payload_too_large</code></a>' in table
+    markdown = (docs / "api.md").read_text().split("### Which error wins", 1)[1]
+    assert markdown.index("`path`") < markdown.index("`api_key`") < markdown.index("`schema`")
+
+
 def test_each_operation_shows_fields_bounds_examples_and_errors() -> None:
     model = DocsModel(SPEC)
     refund = model.operation(SPEC.operation("refundCheckout"))

@@ -331,6 +331,16 @@ class DocsModel:
             ],
             "idempotency": dict(self.spec.idempotency),
             "limits": dict(self.spec.limits),
+            "precedence": [
+                {
+                    "step": str(item.get("step", "")),
+                    "http": item.get("http"),
+                    "codes": [str(c) for c in item.get("codes") or []],
+                    "description": str(item.get("description", "")),
+                }
+                for item in self.spec.document.get("x-precedence") or []
+                if isinstance(item, dict)
+            ],
             "search_json": search_json.replace("</", "<\\/"),
             "key_envs": sorted(
                 {op.auth.env for _t, _d, ops in groups for op in ops if op.auth.kind != "none"}
