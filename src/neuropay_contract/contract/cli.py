@@ -201,6 +201,20 @@ def run_suite_subprocess(
     help=f"Seconds to wait for each answer of the target (or $NEUROPAY_TIMEOUT; {DEFAULT_TIMEOUT:g}).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
+@click.option(
+    "--list-rules",
+    "list_format",
+    flag_value="text",
+    default=None,
+    help="Print every rule a failure can name, with what it checks, and exit.",
+)
+@click.option(
+    "--format",
+    "rules_format",
+    type=click.Choice(["text", "md"]),
+    default=None,
+    help="With --list-rules: text (default) or md (Markdown, as contract_tests/RULES.md).",
+)
 def test_command(
     target_url: str | None,
     api_key: str | None,
@@ -217,6 +231,8 @@ def test_command(
     card_id_decline: str | None,
     timeout: float | None,
     verbose: bool,
+    list_format: str | None,
+    rules_format: str | None,
 ) -> int:
     """Certify a server against the spec: fuzzing, auth, every lifecycle transition and forbidden
     move, money invariants, metadata, customers, idempotency.
@@ -224,6 +240,13 @@ def test_command(
     With no --target-url it starts the embedded reference server on a free loopback port.
     Exit 0 conformant, 1 contract violations, 2 could not test.
     """
+    if list_format is not None:
+        from .rules import rules_markdown, rules_text
+
+        click.echo(rules_markdown() if rules_format == "md" else rules_text(), nl=False)
+        return 0
+    if rules_format is not None:
+        raise click.UsageError("--format goes with --list-rules")
     settings = RunSettings.from_options(
         {
             "target_url": target_url,

@@ -1,0 +1,505 @@
+"""The contract rule catalogue: every rule a check of the suite can report, with what it checks.
+
+A failure in a report names its rule id; this is where a reader looks the id up (``neuropay test
+--list-rules``, ``contract_tests/RULES.md``). A new check raises an id registered here: a test
+scans the suite and the engine for rule ids and fails on any that is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: its id (``category.name``), a title and what it checks."""
+
+    id: str
+    title: str
+    checks: str
+
+    @property
+    def category(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+# schemathesis' own checks (its registry, schemathesis 4.x), reported as ``schemathesis.<name>``.
+SCHEMATHESIS_CHECKS = {
+    "not_a_server_error": "no 5xx answer to a generated request",
+    "status_code_conformance": "the status code is one the operation documents",
+    "content_type_conformance": "the Content-Type is one the operation documents",
+    "response_headers_conformance": "documented response headers are present and valid",
+    "response_schema_conformance": "the body validates against the documented schema",
+    "negative_data_rejection": "a request the schema forbids is refused with a 4xx",
+    "positive_data_acceptance": "a request the schema allows is accepted",
+    "missing_required_header": "a request without a required header is refused",
+    "unsupported_method": "an undocumented method is answered 405",
+    "allow_header_conformance": "a 405 lists the allowed methods in Allow",
+    "use_after_free": "a deleted resource is not served again",
+    "ensure_resource_availability": "a created resource can be read back",
+    "ignored_auth": "a request without valid credentials is refused",
+    "object_level_authorization": "one user's objects are not served to another",
+}
+
+# The bodies that are not I-JSON (RFC 7493) of protocol.i-json-<kind> (test_body_rules.py).
+I_JSON_KINDS = {
+    "duplicate-name": "an object with a name twice",
+    "nan": "NaN as a number",
+    "infinity": "Infinity as a number",
+    "invalid-utf8": "bytes that are not UTF-8",
+    "lone-surrogate": "a lone surrogate escape",
+}
+
+# The kinds of bad credentials of auth.<kind>-key (contract_tests/test_auth.py KEYS).
+AUTH_KEY_KINDS = {
+    "missing": "no Authorization header",
+    "empty": "Bearer without a key",
+    "malformed": "a Bearer value that is not a key",
+    "unknown": "a well-formed key the server never issued",
+    "other-scheme": "a credential of another scheme (Basic)",
+    "bare": "the run's own key without the Bearer scheme",
+}
+
+_RULES: list[Rule] = [
+    # -- auth and isolation ------------------------------------------------------------------
+    *(
+        Rule(
+            f"auth.{kind}-key",
+            f"Refused: {what}",
+            "every operation answers 401 with the error code the spec gives this case",
+        )
+        for kind, what in AUTH_KEY_KINDS.items()
+    ),
+    Rule(
+        "auth.bearer-syntax",
+        "The Bearer scheme is read as HTTP says",
+        "a valid key is accepted with the scheme in any case and after several spaces",
+    ),
+    Rule(
+        "auth.merchant-isolation",
+        "Merchants see only their own objects",
+        "another merchant's key gets 404 for a checkout or customer and changes nothing",
+    ),
+    Rule(
+        "auth.mode-isolation",
+        "Test and live data are apart",
+        "a live key of the same merchant does not reach test-mode checkouts",
+    ),
+    Rule(
+        "auth.test-helper-live-key",
+        "Test helpers refuse live keys",
+        "every x-test-mode helper answers a live key with the spec's refusal",
+    ),
+    # -- checkouts ---------------------------------------------------------------------------
+    Rule(
+        "checkouts.created-as-sent",
+        "A new checkout holds what was sent",
+        "fields of the create request come back unchanged (empty metadata values dropped)",
+    ),
+    Rule(
+        "checkouts.retrievable",
+        "A merchant's checkout can be retrieved",
+        "retrieveCheckout of a checkout the run created answers 200",
+    ),
+    # -- customers ---------------------------------------------------------------------------
+    Rule(
+        "customers.create",
+        "Customers can be created",
+        "createCustomer with a valid body answers 200 and a customer",
+    ),
+    Rule("customers.retrieve", "Customers can be retrieved", "a new customer reads back with 200"),
+    Rule(
+        "customers.fields",
+        "A customer holds what was sent",
+        "names, email and metadata are stored as sent",
+    ),
+    Rule("customers.delete", "Customers can be deleted", "deleteCustomer answers 200"),
+    Rule(
+        "customers.delete-twice",
+        "A deleted customer cannot be deleted again",
+        "a second deleteCustomer answers 404 customer_not_found",
+    ),
+    Rule(
+        "customers.retrieve-after-delete",
+        "A deleted customer is gone",
+        "retrieveCustomer of a deleted customer answers 404 customer_not_found",
+    ),
+    Rule(
+        "customers.deleted-not-usable",
+        "A deleted customer cannot pay",
+        "a checkout for a deleted customer is refused with customer_not_found",
+    ),
+    Rule(
+        "customers.card-needs-customer",
+        "A card id needs its customer",
+        "card_id without customer_id is refused as invalid_request",
+    ),
+    Rule(
+        "customers.card-not-owned",
+        "Cards belong to one customer",
+        "a card saved by another customer is refused with card_not_found",
+    ),
+    Rule(
+        "customers.automatic-payment",
+        "A saved card pays automatically",
+        "a checkout with the owner's saved card is paid on creation",
+    ),
+    # -- idempotency -------------------------------------------------------------------------
+    Rule(
+        "idempotency.first-request",
+        "The first request with a key is processed",
+        "a write with a fresh Idempotency-Key is answered like one without",
+    ),
+    Rule(
+        "idempotency.replay",
+        "A retry gets the first answer",
+        "a retry with the same key and body gets the same status and body",
+    ),
+    Rule(
+        "idempotency.replay-header",
+        "Replays are marked, first answers are not",
+        "the replay header is on retries only",
+    ),
+    Rule(
+        "idempotency.no-double-effect",
+        "A retry does nothing twice",
+        "retries, also sent simultaneously, move money or status once",
+    ),
+    Rule(
+        "idempotency.key-reuse",
+        "A key is bound to its request",
+        "the same key with another body is refused with the spec's conflict answer",
+    ),
+    Rule(
+        "idempotency.key-scope",
+        "Keys are per merchant",
+        "another merchant's request with the same key is its own request",
+    ),
+    Rule(
+        "idempotency.other-operation",
+        "A key is bound to its operation",
+        "a key used for one operation is refused for another",
+    ),
+    Rule(
+        "idempotency.invalid-key",
+        "Malformed keys are refused",
+        "a key outside 1-255 printable ASCII characters answers 400",
+    ),
+    Rule(
+        "idempotency.stored-answers",
+        "Refusals of the operation are replayed",
+        "an operation's own 4xx under a key is stored and replayed",
+    ),
+    Rule(
+        "idempotency.refusals-not-stored",
+        "Refusals before the idempotency step are not stored",
+        "a 400 for an invalid body is not stored under the key",
+    ),
+    Rule(
+        "idempotency.same-json-value",
+        "The same JSON is the same request",
+        "a body written with other spacing or key order is a replay",
+    ),
+    Rule(
+        "idempotency.undeclared-ignored",
+        "Operations without idempotency ignore the header",
+        "reads answer normally whatever Idempotency-Key they carry",
+    ),
+    # -- lifecycle ---------------------------------------------------------------------------
+    Rule(
+        "lifecycle.setup",
+        "A check could set up its checkout",
+        "a valid request needed to reach a status answered 200",
+    ),
+    Rule(
+        "lifecycle.transition-allowed",
+        "Allowed transitions are accepted",
+        "each x-lifecycle transition's request answers 200",
+    ),
+    Rule(
+        "lifecycle.transition-target",
+        "Transitions land where the spec says",
+        "the status after a transition is its target",
+    ),
+    Rule(
+        "lifecycle.forbidden-answer",
+        "Forbidden moves get their answer",
+        "every (status, operation) pair without a transition answers the spec's error",
+    ),
+    Rule(
+        "lifecycle.rejection-answer",
+        "Failed guards get their answer",
+        "a partial release or a refund above what is left answers the spec's rejection",
+    ),
+    Rule(
+        "lifecycle.unchanged-after-refusal",
+        "A refusal changes nothing",
+        "the checkout reads back identical after any refused request",
+    ),
+    Rule(
+        "lifecycle.reread-matches",
+        "The answer is what is stored",
+        "the body of a transition equals the checkout read back afterwards",
+    ),
+    Rule(
+        "lifecycle.effect-refund",
+        "Refund transitions record a refund",
+        "a transition with effect refund adds exactly one refund",
+    ),
+    Rule(
+        "lifecycle.effect-none",
+        "Other transitions leave refunds alone",
+        "a transition without a refund effect does not change the refunds",
+    ),
+    # -- metadata ----------------------------------------------------------------------------
+    Rule(
+        "metadata.update-allowed",
+        "Metadata can be updated in every status",
+        "updateCheckout answers 200 in every status",
+    ),
+    Rule(
+        "metadata.merge",
+        "Metadata merges",
+        "an update merges keys and deletes those sent with the empty string",
+    ),
+    Rule(
+        "metadata.create-empty",
+        "Empty values are not stored on create",
+        "a key sent empty in createCheckout is absent",
+    ),
+    Rule(
+        "metadata.status-unchanged",
+        "Metadata updates keep the status",
+        "updateCheckout never changes the status",
+    ),
+    Rule(
+        "metadata.limit",
+        "The metadata limit is exact",
+        "a merge leaving x-limits.max_metadata_keys keys is accepted; one more answers 409",
+    ),
+    # -- money -------------------------------------------------------------------------------
+    Rule(
+        "money.refund-cap",
+        "Never more refunded than paid",
+        "refunded_amount never exceeds amount",
+    ),
+    Rule(
+        "money.refunded-equals-sum",
+        "refunded_amount is the sum of refunds",
+        "the total equals the sum of the refund list",
+    ),
+    Rule(
+        "money.immutable",
+        "Amount and currency never change",
+        "amount and currency stay as created through every operation",
+    ),
+    Rule(
+        "money.refund-accepted",
+        "Valid refunds are accepted",
+        "a refund within what is left answers 200",
+    ),
+    Rule(
+        "money.refund-refused",
+        "Invalid refunds are refused",
+        "a refund above what is left answers the lifecycle's refusal",
+    ),
+    Rule(
+        "money.refund-amount",
+        "A refund moves its amount",
+        "refunded_amount grows by the amount asked (all that is left when none is given)",
+    ),
+    Rule(
+        "money.status-follows-totals",
+        "The status follows the totals",
+        "partialRefund while money is left, refunded when all of it is back",
+    ),
+    Rule(
+        "money.concurrent-refunds",
+        "Simultaneous refunds respect the cap",
+        "refunds sent at once never refund more than was paid",
+    ),
+    # -- precedence and protocol -------------------------------------------------------------
+    Rule(
+        "precedence.order",
+        "Refusals come in the spec's order",
+        "a request with several faults gets the answer of the first check in x-precedence order",
+    ),
+    Rule(
+        "protocol.method-not-allowed",
+        "Other methods are refused",
+        "a method the path does not take answers 405 method_not_allowed",
+    ),
+    Rule("protocol.allow-header", "405 says what is allowed", "a 405 carries Allow: POST"),
+    Rule(
+        "protocol.payload-too-large",
+        "Huge bodies are refused",
+        "a body above x-limits.max_body_bytes answers 413",
+    ),
+    Rule(
+        "protocol.unsupported-media-type",
+        "Only JSON is accepted",
+        "a body that is not application/json answers 415",
+    ),
+    Rule(
+        "protocol.invalid-json",
+        "Broken JSON is refused",
+        "garbage, non-UTF-8 and far too deep JSON answer 400 invalid_json",
+    ),
+    Rule(
+        "protocol.integral-float",
+        "3000.0 is an integer",
+        "an integral number written with a fraction is accepted where an integer is asked",
+    ),
+    Rule(
+        "protocol.unknown-field",
+        "Unknown fields are refused",
+        "a field the schema does not declare answers 400 invalid_request",
+    ),
+    Rule(
+        "protocol.media-type-accepted",
+        "JSON is recognised however it is spelled",
+        "application/json in any case and with a UTF-8 charset parameter is accepted",
+    ),
+    Rule(
+        "protocol.media-type-refused",
+        "Other media types are refused",
+        "no Content-Type, +json types and other charsets answer 415",
+    ),
+    Rule(
+        "protocol.size-at-limit",
+        "A body of exactly the limit is accepted",
+        "a body of x-limits.max_body_bytes bytes is processed",
+    ),
+    Rule(
+        "protocol.size-chunked",
+        "Chunked bodies are counted",
+        "a body without Content-Length over the limit answers 413",
+    ),
+    Rule(
+        "protocol.depth-counting",
+        "Nesting is counted as the spec says",
+        "max_json_depth levels parse; one more level answers 400 invalid_json",
+    ),
+    *(
+        Rule(
+            f"protocol.i-json-{kind}",
+            f"Not I-JSON: {what}",
+            f"a body with {what} answers 400 invalid_json before any field is read",
+        )
+        for kind, what in I_JSON_KINDS.items()
+    ),
+    # -- formats -----------------------------------------------------------------------------
+    Rule(
+        "formats.email",
+        "format: email is asserted",
+        "an email without one @ between non-empty parts, or with whitespace, answers 400",
+    ),
+    Rule(
+        "formats.pattern-full-match",
+        "Patterns match the whole value",
+        "patterns are ECMA-262: a trailing newline after a matching value answers 400",
+    ),
+    # -- objects -----------------------------------------------------------------------------
+    Rule(
+        "objects.delete-answer",
+        "deleteCustomer answers the deleted customer",
+        "the answer is the customer as it was, metadata included, with deleted: true",
+    ),
+    Rule(
+        "objects.updated",
+        "updated moves only on change",
+        "an update that changes nothing keeps updated; one that changes metadata moves it",
+    ),
+    Rule(
+        "objects.card-id",
+        "card_id says how a checkout was created",
+        "a checkout created without card_id and paid on its page keeps card_id null",
+    ),
+    Rule(
+        "objects.release-refund",
+        "A release refunds the whole amount",
+        "releasing a reservation writes one refund of the whole amount",
+    ),
+    Rule(
+        "objects.deleted-customer",
+        "A deleted customer's checkouts stay",
+        "existing checkouts of a deleted customer remain; a new one naming it answers 404",
+    ),
+    Rule(
+        "objects.saved-card-pays",
+        "A saved card pays at once",
+        "a checkout with a card saved on the hosted page is paid on creation",
+    ),
+    # -- schemas -----------------------------------------------------------------------------
+    Rule(
+        "schema.response",
+        "Answers match their schema",
+        "every answer validates against the documented schema of its status",
+    ),
+    Rule(
+        "schema.status-documented",
+        "Status codes are documented",
+        "every status code answered is documented for the operation",
+    ),
+    Rule(
+        "schema.error-envelope",
+        "Errors use the envelope",
+        "every error answer is the spec's error envelope",
+    ),
+    # -- stateful ----------------------------------------------------------------------------
+    Rule(
+        "stateful.status-model",
+        "Link-driven runs follow x-lifecycle",
+        "in generated sequences, every status change is the one Lifecycle.decide predicts",
+    ),
+    *(
+        Rule(f"schemathesis.{name}", name.replace("_", " ").capitalize(), what)
+        for name, what in SCHEMATHESIS_CHECKS.items()
+    ),
+    # -- the run itself ----------------------------------------------------------------------
+    Rule(
+        "transport.no-answer",
+        "The target answers",
+        "the target neither resets nor stops answering within the timeout",
+    ),
+    Rule(
+        "suite.error",
+        "The check itself failed",
+        "an error in the suite (not the target); reported so that it is never a pass",
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    """The catalogue entry of ``rule_id``; KeyError names the file to register it in."""
+    try:
+        return RULES[rule_id]
+    except KeyError:
+        raise KeyError(
+            f"rule {rule_id!r} is not in the catalogue: add it to neuropay_contract/contract/rules.py"
+        ) from None
+
+
+def rules_markdown() -> str:
+    """The catalogue as a Markdown page (``contract_tests/RULES.md``)."""
+    lines = [
+        "# Contract rules",
+        "",
+        "Every rule a failure in a `neuropay test` report can name, by category. Generated by",
+        "`neuropay test --list-rules --format md` from `src/neuropay_contract/contract/rules.py`.",
+    ]
+    category = None
+    for entry in _RULES:
+        if entry.category != category:
+            category = entry.category
+            lines += ["", f"## {category}", "", "| rule | title | checks |", "|---|---|---|"]
+        lines.append(f"| `{entry.id}` | {entry.title} | {entry.checks} |")
+    return "\n".join(lines) + "\n"
+
+
+def rules_text() -> str:
+    """The catalogue for a terminal: one rule a line."""
+    width = max(len(r.id) for r in _RULES)
+    return "\n".join(f"{r.id:<{width}}  {r.title}: {r.checks}" for r in _RULES) + "\n"
