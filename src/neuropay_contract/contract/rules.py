@@ -356,6 +356,16 @@ _RULES: list[Rule] = [
         "a field the schema does not declare answers 400 invalid_request",
     ),
     Rule(
+        "protocol.unknown-field-param",
+        "An unknown field is pointed at",
+        "the 400 for an unknown field names it in error.param",
+    ),
+    Rule(
+        "protocol.not-an-object",
+        "A body that is not an object breaks the schema",
+        'valid JSON that is not an object answers 400 invalid_request with param ""',
+    ),
+    Rule(
         "protocol.media-type-accepted",
         "JSON is recognised however it is spelled",
         "application/json in any case and with a UTF-8 charset parameter is accepted",
