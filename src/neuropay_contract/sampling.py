@@ -13,6 +13,10 @@ from re import _parser as sre_parse
 from typing import Any
 
 MAX_DEPTH = 8  # below this only required properties are filled in
+# An untrusted spec may ask for minLength: 10**9 or minItems: 10**9; a sample never grows past
+# these (it then breaks the schema, which is better than exhausting memory).
+MAX_LENGTH = 10_000
+MAX_ITEMS = 100
 FORMATS: dict[str, Any] = {
     "date-time": "2026-01-01T12:00:00Z",
     "date": "2026-01-01",
@@ -103,6 +107,7 @@ class Sampler:
             return self._object(schema, depth, refs)
         if kind == "array":
             count = max(int(schema.get("minItems", 1) or 0), 1 if depth < MAX_DEPTH else 0)
+            count = min(count, MAX_ITEMS)
             item = self.value(schema.get("items", {}), depth + 1, refs)
             if schema.get("uniqueItems") and isinstance(item, (int, float)) and count > 1:
                 return [item + i for i in range(count)]
@@ -160,7 +165,7 @@ class Sampler:
                 continue
             result[str(name)] = value
         extra = schema.get("additionalProperties")
-        minimum = int(schema.get("minProperties", 0) or 0)
+        minimum = min(int(schema.get("minProperties", 0) or 0), MAX_ITEMS)
         if len(result) < minimum and isinstance(extra, Mapping):
             for index in range(minimum - len(result)):
                 result[f"key{index + 1}"] = self.value(extra, depth + 1, refs)
@@ -205,7 +210,7 @@ def _string(schema: Mapping[str, Any]) -> str:
         matched = pattern_sample(pattern)
         if matched is not None:
             value = matched
-    low = int(schema.get("minLength", 0) or 0)
+    low = min(int(schema.get("minLength", 0) or 0), MAX_LENGTH)
     high = schema.get("maxLength")
     if len(value) < low:
         pads = [value[-1:] or "a", "0", "a", "A", "x", " "]
@@ -232,7 +237,7 @@ def pattern_sample(pattern: str) -> str | None:
     result: str | None
     try:
         result = _emit(sre_parse.parse(pattern))
-        if re.search(pattern, result) is None:
+        if len(result) > MAX_LENGTH or re.search(pattern, result) is None:
             result = None
     except Exception:  # an unsupported or invalid (e.g. ECMA-only) pattern
         result = None
@@ -253,6 +258,8 @@ def _emit(parsed: Any) -> str:
             out.append(_class_char(arg))
         elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
             low, _high, sub = arg
+            if low > MAX_LENGTH:
+                raise ValueError("a repeat too long to sample")
             out.append(_emit(sub) * max(int(low), 0))
         elif op is sre_constants.SUBPATTERN:
             out.append(_emit(arg[-1]))

@@ -241,6 +241,21 @@ def test_generated_values_validate(schema: dict[str, Any]) -> None:
     assert errors == [], value
 
 
+def test_hostile_sizes_stay_bounded() -> None:
+    """minLength, minItems and pattern repeats in the billions do not exhaust memory."""
+    sampler = Sampler(lambda node: node)
+    huge = 10**9
+    assert len(sampler.value({"type": "string", "minLength": huge})) <= 10_000
+    assert len(sampler.value({"type": "array", "minItems": huge, "items": {}})) <= 100
+    assert (
+        len(sampler.value({"type": "string", "pattern": f"^a{{{huge}}}(b{{{huge}}})*$"})) <= 10_000
+    )
+    assert (
+        len(sampler.value({"type": "object", "minProperties": huge, "additionalProperties": {}}))
+        <= 100
+    )
+
+
 def test_response_schemas_for_postman_have_no_openapi_only_keywords() -> None:
     spec = ApiSpec(SECURED)
     converted = ajv_schema(spec, {"$ref": "#/components/schemas/Order"})
@@ -305,6 +320,7 @@ def _prism(spec: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 @pytest.mark.node
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PETSTORES, ids=[p.name for p in PETSTORES])
 def test_newman_with_tests_passes_against_prism(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "collection.json"
