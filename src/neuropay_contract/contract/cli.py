@@ -12,6 +12,7 @@ from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
+from ..reports.formats import file_names
 from ..results import RunResults
 from ..spec import load_spec
 from .plugin import FINAL_KEY, RESULTS_KEY
@@ -180,7 +181,7 @@ def run_suite_subprocess(
     type=click.Path(path_type=Path),
     default=Path("reports"),
     show_default=True,
-    help="Where results.json, report.html, report.md and junit.xml go.",
+    help=f"Where {', '.join(file_names())} go.",
 )
 @click.option("--spec", type=click.Path(path_type=Path), default=None, help="Spec to test against.")
 @click.option("-k", "keyword", default=None, help="Only checks matching this pytest -k expression.")

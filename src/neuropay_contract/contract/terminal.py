@@ -14,6 +14,7 @@ from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..reports.formats import file_names
 from ..results import CheckResult, RunResults
 from ..untrusted import visible
 
@@ -192,9 +193,5 @@ def print_summary(
     if results.verdict != "conformant" and results.seed is not None:
         console.print(f"replay the same generated data with --seed {results.seed}")
     if report_dir is not None:
-        written = [
-            name
-            for name in ("report.html", "report.md", "junit.xml", "results.json")
-            if (report_dir / name).exists()
-        ]
+        written = [name for name in file_names() if (report_dir / name).exists()]
         console.print(f"reports: {escape(str(report_dir))}/ ({', '.join(written)})")

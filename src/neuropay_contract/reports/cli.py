@@ -3,58 +3,51 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from ..results import RESULTS_SCHEMA, RunResults
+from .formats import FORMATS
 from .writer import redact
+
+
+def _format_options(command: Callable[..., int]) -> Callable[..., int]:
+    """One ``--<format> PATH`` option per format rendered from a results file."""
+    for report in reversed([f for f in FORMATS.values() if f.from_results]):
+        command = click.option(
+            f"--{report.name}",
+            f"{report.name}_path",
+            type=click.Path(path_type=Path),
+            help=f"Write {report.description} here.",
+        )(command)
+    return command
 
 
 @click.command("report")
 @click.argument("results_file", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report here."
-)
-@click.option(
-    "--md", "md_path", type=click.Path(path_type=Path), help="Write the Markdown summary here."
-)
-@click.option(
-    "--junit", "junit_path", type=click.Path(path_type=Path), help="Write JUnit XML here."
-)
+@_format_options
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of results files and exit.")
-def report_command(
-    results_file: Path | None,
-    html_path: Path | None,
-    md_path: Path | None,
-    junit_path: Path | None,
-    schema: bool,
-) -> int:
+def report_command(results_file: Path | None, schema: bool, **paths: Path | None) -> int:
     """Render RESULTS_FILE (results.json of `neuropay test`) as HTML, Markdown and JUnit XML.
 
-    With no output option, all three are written beside the results file. Exit 0 when the run was
-    conformant, 1 when it found violations, 2 when the file is missing or malformed."""
-    from .render import render_html, render_junit, render_markdown
-
+    With no output option, all of them are written beside the results file. Exit 0 when the run
+    was conformant, 1 when it found violations, 2 when the file is missing or malformed."""
     if schema:
         click.echo(json.dumps(RESULTS_SCHEMA, indent=2))
         return 0
     if results_file is None:
         raise click.UsageError("give a RESULTS_FILE (or --schema)")
     results = RunResults.read(results_file)
-    targets = {"html": html_path, "md": md_path, "junit": junit_path}
+    renderable = [f for f in FORMATS.values() if f.from_results]
+    targets = {f.name: paths.get(f"{f.name}_path") for f in renderable}
     if not any(targets.values()):
-        base = results_file.parent
-        targets = {
-            "html": base / "report.html",
-            "md": base / "report.md",
-            "junit": base / "junit.xml",
-        }
-    renderers = {"html": render_html, "md": render_markdown, "junit": render_junit}
+        targets = {f.name: results_file.parent / f.file_name for f in renderable}
     for fmt, path in targets.items():
         if path is None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(redact(renderers[fmt](results)), encoding="utf-8")
+        path.write_text(redact(FORMATS[fmt].render(results)), encoding="utf-8")
         click.echo(f"wrote {path}")
     return 0 if results.verdict == "conformant" else 1
