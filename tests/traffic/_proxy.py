@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any
+
+import httpx
 
 from neuropay_contract.server import serve_app
 from neuropay_contract.spec import load_spec
@@ -121,6 +124,7 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
         )
     body_rules(client, paid)
     idempotency_rules(client)
+    simultaneous(client)
     customer = post(
         "/checkout/create-customer",
         {"first_name": "Astrid", "last_name": "Lindgren", "email": "astrid@example.com"},
@@ -218,3 +222,27 @@ def idempotency_rules(client: RecordingClient) -> None:
         read,
         headers={"Idempotency-Key": "idem-read", **declared("404 customer_not_found")},
     )
+
+
+def simultaneous(client: RecordingClient) -> None:
+    """Eight refunds of one checkout at once, and four retries of one refund at once (sent
+    outside the recording client, which numbers its exchanges in order)."""
+    base = str(client.client.base_url)
+    auth = {"Authorization": f"Bearer {client.key}"}
+    checkouts = []
+    for _ in range(2):
+        made = client.post("/checkout/create", CREATE).json()["checkout_id"]
+        client.post("/checkout/test/pay", {"checkout_id": made})
+        checkouts.append(made)
+
+    def refund(body: dict[str, Any], headers: dict[str, str]) -> None:
+        httpx.post(f"{base}/checkout/refund", json=body, headers={**auth, **headers}, timeout=10)
+
+    with ThreadPoolExecutor(8) as pool:
+        # More than was paid, on purpose: the client expects some refusals.
+        over = {"checkout_id": checkouts[0], "amount": 1000}
+        list(pool.map(lambda _: refund(over, declared("409")), range(8)))
+        retry = {"checkout_id": checkouts[1], "amount": 500}
+        list(pool.map(lambda _: refund(retry, {"Idempotency-Key": "idem-race"}), range(4)))
+    client.post("/checkout/retrieve", {"checkout_id": checkouts[0]})
+    client.post("/checkout/retrieve", {"checkout_id": checkouts[1]})

@@ -74,6 +74,9 @@ class Exchange:
     response_truncated: bool = False
     error: str | None = None
     answered_by_proxy: bool = False  # refused by `neuropay proxy --mode enforce`, not forwarded
+    # Another request on the same object was in flight at the same time: the order in which the
+    # server applied them is unknown, so only order-free rules judge this exchange.
+    overlapped: bool = False
 
     @property
     def path(self) -> str:
@@ -112,6 +115,7 @@ class Exchange:
             "elapsed_ms": self.elapsed_ms,
             "error": self.error,
             "answered_by": "proxy" if self.answered_by_proxy else "target",
+            "overlapped": self.overlapped,
         }
 
 
@@ -166,6 +170,7 @@ def exchange_from_record(raw: Mapping[str, Any], index: int) -> Exchange:
         key_mode=raw.get("key_mode"),
         error=raw.get("error"),
         answered_by_proxy=raw.get("answered_by") == "proxy",
+        overlapped=bool(raw.get("overlapped")),
     )
 
 
@@ -232,8 +237,45 @@ def _har(document: Any, labels: KeyLabels, path: Path) -> Iterator[Exchange]:
     if not isinstance(entries, list):
         raise NeuropayError(f"traffic file {path} is not a HAR file: log.entries is not a list")
     ordered = sorted(entries, key=lambda e: str(e.get("startedDateTime") or ""))
-    for index, entry in enumerate(ordered, start=1):
-        yield exchange_from_har(entry, index, labels)
+    exchanges = [exchange_from_har(entry, i, labels) for i, entry in enumerate(ordered, start=1)]
+    mark_overlaps(exchanges)
+    yield from exchanges
+
+
+def object_of(body: bytes) -> str | None:
+    """The checkout or customer id a request body names (cheaply: no JSON parse)."""
+    for name in (b'"checkout_id"', b'"customer_id"'):
+        at = body.find(name)
+        if at >= 0:
+            start = body.find(b'"', body.find(b":", at) + 1)
+            end = body.find(b'"', start + 1)
+            if 0 <= start < end:
+                return body[start + 1 : end].decode("utf-8", "replace")
+    return None
+
+
+def mark_overlaps(exchanges: list[Exchange]) -> None:
+    """Mark exchanges on one object whose time intervals intersect (HAR timings)."""
+    from datetime import datetime
+
+    spans: dict[str, list[tuple[float, float, Exchange]]] = {}
+    for ex in exchanges:
+        target = object_of(ex.request_body)
+        try:
+            start = datetime.fromisoformat(ex.started.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+        if target is not None:
+            end = start + (ex.elapsed_ms or 0) / 1000
+            spans.setdefault(target, []).append((start, end, ex))
+    for items in spans.values():
+        items.sort(key=lambda item: item[0])
+        latest_end, latest = float("-inf"), None
+        for start, end, ex in items:
+            if latest is not None and start < latest_end:
+                ex.overlapped = latest.overlapped = True
+            if end > latest_end:
+                latest_end, latest = end, ex
 
 
 def _jsonl(text: str, path: Path) -> Iterator[Exchange]:

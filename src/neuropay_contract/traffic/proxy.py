@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from .checker import TrafficChecker
-from .exchange import Exchange, KeyLabels, clean_headers, redact_text
+from .exchange import Exchange, KeyLabels, clean_headers, object_of, redact_text
 from .findings import Finding
 
 # Per-hop headers (RFC 9110 7.6.1) are the proxy's own; every other header passes unchanged.
@@ -88,6 +88,8 @@ class ValidatingProxy:
         self.request_keep = spec.max_body_bytes + 1
         self.completed = 0
         self.forwarded = 0
+        # Exchanges in flight per object id, to mark those that overlap.
+        self.in_flight: dict[str, list[Exchange]] = {}
         # Several small pools, not one large: httpcore looks at every pooled connection (a
         # poll() each) to place each request, so its cost grows with the pool's size.
         self.clients = [
@@ -150,6 +152,34 @@ class ValidatingProxy:
             key_label=label,
             key_mode=mode,
         )
+        target = object_of(exchange.request_body)
+        if target is not None:
+            flying = self.in_flight.setdefault(target, [])
+            flying.append(exchange)
+            if len(flying) > 1:
+                for other in flying:
+                    other.overlapped = True
+        try:
+            return await self._forward(request, exchange, kept, read, stream, path, started, pairs)
+        finally:
+            if target is not None:
+                flying = self.in_flight[target]
+                flying.remove(exchange)
+                if not flying:
+                    del self.in_flight[target]
+
+    async def _forward(
+        self,
+        request: Request,
+        exchange: Exchange,
+        kept: _Kept,
+        read: list[bytes],
+        stream: AsyncIterator[bytes],
+        path: str,
+        started: float,
+        pairs: list[tuple[str, str]],
+    ) -> Response:
+        """Answer ``exchange`` itself (enforce mode) or forward it and relay the answer."""
         if self.enforce:
             refusal = self._refusal(exchange)
             if refusal is not None:

@@ -120,10 +120,12 @@ class ObjectTracker:
         elif kind == "Customer":
             self._customer(c, op, obj, answered)
         if answered is not None:
-            obj.snapshot = answered
+            # Overlapping writes finish in any order: keep the state the server wrote last.
+            if not ex.overlapped or _newer(answered, obj.snapshot):
+                obj.snapshot = answered
+                obj.refused_since_snapshot = False
             obj.first = obj.first or answered
-            obj.refused_since_snapshot = False
-        elif ex.status >= 400:
+        elif ex.status >= 400 and not ex.overlapped:
             obj.refused_since_snapshot = True
         entry.status = obj.status
 
@@ -201,6 +203,13 @@ class ObjectTracker:
     ) -> None:
         lc = self.lifecycle
         assert lc is not None
+        if c.exchange.overlapped:
+            # Another request on this checkout was in flight: which state this one met is
+            # unknown, so only the rules that hold in any order judge it.
+            entry.note = (entry.note + " overlapped").strip()
+            if answered is not None:
+                check_money(c, lc, obj, None, answered, [])
+            return
         prior = obj.snapshot
         status = c.exchange.status
         assert status is not None
@@ -455,6 +464,13 @@ class ObjectTracker:
             )
         if answered.get("deleted") is True:
             obj.deleted = True
+
+
+def _newer(answered: dict[str, Any], snapshot: dict[str, Any] | None) -> bool:
+    """Whether ``answered`` was written after ``snapshot`` (by its ``updated`` time)."""
+    if snapshot is None:
+        return True
+    return str(answered.get("updated", "")) >= str(snapshot.get("updated", ""))
 
 
 def _kind(spec: ApiSpec, op: Operation) -> str | None:
