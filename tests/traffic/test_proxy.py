@@ -137,7 +137,7 @@ def test_report_mode_forwards_unchanged(tmp_path: Path) -> None:
         assert via.headers["content-type"] == direct.headers["content-type"]
         # An invalid request reaches the server too, and its own refusal comes back.
         bad = httpx.post(f"{url}/checkout/retrieve", json={**body, "x": 1}, headers=headers)
-        assert bad.status_code == 400 and bad.json()["error"]["param"] == ""
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
         # A body over the limit streams through; the server refuses it, the client is blamed.
         huge = httpx.post(
             f"{url}/checkout/update",
