@@ -151,3 +151,26 @@ def test_acknowledged_writes_under_concurrent_load_survive_kill_9(tmp_path: Path
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_processes_queue_for_the_write_lock_instead_of_polling(tmp_path: Path) -> None:
+    """Two stores on one file (as two workers): while one is inside a transaction, the other
+    waits on the file's flock before even beginning its own, so it starts the moment the first
+    commits instead of sleeping in SQLite's busy handler."""
+    first, second = Store(tmp_path / "db.sqlite3"), Store(tmp_path / "db.sqlite3")
+    try:
+        statements = _commits(second)
+        gate = threading.Event()
+        holding = first.submit(lambda s: (s.add_key(_key("sk_test_" + "a" * 32)), gate.wait(10)))
+        time.sleep(0.1)
+        waiting = second.submit(lambda s: s.add_key(_key("sk_test_" + "b" * 32)))
+        time.sleep(0.3)
+        assert statements == []  # not even BEGIN IMMEDIATE while the other holds the turn
+        assert not waiting.done()
+        gate.set()
+        holding.result(timeout=10)
+        assert waiting.result(timeout=10) is True
+        assert statements[0] == "BEGIN IMMEDIATE"
+    finally:
+        first.close()
+        second.close()

@@ -22,6 +22,10 @@ Where the time went (py-spy at 200 Hz on `neuropay mock -q` under this load, 2 s
 - Logging: one synchronous stderr write per request on the event loop (and a full pipe stopped
   the server): now a bounded queue written by its own thread (``server/console.py``).
 - Refuted: SQLite reads (~4%) and the lifecycle decision (<2%) are not worth caching.
+- Workers: SQLite's wait for a database another process holds polls with sleeps of up to
+  100 ms; two workers had a p99 several times one worker's. They now queue on an flock of the
+  file (five alternating 5 s runs of `--workers 2`: median p99 215 ms vs 386 ms, p90 62 vs
+  140 ms, same requests/s within noise; machine load average 10-14).
 What is left is uvicorn/Starlette's per-request work and the socket writes, on one core per
 process: ``--workers N`` spreads that over processes.
 """
