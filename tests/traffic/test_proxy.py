@@ -79,10 +79,25 @@ REVEALED = {
 # operation's x-test-only since x-precedence): that server answers like the reference. The
 # careful traffic sends the live-key helper call that would show it (auth.test-helper-live-key).
 INERT = {"helpers-accept-live-keys"}
+# Catalog servers the careful traffic does not probe (yet): listed so that a new fault is a
+# decision, not an oversight.
+NOT_PROBED = {
+    "delete-empties-customer",
+    "updated-on-every-update",
+    "card-id-set-on-page-payment",
+    "release-without-refund",
+    "nanosecond-times",
+    "deleted-customer-usable",
+    "customers-ignore-mode",
+    "saved-cards-decline",
+    "unknown-field-param-root",
+    "non-object-is-invalid-json",
+    "idempotency-keys-global",
+}
 
 
 def test_every_catalog_fault_is_listed() -> None:
-    assert set(REVEALED) | INERT == {f.name for f in FAULTS}
+    assert set(REVEALED) | INERT | NOT_PROBED == {f.name for f in FAULTS}
 
 
 def _careful_run(reference: Any, app: Any) -> list[tuple[str, str]]:
