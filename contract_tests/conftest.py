@@ -13,7 +13,15 @@ import httpx
 import pytest
 import requests
 
-from neuropay_contract.contract.client import ContractClient, Recorder, Secrets
+from neuropay_contract.contract.checks import NotImplementedOperation
+from neuropay_contract.contract.client import (
+    NOT_IMPLEMENTED,
+    OUTSIDE_SUBSET,
+    ContractClient,
+    Recorder,
+    Secrets,
+)
+from neuropay_contract.contract.implemented import find_not_implemented
 from neuropay_contract.contract.plugin import (
     RESULTS_KEY,
     active_spec,
@@ -28,13 +36,39 @@ from neuropay_contract.spec import ApiSpec
 
 
 def _preflight(config: pytest.Config, target: RunTarget, recorder: Recorder) -> None:
-    """The target answers and the keys work, before any check: a wrong key never passes."""
+    """The target answers and the keys work, before any check: a wrong key never passes. Then
+    which operations it implements (of those certified, with --operations)."""
+    state = config.stash[RESULTS_KEY]
+    subset = _subset(config, target.spec)
     with httpx.Client(timeout=target.timeout) as http:
-        _probe(
-            config, target, ContractClient(target.url, target.api_key, target.spec, recorder, http)
+        client = ContractClient(target.url, target.api_key, target.spec, recorder, http)
+        _probe(config, target, client)
+        probed = [op for op in target.spec.operations if subset is None or op in subset]
+        state.not_implemented = find_not_implemented(client, probed)
+    if probed and len(state.not_implemented) == len(probed):
+        fail_run(
+            config,
+            f"every operation at {target.url} answers like a missing route (404/405 without "
+            "the error envelope); is this the Neuro-Pay API (check the base path)?",
         )
+    state.subset = subset
+    state.unavailable = {op: NOT_IMPLEMENTED for op in state.not_implemented}
+    for op in target.spec.operations:
+        if subset is not None and op not in subset:
+            state.unavailable[op] = OUTSIDE_SUBSET
     recorder.per_operation.clear()  # the preflight is no check: its requests count nowhere
     recorder.start_check()
+
+
+def _subset(config: pytest.Config, spec: ApiSpec) -> list[str] | None:
+    """The operations --operations certifies, in spec order (None: all)."""
+    settings = run_settings(config)
+    problem = settings.operations_problem(spec)
+    if problem:
+        fail_run(config, problem)
+    if settings.operations is None:
+        return None
+    return [op for op in spec.operations if op in settings.operations]
 
 
 def _probe(config: pytest.Config, target: RunTarget, client: ContractClient) -> None:
@@ -130,13 +164,38 @@ def np_http(np_target: RunTarget) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture(autouse=True)
+def _np_operation_available(request: pytest.FixtureRequest) -> None:
+    """A check of an operation the target does not implement is blocked before it sends
+    anything; one of an operation outside --operations is not covered."""
+    mark = request.node.get_closest_marker("np_check")
+    operation = mark.kwargs.get("operation") if mark is not None else None
+    if not operation:
+        return
+    request.getfixturevalue("np_target")  # the preflight has run
+    why = request.config.stash[RESULTS_KEY].unavailable.get(operation)
+    if why == OUTSIDE_SUBSET:
+        from neuropay_contract.contract import not_covered
+
+        not_covered(f"{operation} is outside --operations")
+    elif why is not None:
+        raise NotImplementedOperation(operation)
+
+
 @pytest.fixture
 def np_client(
     pytestconfig: pytest.Config, np_target: RunTarget, np_http: httpx.Client
 ) -> ContractClient:
-    recorder = pytestconfig.stash[RESULTS_KEY].recorder
-    assert recorder is not None  # np_target made it
-    return ContractClient(np_target.url, np_target.api_key, np_target.spec, recorder, np_http)
+    state = pytestconfig.stash[RESULTS_KEY]
+    assert state.recorder is not None  # np_target made it
+    return ContractClient(
+        np_target.url,
+        np_target.api_key,
+        np_target.spec,
+        state.recorder,
+        np_http,
+        unavailable=state.unavailable,
+    )
 
 
 @pytest.fixture

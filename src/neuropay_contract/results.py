@@ -12,10 +12,15 @@ from typing import Any, Literal
 from .documents import read_json
 from .errors import NeuropayError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: root causes, not-implemented operations, the blocked outcome
+READABLE_VERSIONS = ("1", SCHEMA_VERSION)
 
-Outcome = Literal["passed", "failed", "not_covered", "error"]
-OUTCOMES: tuple[str, ...] = ("passed", "failed", "not_covered", "error")
+# blocked: the check could not test what it set out to, because its setup (a create, reaching a
+# status, a customer) failed or it needs an operation the target does not implement; its
+# ``root_cause`` says which.
+Outcome = Literal["passed", "failed", "blocked", "not_covered", "error"]
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "blocked", "not_covered", "error")
+NOT_IMPLEMENTED = "not-implemented:"  # root_cause of a check blocked by a missing operation
 Verdict = Literal["conformant", "violations", "error"]
 
 
@@ -60,8 +65,30 @@ class CheckResult:
     status: str | None = None  # lifecycle status the check starts from, if any
     requests: int = 0
     duration_s: float = 0.0
-    reason: str | None = None  # why not covered, or the error
+    reason: str | None = None  # why not covered or blocked, or the error
     failure: Failure | None = None
+    root_cause: str | None = None  # id of the RootCause (or "not-implemented:OP") it shares
+    cut_short: str | None = None  # why the check stopped before its full budget of examples
+
+
+@dataclass
+class RootCause:
+    """Failures that share one cause: one thing to fix, and the checks it explains."""
+
+    id: str
+    rule: str
+    title: str
+    explanation: str  # one paragraph: what was expected, what was received
+    operations: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    expected: Any = None
+    received: Any = None
+    checks: list[str] = field(default_factory=list)  # ids of every check it explains
+    blocked: list[str] = field(default_factory=list)  # those of them it kept from running
+
+    @property
+    def failed(self) -> list[str]:
+        return [c for c in self.checks if c not in set(self.blocked)]
 
 
 @dataclass
@@ -71,6 +98,7 @@ class OperationSummary:
     failed: int = 0
     not_covered: int = 0
     errors: int = 0
+    blocked: int = 0
 
 
 @dataclass
@@ -132,6 +160,9 @@ class RunResults:
     error: str | None = None
     schema_version: str = SCHEMA_VERSION
     objects: list[ObjectTimeline] = field(default_factory=list)  # observed traffic only
+    root_causes: list[RootCause] = field(default_factory=list)  # largest first
+    not_implemented: list[str] = field(default_factory=list)  # operation ids
+    operations_tested: list[str] | None = None  # the subset certified (--operations), or all
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -147,6 +178,14 @@ class RunResults:
     @property
     def not_covered(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome == "not_covered"]
+
+    @property
+    def blocked(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome == "blocked"]
+
+    def unexplained(self) -> list[CheckResult]:
+        """Failures no root cause explains (the rest, after the root causes)."""
+        return [c for c in self.failures if c.root_cause is None]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -176,8 +215,15 @@ class RunResults:
             ObjectTimeline(**{**o, "events": [TimelineEvent(**e) for e in o.get("events", [])]})
             for o in data.pop("objects", [])
         ]
+        causes = [RootCause(**c) for c in data.pop("root_causes", [])]
+        data["schema_version"] = SCHEMA_VERSION  # a version-1 file reads as a run without causes
         return cls(
-            **data, checks=checks, operations=operations, lifecycle=lifecycle, objects=objects
+            **data,
+            checks=checks,
+            operations=operations,
+            lifecycle=lifecycle,
+            objects=objects,
+            root_causes=causes,
         )
 
     @classmethod
@@ -238,6 +284,24 @@ _FAILURE = {
 
 _OUTCOME = {"enum": list(OUTCOMES)}
 
+_ROOT_CAUSE = {
+    "type": "object",
+    "required": ["id", "rule", "title", "explanation", "operations", "checks"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "rule": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "explanation": {"type": "string"},
+        "operations": {"type": "array", "items": {"type": "string"}},
+        "fields": {"type": "array", "items": {"type": "string"}},
+        "expected": {},
+        "received": {},
+        "checks": {"type": "array", "items": {"type": "string"}},
+        "blocked": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+
 RESULTS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "neuropay contract run results",
@@ -256,7 +320,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "summary",
     ],
     "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
+        "schema_version": {"enum": list(READABLE_VERSIONS)},
         "target_url": {"type": "string"},
         "embedded_target": {"type": "boolean"},
         "spec_path": {"type": "string"},
@@ -291,6 +355,8 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "duration_s": {"type": "number", "minimum": 0},
                     "reason": {"type": ["string", "null"]},
                     "failure": {"oneOf": [_FAILURE, {"type": "null"}]},
+                    "root_cause": {"type": ["string", "null"]},
+                    "cut_short": {"type": ["string", "null"]},
                 },
                 "additionalProperties": False,
             },
@@ -301,7 +367,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     k: {"type": "integer", "minimum": 0}
-                    for k in ("requests", "passed", "failed", "not_covered", "errors")
+                    for k in ("requests", "passed", "failed", "not_covered", "errors", "blocked")
                 },
                 "additionalProperties": False,
             },
@@ -337,6 +403,9 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
             },
         },
+        "root_causes": {"type": "array", "items": _ROOT_CAUSE},
+        "not_implemented": {"type": "array", "items": {"type": "string"}},
+        "operations_tested": {"type": ["array", "null"], "items": {"type": "string"}},
         "lifecycle": {
             "type": "array",
             "items": {

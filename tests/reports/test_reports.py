@@ -109,7 +109,14 @@ def test_all_formats_are_written_and_keys_never_appear(written: dict[str, Path])
 
 def test_results_json_round_trips(written: dict[str, Path]) -> None:
     again = RunResults.read(written["json"])
-    assert again.counts() == {"passed": 1, "failed": 1, "not_covered": 1, "error": 0, "requests": 5}
+    assert again.counts() == {
+        "passed": 1,
+        "failed": 1,
+        "blocked": 0,
+        "not_covered": 1,
+        "error": 0,
+        "requests": 5,
+    }
     assert again.failures[0].failure is not None
     assert again.failures[0].failure.rule == "lifecycle.forbidden-answer"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -43,6 +44,50 @@ class ContractViolation(AssertionError):
         self.received = received
         self.steps = steps
         self.curl = curl
+        self.setup: str | None = None  # what the check was setting up when this was found
+        note_failure(self)
+
+
+# The first failure a check raised, kept for when Hypothesis replaces it: replaying a failing
+# example against a live target whose state has moved on can pass or draw differently, and
+# Hypothesis then raises Flaky*; the violation found is still what to report.
+_first_failure: list[BaseException] = []
+
+
+def note_failure(exc: BaseException) -> None:
+    """Remember ``exc`` if it is the current check's first failure."""
+    if not _first_failure:
+        _first_failure.append(exc)
+
+
+def forget_failures() -> None:
+    """A new check starts (called by the plugin)."""
+    _first_failure.clear()
+
+
+def first_failure() -> BaseException | None:
+    return _first_failure[0] if _first_failure else None
+
+
+class NotImplementedOperation(Exception):
+    """The check needs an operation the target does not implement (found by the preflight):
+    it is blocked, not failed, and sends nothing to that operation."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"needs {operation}, which the target does not implement")
+        self.operation = operation
+
+
+@contextmanager
+def setup_step(what: str) -> Iterator[None]:
+    """Mark what runs inside as the check's setup (creating a checkout, reaching a status, a
+    customer): a violation found there blocks the check instead of failing it, and is reported
+    under the root cause it shares with the checks that test that step."""
+    try:
+        yield
+    except ContractViolation as exc:
+        exc.setup = exc.setup or what
+        raise
 
 
 def not_covered(reason: str) -> None:
@@ -64,9 +109,11 @@ def _envelope_problem(body: Any) -> str | None:
 def check_status(resp: Response, expected: int | Iterable[int], rule: str, title: str) -> None:
     wanted = {expected} if isinstance(expected, int) else set(expected)
     if resp.status not in wanted:
+        error = resp.json_object().get("error")
+        code = error.get("code") if isinstance(error, dict) else None
         raise ContractViolation(
             rule,
-            title,
+            f"{title}: answered {resp.status}" + (f" {code}" if isinstance(code, str) else ""),
             f"{resp.operation} answered {resp.status}, expected {' or '.join(map(str, sorted(wanted)))}",
             operation=resp.operation,
             expected={"status": sorted(wanted)},

@@ -125,6 +125,7 @@ def run_suite_subprocess(
     profile: str = "dev",
     seed: int = 1,
     select: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys, only
     the checks ``select`` (a ``-k`` expression) picks when given; the first key travels in the
@@ -150,6 +151,7 @@ def run_suite_subprocess(
             "--report-dir",
             str(report_dir),
             *(["-k", select] if select else []),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -201,6 +203,13 @@ def run_suite_subprocess(
     default=None,
     help=f"Seconds to wait for each answer of the target (or $NEUROPAY_TIMEOUT; {DEFAULT_TIMEOUT:g}).",
 )
+@click.option(
+    "--operations",
+    default=None,
+    metavar="ID,...",
+    help="Certify only these operations (operationIds): checks of the others are not covered, "
+    "and the verdict covers the subset.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
 @click.option(
     "--list-rules",
@@ -231,6 +240,7 @@ def test_command(
     card_id_success: str | None,
     card_id_decline: str | None,
     timeout: float | None,
+    operations: str | None,
     verbose: bool,
     list_format: str | None,
     rules_format: str | None,
@@ -263,13 +273,18 @@ def test_command(
             "card_number_decline": card_number_decline,
             "card_id_success": card_id_success,
             "card_id_decline": card_id_decline,
+            "operations": operations,
         }
     )
     if spec is not None and not spec.exists():
         raise NeuropayError(f"spec file {spec} does not exist")
     # An unreadable spec, or one without the lifecycle the suite is built from, stops here with
     # one line (the suite would otherwise fail while collecting).
-    load_spec(spec).require_lifecycle()
+    loaded = load_spec(spec)
+    loaded.require_lifecycle()
+    problem = settings.operations_problem(loaded)
+    if problem:
+        raise NeuropayError(problem)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -16,6 +16,8 @@ from ..spec import ApiSpec
 from ..untrusted import bounded
 
 _DEFAULT = object()
+NOT_IMPLEMENTED = "not implemented"
+OUTSIDE_SUBSET = "outside --operations"
 REQUEST_LIMIT = 20_000  # bytes of a sent body kept in a recorded step (the suite's own data)
 
 
@@ -93,16 +95,26 @@ class ContractClient:
         recorder: Recorder,
         http: httpx.Client | None = None,
         timeout: float = 10.0,
+        unavailable: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.spec = spec
         self.recorder = recorder
         self.http = http or httpx.Client(timeout=timeout)
+        # operation -> NOT_IMPLEMENTED or OUTSIDE_SUBSET: calls to it stop the check instead
+        self.unavailable: Mapping[str, str] = unavailable or {}
 
     def with_key(self, api_key: str | None) -> ContractClient:
         """The same client speaking with another key (or none)."""
-        return ContractClient(self.base_url, api_key, self.spec, self.recorder, self.http)
+        return ContractClient(
+            self.base_url,
+            api_key,
+            self.spec,
+            self.recorder,
+            self.http,
+            unavailable=self.unavailable,
+        )
 
     def call(
         self,
@@ -116,7 +128,17 @@ class ContractClient:
         content_type: str | None = "application/json",
         chunked: bool = False,
     ) -> Response:
-        """Send a request to the operation's path; ``api_key=None`` sends no Authorization."""
+        """Send a request to the operation's path; ``api_key=None`` sends no Authorization.
+
+        An operation the target does not implement blocks the check (NotImplementedOperation);
+        one outside the certified subset (--operations) leaves it not covered."""
+        why = self.unavailable.get(operation_id)
+        if why is not None:
+            from .checks import NotImplementedOperation, not_covered
+
+            if why == OUTSIDE_SUBSET:
+                not_covered(f"needs {operation_id}, which is outside --operations")
+            raise NotImplementedOperation(operation_id)
         op = self.spec.operation(operation_id)
         return self.request(
             method or op.method,

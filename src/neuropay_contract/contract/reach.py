@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from ..lifecycle import MissingMeans, Transition, plan, remaining_amount, request_for
 from ..lifecycle.guards import DECLINE, SUCCESS
 from ..spec import ApiSpec
-from .checks import ContractViolation, check_response_schema, not_covered
+from .checks import ContractViolation, check_response_schema, not_covered, setup_step
 from .client import ContractClient, Response
 
 _counter = itertools.count(1)
@@ -83,23 +83,27 @@ class Driver:
 
     def test_customer(self) -> str:
         if self._customer is None:
-            resp = self.client.call("createCustomer", customer_body())
-            if resp.status != 200:
-                raise ContractViolation(
-                    "customers.create",
-                    "Customer could not be created",
-                    f"createCustomer answered {resp.status}",
-                    operation="createCustomer",
-                    expected={"status": 200},
-                    received={"status": resp.status, "body": resp.body},
-                )
-            check_response_schema(self.spec, resp)
-            self._customer = str(resp.json_object()["customer_id"])
+            with setup_step("creating a customer"):
+                self._customer = self._create_customer()
         return self._customer
 
     def card_for(self, outcome: str) -> str | None:
         """The test card number that pays with ``outcome`` (for requests after creation)."""
         return self._card_numbers.get(outcome)
+
+    def _create_customer(self) -> str:
+        resp = self.client.call("createCustomer", customer_body())
+        if resp.status != 200:
+            raise ContractViolation(
+                "customers.create",
+                f"createCustomer answered {resp.status} to a valid customer",
+                f"createCustomer answered {resp.status}",
+                operation="createCustomer",
+                expected={"status": 200},
+                received={"status": resp.status, "body": resp.body},
+            )
+        check_response_schema(self.spec, resp)
+        return str(resp.json_object()["customer_id"])
 
     def request_for(
         self,
@@ -146,7 +150,7 @@ class Driver:
         if resp.status != 200:
             raise ContractViolation(
                 "lifecycle.transition-allowed",
-                "An allowed transition was refused",
+                f"{op} ({t.name}) answered {resp.status}, expected 200",
                 f"{op} from '{t.source or 'new'}' ({t.name}) answered {resp.status}, expected 200 → '{t.target}'",
                 operation=op,
                 expected={"status": 200, "checkout.status": t.target},
@@ -192,8 +196,9 @@ class Driver:
             not_covered(f"no path to status '{status}' in x-lifecycle")
             raise
         checkout: dict[str, Any] | None = None
-        for t, flag in path:
-            checkout = self.perform(t, checkout, flag, create_extra)
+        with setup_step(f"reaching '{status}'"):
+            for t, flag in path:
+                checkout = self.perform(t, checkout, flag, create_extra)
         assert checkout is not None
         return checkout
 
@@ -240,7 +245,7 @@ class Driver:
         if resp.status != 200:
             raise ContractViolation(
                 "checkouts.retrievable",
-                "A checkout of this merchant cannot be retrieved",
+                f"retrieveCheckout of the merchant's own checkout answered {resp.status}",
                 f"retrieveCheckout of {checkout_id} answered {resp.status}",
                 operation="retrieveCheckout",
                 expected={"status": 200},
@@ -272,7 +277,7 @@ def check_status_200(resp: Response, operation: str) -> None:
     if resp.status != 200:
         raise ContractViolation(
             "lifecycle.setup",
-            "A valid request needed to set up the check was refused",
+            f"{operation} answered {resp.status} to a valid request, expected 200",
             f"{operation} answered {resp.status}, expected 200",
             operation=operation,
             expected={"status": 200},

@@ -13,11 +13,24 @@ import pytest
 
 from .. import __version__
 from ..lifecycle import cells as matrix_cells
-from ..results import CheckResult, Failure, LifecycleCell, OperationSummary, RunResults
+from ..results import (
+    NOT_IMPLEMENTED,
+    CheckResult,
+    Failure,
+    LifecycleCell,
+    OperationSummary,
+    RunResults,
+)
 from ..untrusted import bounded, clip
-from .checks import NOT_COVERED_PREFIX, ContractViolation
+from .checks import (
+    NOT_COVERED_PREFIX,
+    ContractViolation,
+    NotImplementedOperation,
+    first_failure,
+)
 from .client import Recorder
 from .curl import sequence_to_curl
+from .root_causes import assign_root_causes
 from .settings import RunSettings, RunTarget
 
 
@@ -30,6 +43,9 @@ class RunState:
     recorder: Recorder | None = None
     target: RunTarget | None = None
     error: str | None = None
+    not_implemented: list[str] = field(default_factory=list)  # found by the preflight
+    subset: list[str] | None = None  # --operations: the operations certified
+    unavailable: dict[str, str] = field(default_factory=dict)  # operation -> why not called
 
 
 def spec_digest(path: Path) -> str:
@@ -62,6 +78,21 @@ def _no_answer(exc: BaseException) -> str | None:
             return f"{type(current).__name__}: {current}"[:500]
         current = current.__cause__ or current.__context__
     return None
+
+
+def reported_exception(exc: BaseException | None) -> tuple[BaseException | None, str | None]:
+    """The exception to report for a check, and why it was cut short: when Hypothesis replaced
+    the failure it found with a Flaky* error (replaying against a live target whose state had
+    moved on passed, or drew other data), the first failure the check raised."""
+    from hypothesis.errors import Flaky
+
+    found = first_failure()
+    if exc is None or not isinstance(exc, Flaky) or found is None:
+        return exc, None
+    return found, (
+        "the failing example did not replay the same way against the live target (its state "
+        f"had changed: {type(exc).__name__}); the first failure found is reported, not shrunk"
+    )
 
 
 def _schemathesis_failure(exc: BaseException, operation: str | None) -> Failure | None:
@@ -125,6 +156,12 @@ def check_result(
     if report.passed:
         return result
     exc = call.excinfo.value if call.excinfo is not None else None
+    exc, result.cut_short = reported_exception(exc)
+    if isinstance(exc, NotImplementedOperation):
+        result.outcome = "blocked"
+        result.root_cause = NOT_IMPLEMENTED + exc.operation
+        result.reason = str(exc)
+        return result
     secrets = state.recorder.secrets if state.recorder is not None else None
     failure: Failure | None
     if isinstance(exc, ContractViolation):
@@ -161,6 +198,12 @@ def check_result(
             operation=operation,
         )
         result.failure = failure
+    elif isinstance(exc, ContractViolation) and (exc.setup or report.when == "setup"):
+        # Its setup failed: it did not get to test what it set out to. It is counted under
+        # the root cause of that step, not as a failure of its own.
+        result.outcome = "blocked"
+        result.failure = failure
+        result.reason = f"its setup failed ({exc.setup or 'a shared fixture'}): {exc.title}"
     else:
         result.outcome = "failed"
         result.failure = failure
@@ -209,7 +252,7 @@ def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell
             cells.append(LifecycleCell(status, op, expected, "not_covered", "no check ran"))
             continue
         worst = next(
-            (c for c in found if c.outcome in ("failed", "error")),
+            (c for c in found if c.outcome in ("failed", "error", "blocked")),
             next((c for c in found if c.outcome == "not_covered"), found[0]),
         )
         cells.append(LifecycleCell(status, op, expected, worst.outcome, worst.reason))
@@ -237,9 +280,15 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
                 summary.failed += 1
             elif check.outcome == "not_covered":
                 summary.not_covered += 1
+            elif check.outcome == "blocked":
+                summary.blocked += 1
             else:
                 summary.errors += 1
-    failed = any(c.outcome in ("failed", "error") for c in checks)
+    root_causes = assign_root_causes(checks, spec)
+    not_implemented = list(state.not_implemented)
+    failed = bool(not_implemented) or any(
+        c.outcome in ("failed", "error", "blocked") for c in checks
+    )
     spec_path = Path(str(spec.path or "")) if spec is not None else Path()
     return RunResults(
         target_url=target.url if target is not None else "",
@@ -259,4 +308,7 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
         operations=operations,
         lifecycle=_lifecycle_cells(spec, checks),
         error=state.error,
+        root_causes=root_causes,
+        not_implemented=not_implemented,
+        operations_tested=state.subset,
     )

@@ -69,6 +69,9 @@ class RunSettings:
     spec_path: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     cards: Mapping[str, str | None] = field(default_factory=dict)
+    # --operations: the operationIds certified (None: all); checked against the spec by
+    # :meth:`operations_problem` once the spec is loaded
+    operations: tuple[str, ...] | None = None
 
     @property
     def embedded(self) -> bool:
@@ -121,6 +124,11 @@ class RunSettings:
         if not timeout > 0:
             raise SettingsError(f"timeout {timeout_value!r} must be more than 0 seconds")
         seed = options.get("seed")
+        operations = options.get("operations")
+        if isinstance(operations, str):
+            operations = [op.strip() for op in operations.split(",") if op.strip()]
+            if not operations:
+                raise SettingsError("--operations needs at least one operationId")
         report_dir = options.get("report_dir")
         spec_path = options.get("spec_path")
         return cls(
@@ -131,8 +139,19 @@ class RunSettings:
             spec_path=Path(spec_path) if spec_path else None,
             timeout=timeout,
             cards={name: options.get(name) or None for name in CARD_OPTIONS},
+            operations=tuple(operations) if operations else None,
             **keys,
         )
+
+    def operations_problem(self, spec: ApiSpec) -> str | None:
+        """Why --operations cannot be certified against ``spec`` (None when it can)."""
+        unknown = [op for op in self.operations or () if op not in spec.operations]
+        if unknown:
+            return (
+                f"--operations: unknown operation {', '.join(unknown)}; the spec has "
+                f"{', '.join(spec.operations)}"
+            )
+        return None
 
     # -- to and from pytest ----------------------------------------------------------------------
     def pytest_args(self) -> list[str]:
@@ -144,6 +163,7 @@ class RunSettings:
             ("--np-spec", str(self.spec_path) if self.spec_path else None),
             ("--report-dir", str(self.report_dir) if self.report_dir else None),
             *((_flag(name), value) for name, value in self.cards.items()),
+            ("--operations", ",".join(self.operations) if self.operations else None),
         ]
         args += [part for flag, value in values if value for part in (flag, value)]
         if self.seed is not None:
@@ -162,6 +182,7 @@ class RunSettings:
             "report_dir": option("--report-dir"),
             "spec_path": option("--np-spec"),
             "timeout": option("--request-timeout"),
+            "operations": option("--operations"),
         }
         for name, flag, _variable in KEY_OPTIONS:
             options[name] = option(flag)

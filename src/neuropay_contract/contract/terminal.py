@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..reports.formats import file_names
-from ..results import CheckResult, RunResults
+from ..results import NOT_IMPLEMENTED, CheckResult, RunResults
 from ..untrusted import visible
 
 MAX_FAILURES_SHOWN = 25
@@ -118,32 +118,63 @@ def short(value: Any, limit: int = SHORT) -> str:
 
 def category_table(results: RunResults) -> Table:
     table = Table(title="neuropay contract", title_justify="left")
-    for column in ("category", "checks", "passed", "failed", "not covered"):
+    blocked = any(c.outcome == "blocked" for c in results.checks)
+    columns = ["category", "checks", "passed", "failed", *(["blocked"] if blocked else [])]
+    for column in (*columns, "not covered"):
         table.add_column(column, justify="left" if column == "category" else "right")
     categories: dict[str, list[CheckResult]] = {}
     for check in results.checks:
         categories.setdefault(check.category, []).append(check)
     for category, checks in sorted(categories.items()):
         failed = sum(c.outcome in ("failed", "error") for c in checks)
+        stopped = sum(c.outcome == "blocked" for c in checks)
         table.add_row(
             category,
             str(len(checks)),
             str(sum(c.outcome == "passed" for c in checks)),
             f"[red]{failed}[/red]" if failed else "0",
+            *([f"[yellow]{stopped}[/yellow]" if stopped else "0"] if blocked else []),
             str(sum(c.outcome == "not_covered" for c in checks)),
         )
     return table
 
 
-def print_summary(
-    results: RunResults, report_dir: Path | None, console: Console | None = None
-) -> None:
-    """A line per category, each failure (rule, title, expected vs received), the verdict and
-    where the reports are. Everything printed comes from the (already redacted) results."""
-    console = console or Console(highlight=False, soft_wrap=True)
-    counts = results.counts()
-    console.print(category_table(results))
-    for check in results.failures[:MAX_FAILURES_SHOWN]:
+def _more(ids: list[str]) -> str:
+    return escape(ids[0]) + (f" and {len(ids) - 1} more" if len(ids) > 1 else "") if ids else ""
+
+
+def print_root_causes(results: RunResults, console: Console) -> None:
+    """What to fix first: the root causes, largest first, then the operations the target does
+    not implement, then any failure no cause explains."""
+    causes = results.root_causes
+    if causes:
+        console.print(f"[bold]Root causes[/bold] ({len(causes)}, largest first):")
+    for index, cause in enumerate(causes[:MAX_FAILURES_SHOWN], start=1):
+        failed, blocked = len(cause.failed), len(cause.blocked)
+        explains = f"{failed} failed" + (f", {blocked} blocked" if blocked else "")
+        console.print(
+            f"[red]{index:>2}.[/red] [bold]{escape(cause.title)}[/bold] "
+            f"[dim]({escape(cause.rule)}; {explains})[/dim]"
+        )
+        if cause.expected is not None or cause.received is not None:
+            console.print(f"    expected: {escape(short(cause.expected))}")
+            console.print(f"    received: {escape(short(cause.received))}")
+        console.print(f"    [dim]checks: {_more(cause.checks)}[/dim]")
+    if len(causes) > MAX_FAILURES_SHOWN:
+        console.print(
+            f"… and {len(causes) - MAX_FAILURES_SHOWN} more root causes (see the reports)"
+        )
+    if results.not_implemented:
+        blocked_by = sum(
+            1 for c in results.checks if (c.root_cause or "").startswith(NOT_IMPLEMENTED)
+        )
+        console.print(
+            f"[bold]Not implemented[/bold] ({len(results.not_implemented)} operations, their "
+            f"paths answer like missing routes; {blocked_by} checks blocked): "
+            + escape(", ".join(results.not_implemented))
+        )
+    rest = results.unexplained()
+    for check in rest[:MAX_FAILURES_SHOWN]:
         failure = check.failure
         if failure is None:
             continue
@@ -155,10 +186,20 @@ def print_summary(
         if failure.expected is not None or failure.received is not None:
             console.print(f"    expected: {escape(short(failure.expected))}")
             console.print(f"    received: {escape(short(failure.received))}")
-    if len(results.failures) > MAX_FAILURES_SHOWN:
-        console.print(
-            f"… and {len(results.failures) - MAX_FAILURES_SHOWN} more failures (see the reports)"
-        )
+    if len(rest) > MAX_FAILURES_SHOWN:
+        console.print(f"… and {len(rest) - MAX_FAILURES_SHOWN} more failures (see the reports)")
+
+
+def print_summary(
+    results: RunResults, report_dir: Path | None, console: Console | None = None
+) -> None:
+    """A line per category, the root causes (rule, title, expected vs received, the checks each
+    explains), not-implemented operations, the verdict and where the reports are. Everything
+    printed comes from the (already redacted) results."""
+    console = console or Console(highlight=False, soft_wrap=True)
+    counts = results.counts()
+    console.print(category_table(results))
+    print_root_causes(results, console)
     # One line per reason: a missing --second-api-key leaves a dozen checks uncovered at once.
     by_reason: dict[str, list[CheckResult]] = {}
     for check in results.not_covered:
@@ -175,7 +216,19 @@ def print_summary(
         f"{verdict} {escape(results.target_url)}"
         f"{' (embedded reference server)' if results.embedded_target else ''}: "
         f"{counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
-        f"{counts['not_covered']} not covered; {counts['requests']} requests in "
+        + (f"{counts['blocked']} blocked, " if counts["blocked"] else "")
+        + f"{counts['not_covered']} not covered; "
+        + (
+            f"{len(results.root_causes)} root cause{'s' if len(results.root_causes) != 1 else ''}, "
+            if results.root_causes
+            else ""
+        )
+        + (
+            f"{len(results.not_implemented)} operations not implemented; "
+            if results.not_implemented
+            else ""
+        )
+        + f"{counts['requests']} requests in "
         f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
     )
     silent = [

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
-from ..results import CheckResult, RunResults
+from ..results import NOT_IMPLEMENTED, CheckResult, RunResults
 from ..templating import make_environment
 from ..untrusted import visible
 
@@ -73,6 +73,10 @@ def _context(results: RunResults) -> dict[str, Any]:
             entry["operations"].append(operation)
     return {
         "r": results,
+        "blocked_by_missing": sum(
+            1 for c in results.checks if (c.root_cause or "").startswith(NOT_IMPLEMENTED)
+        ),
+        "causes_by_id": {cause.id: cause for cause in results.root_causes},
         "failure_rules": sorted(rules.values(), key=lambda e: (-e["count"], e["rule"])),
         "max_md_failures": MAX_MARKDOWN_FAILURES,
         "counts": results.counts(),
@@ -117,6 +121,15 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", visible(text))
 
 
+def _blocked_by(results: RunResults, check: CheckResult) -> str:
+    """The root cause that kept a blocked check from running, as one line."""
+    cause_id = check.root_cause or ""
+    if cause_id.startswith(NOT_IMPLEMENTED):
+        return f"{cause_id.removeprefix(NOT_IMPLEMENTED)} is not implemented by the target"
+    cause = next((c for c in results.root_causes if c.id == cause_id), None)
+    return f"root cause {cause.id}: {cause.title}" if cause else (check.reason or "")
+
+
 def render_junit(results: RunResults) -> str:
     """One testsuite per category, one testcase per check."""
     root = ET.Element(
@@ -125,7 +138,7 @@ def render_junit(results: RunResults) -> str:
         tests=str(len(results.checks)),
         failures=str(sum(c.outcome == "failed" for c in results.checks)),
         errors=str(sum(c.outcome == "error" for c in results.checks)),
-        skipped=str(sum(c.outcome == "not_covered" for c in results.checks)),
+        skipped=str(sum(c.outcome in ("not_covered", "blocked") for c in results.checks)),
         time=f"{results.duration_s:.3f}",
     )
     groups: dict[str, list[CheckResult]] = defaultdict(list)
@@ -139,7 +152,7 @@ def render_junit(results: RunResults) -> str:
             tests=str(len(checks)),
             failures=str(sum(c.outcome == "failed" for c in checks)),
             errors=str(sum(c.outcome == "error" for c in checks)),
-            skipped=str(sum(c.outcome == "not_covered" for c in checks)),
+            skipped=str(sum(c.outcome in ("not_covered", "blocked") for c in checks)),
             timestamp=results.started,
         )
         props = ET.SubElement(suite, "properties")
@@ -160,11 +173,16 @@ def render_junit(results: RunResults) -> str:
             )
             if check.outcome == "not_covered":
                 ET.SubElement(case, "skipped", message=_xml(f"not covered: {check.reason or ''}"))
+            elif check.outcome == "blocked":
+                ET.SubElement(
+                    case, "skipped", message=_xml(f"blocked: {_blocked_by(results, check)}")
+                )
             elif check.failure is not None:
                 f = check.failure
                 tag = "failure" if check.outcome == "failed" else "error"
+                cause = f" (root cause {check.root_cause})" if check.root_cause else ""
                 node = ET.SubElement(
-                    case, tag, message=_xml(f"[{f.rule}] {f.title}"), type=_xml(f.rule)
+                    case, tag, message=_xml(f"[{f.rule}] {f.title}{cause}"), type=_xml(f.rule)
                 )
                 node.text = _xml(
                     f"{f.message}\n\nexpected:\n{_pretty(f.expected)}\n\nreceived:\n{_pretty(f.received)}"

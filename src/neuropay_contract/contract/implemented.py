@@ -1,0 +1,48 @@
+"""Which operations a target implements: one probe per operation before any check, so an
+operation that is simply missing is reported once as *not implemented* and the checks that need
+it are blocked, instead of failing one by one on the same 404."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..spec import ApiSpec
+from .client import ContractClient, Response
+
+
+def documented_codes(spec: ApiSpec, operation: str, status: int) -> set[str]:
+    """Error codes the spec's examples give for this operation and status."""
+    documented = spec.operation(operation).responses.get(str(status))
+    codes: set[str] = set()
+    for example in documented.examples if documented is not None else ():
+        value: Any = example.value
+        error = value.get("error") if isinstance(value, Mapping) else None
+        if isinstance(error, Mapping) and isinstance(error.get("code"), str):
+            codes.add(error["code"])
+    return codes
+
+
+def answers_like_a_missing_route(spec: ApiSpec, resp: Response) -> bool:
+    """A 404 or 405 that is not one the operation documents: no error envelope (a framework's
+    default page or ``{"detail": "Not Found"}``), or a code the operation never answers with
+    for that status (the spec's code for an unknown path, ``method_not_allowed`` to a POST)."""
+    if resp.status not in (404, 405) or resp.operation is None:
+        return False
+    error = resp.json_object().get("error")
+    code = error.get("code") if isinstance(error, Mapping) else None
+    if not isinstance(code, str):
+        return True
+    return code not in documented_codes(spec, resp.operation, resp.status)
+
+
+def find_not_implemented(client: ContractClient, operations: Iterable[str]) -> list[str]:
+    """Probe each operation once, with the run's key and an empty JSON object (which an
+    implemented operation refuses as a bad request, and a missing one answers like a missing
+    route); the operations that answered like a missing route, in spec order."""
+    missing = []
+    for operation in operations:
+        resp = client.call(operation, {})
+        if answers_like_a_missing_route(client.spec, resp):
+            missing.append(operation)
+    return missing
