@@ -62,6 +62,28 @@ def cli(debug: bool) -> None:
     """
     global _debug
     _debug = debug
+    _apply_generator_config(click.get_current_context())
+
+
+def _apply_generator_config(ctx: click.Context) -> None:
+    """Option defaults of the generator commands from ``generators/config.toml`` (the commands
+    are imported only when the file gives them defaults)."""
+    from .generator_config import COMMANDS, default_map, load_config
+
+    config = load_config()
+    if not any(config.defaults.values()):
+        return
+    commands: dict[str, click.Command] = {}
+    for section, path in COMMANDS.items():
+        if not config.defaults.get(section):
+            continue
+        command: click.Command | None = cli.get_command(ctx, path[0])
+        for name in path[1:]:
+            assert isinstance(command, click.Group)
+            command = command.get_command(ctx, name)
+        assert command is not None
+        commands[section] = command
+    ctx.default_map = default_map(config, commands)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,4 +1,5 @@
-"""One Jinja environment factory for every generator: project overrides first, then packaged."""
+"""One Jinja environment factory for every generator: project overrides (the top-level
+``generators/`` folder) first, then the packaged templates."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ OVERRIDE_DIR = Path("generators") / "templates"
 
 
 def override_dirs(extra: Path | None = None) -> list[Path]:
-    """Folders searched before the packaged templates: ``extra``, then ``./generators/templates``
-    and the checkout's ``generators/templates``."""
-    candidates = [extra, Path.cwd() / OVERRIDE_DIR]
+    """Folders searched before the packaged templates: ``extra``, the ``[templates] search``
+    folders of ``generators/config.toml``, then ``./generators/templates`` and the checkout's."""
+    from .generator_config import load_config
+
+    candidates = [extra, *load_config().template_dirs, Path.cwd() / OVERRIDE_DIR]
     root = checkout_root()
     if root is not None:
         candidates.append(root / OVERRIDE_DIR)
