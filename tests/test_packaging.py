@@ -102,3 +102,17 @@ def test_neuropay_test_runs_from_the_wheel_without_a_checkout(wheel: Path, tmp_p
         timeout=60,
     )
     assert lint.returncode == 0 and str(site) in lint.stdout
+
+
+def test_the_public_surface_is_curated_and_typed() -> None:
+    import importlib.metadata
+
+    import neuropay_contract
+
+    assert neuropay_contract.__version__ == importlib.metadata.version("neuropay-contract")
+    assert set(neuropay_contract.__all__) == {"__version__", *neuropay_contract._EXPORTS}
+    for name in neuropay_contract.__all__:
+        assert getattr(neuropay_contract, name) is not None, name
+    assert (Path(neuropay_contract.__file__).parent / "py.typed").is_file()
+    with pytest.raises(AttributeError):
+        neuropay_contract.nothing_here  # noqa: B018
