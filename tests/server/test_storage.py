@@ -24,6 +24,9 @@ from neuropay_contract.server.storage import (
     open_storage,
 )
 
+# With the shared-sandbox tests on one xdist worker: one PostgreSQL server for all of them.
+pytestmark = pytest.mark.xdist_group("shared-sandbox")
+
 CHECKOUT = {"checkout_id": "c" * 32, "status": "created", "amount": 2**70}
 
 

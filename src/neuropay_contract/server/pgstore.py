@@ -318,11 +318,8 @@ class PgStore(Storage):
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
                 if attempt == RETRIES - 1:
                     raise
-            except psycopg.OperationalError:
-                # A broken connection (the server restarted): the transaction did not commit;
-                # the next attempt opens a new connection.
-                if not conn.closed or attempt == RETRIES - 1:
-                    raise
+            # Not retried: a connection lost during COMMIT may have committed (the next call
+            # opens a new connection).
         raise AssertionError("unreachable")
 
     def close(self) -> None:
