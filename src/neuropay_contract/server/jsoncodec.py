@@ -28,16 +28,18 @@ def dumps(value: Any) -> bytes:
 
 
 def _has_non_finite(value: Any) -> bool:
+    # Exact types only: what orjson serialises without options (dict, list, tuple, float).
     stack = [value]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, float):
-            if not math.isfinite(node):
-                return True
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list | tuple):
-            stack.extend(node)
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            extend(node.values())
+        elif kind is list or kind is tuple:
+            extend(node)
+        elif kind is float and not math.isfinite(node):
+            return True
     return False
 
 
