@@ -90,13 +90,14 @@ def test_the_integrator_mock_reads_in_the_first_lines(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_declared_subset_is_certified_alone(tmp_path: Path) -> None:
-    code, results, _ = run(
+    code, results, output = run(
         hand_written_mock(INTEGRATOR_OPS),
         tmp_path,
         "--operations",
         ",".join(INTEGRATOR_OPS),
     )
     assert results["operations_tested"] == INTEGRATOR_OPS
+    assert "certified subset (--operations): createCheckout, retrieveCheckout" in output
     assert results["not_implemented"] == []
     outside = [c for c in results["checks"] if c["operation"] in MISSING_IN_INTEGRATOR]
     assert outside and {c["outcome"] for c in outside} == {"not_covered"}

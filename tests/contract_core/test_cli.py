@@ -162,3 +162,10 @@ def test_every_cli_verb_has_help() -> None:
     ):
         proc = run(*verb, "--help")
         assert proc.returncode == 0 and "Usage:" in proc.stdout, verb
+
+
+def test_an_unknown_operation_in_operations_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("test", "--operations", "createCheckout,noSuchThing", "--report-dir", str(tmp_path))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "unknown operation noSuchThing" in proc.stderr

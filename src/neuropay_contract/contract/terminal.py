@@ -243,6 +243,11 @@ def print_summary(
             f"[red]![/red] the target stopped answering at {escape(results.checks[first].id)}"
             f"{before}; {len(silent)} check{'s' if len(silent) != 1 else ''} got no answer"
         )
+    if results.operations_tested is not None:
+        console.print(
+            f"certified subset (--operations): {escape(', '.join(results.operations_tested))}; "
+            "the verdict covers these operations only"
+        )
     if results.verdict != "conformant" and results.seed is not None:
         console.print(f"replay the same generated data with --seed {results.seed}")
     if report_dir is not None:
