@@ -235,3 +235,36 @@ def test_every_extension_of_the_spec_has_a_shipped_schema() -> None:
             stack.extend(node)
     assert found
     assert found <= set(extension_validators()), found - set(extension_validators())
+
+
+@pytest.mark.parametrize(
+    ("patch", "pointer", "words"),
+    [
+        (
+            [{"op": "move", "from": "/x-precedence/6", "path": "/x-precedence/3"}],
+            "#/x-precedence",
+            "body_size must come before json",
+        ),
+        (
+            [{"op": "replace", "path": "/x-precedence/2/http", "value": 403}],
+            "#/x-precedence/2",
+            "is HTTP 401 in x-error-codes, not 403",
+        ),
+    ],
+    ids=["order-cannot-run", "http-disagrees"],
+)
+def test_precedence_is_checked_beyond_its_schema(
+    tmp_path: Path, patch: list[dict[str, Any]], pointer: str, words: str
+) -> None:
+    document = yaml.safe_load(default_spec_path().read_text())
+    for step in patch:
+        if step["op"] == "move":
+            steps = document["x-precedence"]
+            steps.insert(
+                int(step["path"].rsplit("/", 1)[1]), steps.pop(int(step["from"].rsplit("/", 1)[1]))
+            )
+    document = _apply(document, [p for p in patch if p["op"] != "move"])
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
+    found = [f for f in lint_spec(broken).findings if f.rule == "NP011"]
+    assert any(f.pointer == pointer and words in f.message for f in found), found
