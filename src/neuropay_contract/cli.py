@@ -98,9 +98,15 @@ def main(argv: list[str] | None = None) -> Any:
         return result
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `neuropay` alone: the help, as asked
+        click.echo(exc.format_message())
+        sys.exit(0)
+    except click.UsageError as exc:
+        click.echo(f"neuropay: error: {_usage_line(exc)}", err=True)
+        sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        click.echo(f"neuropay: error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(EXIT_ERROR if exc.exit_code != 0 else 0)
     except click.exceptions.Abort:
         click.echo("neuropay: aborted", err=True)
         sys.exit(130)
@@ -117,10 +123,42 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("neuropay: interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a backstop: the tools report the files they cannot use themselves
+        if debug or _debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"neuropay: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
     except Exception as exc:  # the CLI's edge: never a traceback without --debug
         if debug or _debug:
             raise
         click.echo(
-            f"neuropay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
+            f"neuropay: error: internal error: {type(exc).__name__}:"
+            f" {_one_line(str(exc))} (rerun with --debug)",
+            err=True,
         )
         sys.exit(EXIT_ERROR)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """Click's usage error (normally a usage block, a hint and the error on three lines) as one
+    line that still says where help is."""
+    command = exc.ctx.command_path if exc.ctx is not None else "neuropay"
+    message = _one_line(exc.format_message())
+    if message.endswith("."):
+        message = message[:-1]
+    param = getattr(exc, "param", None)
+    envvar = getattr(param, "envvar", None)
+    if (
+        exc.ctx is not None
+        and param is not None
+        and param.name is not None
+        and isinstance(envvar, str)
+        and exc.ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT
+    ):
+        message += f" (from ${envvar})"
+    return f"{message} (see '{command} --help')"

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from .documents import read_json
 from .errors import NeuropayError
+from .outputs import write_text
 
 SCHEMA_VERSION = "2"  # 2: root causes, not-implemented operations, the blocked outcome
 READABLE_VERSIONS = ("1", SCHEMA_VERSION)
@@ -193,8 +194,7 @@ class RunResults:
         return data
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(self.to_dict(), indent=2, default=str) + "\n")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResults:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
+from ..outputs import ensure_dir
 from ..reports.formats import file_names
 from ..results import RunResults
 from ..spec import load_spec
@@ -199,6 +200,7 @@ def run_suite_subprocess(
 @click.option("--card-id-decline", default=None, help="Card id that declines automatic payment.")
 @click.option(
     "--timeout",
+    envvar="NEUROPAY_TIMEOUT",
     type=click.FloatRange(min=0.1),
     default=None,
     help=f"Seconds to wait for each answer of the target (or $NEUROPAY_TIMEOUT; {DEFAULT_TIMEOUT:g}).",
@@ -285,8 +287,15 @@ def test_command(
     problem = settings.operations_problem(loaded)
     if problem:
         raise NeuropayError(problem)
+    if loaded.test_mode is None:
+        raise NeuropayError(
+            f"{spec or 'the spec'} has no x-test-mode extension: the suite needs its test cards,"
+            " helpers and key prefixes to reach the lifecycle; add it as spec/README.md shows"
+        )
+    if keyword:
+        _check_keyword(keyword)
     try:
-        report_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(report_dir, "report folder")
     except OSError as exc:
         raise NeuropayError(
             f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
@@ -298,3 +307,15 @@ def test_command(
     if results is not None:
         print_summary(results, report_dir, console)
     return code
+
+
+def _check_keyword(keyword: str) -> None:
+    """A -k expression pytest cannot parse is a usage error to name here, not "pytest exit 4"."""
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pytest moved it: pytest's own message will have to do
+        return
+    try:
+        Expression.compile(keyword)
+    except SyntaxError as exc:  # what pytest raises for a bad expression (ParseError before 8.4)
+        raise NeuropayError(f"-k {keyword!r} is not a valid selection: {exc.msg}") from None

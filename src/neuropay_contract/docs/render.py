@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..outputs import ensure_dir, write_text
 from ..spec import ApiSpec
 from ..templating import make_environment
 from .model import DocsModel
@@ -27,20 +28,18 @@ def render_docs(
     model = DocsModel(spec, base_url)
     context = model.context()
     env = make_environment()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "docs folder")
     written = []
     for fmt in formats:
         if fmt == "html":
             path = out_dir / "index.html"
-            path.write_text(
-                env.get_template("docs/page.html.j2").render(**context), encoding="utf-8"
-            )
+            write_text(path, env.get_template("docs/page.html.j2").render(**context))
         elif fmt == "md":
             path = out_dir / "api.md"
-            path.write_text(env.get_template("docs/page.md.j2").render(**context), encoding="utf-8")
+            write_text(path, env.get_template("docs/page.md.j2").render(**context))
             if context["lifecycle"] is not None:
                 svg = out_dir / "lifecycle.svg"
-                svg.write_text(context["lifecycle"]["svg"] + "\n", encoding="utf-8")
+                write_text(svg, context["lifecycle"]["svg"] + "\n")
                 written.append(svg)
         else:
             raise ValueError(f"unknown docs format {fmt!r}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_OK, EXIT_VIOLATIONS
+from ..outputs import write_bytes
 from ..spec import load_spec
 
 
@@ -65,11 +66,10 @@ def convert_command(spec: Path, out: Path, tests: bool) -> int:
 
     with gc_paused():  # a large collection is a tree of small dicts: see gc_paused
         collection = convert(load_spec(spec), tests=tests)
-    out.parent.mkdir(parents=True, exist_ok=True)
     import orjson  # the C encoder with indentation: json.dumps(indent=2) is pure Python, slow
 
     options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-    out.write_bytes(orjson.dumps(collection, option=options) + b"\n")
+    write_bytes(out, orjson.dumps(collection, option=options) + b"\n")
     requests = sum(len(folder["item"]) for folder in collection["item"])
     click.echo(f"wrote {out} ({requests} requests)")
     return EXIT_OK

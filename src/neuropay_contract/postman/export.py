@@ -12,6 +12,7 @@ from typing import Any
 from ..lifecycle import Transition, plan, wanted_capture
 from ..lifecycle import request_for as request_for_facts
 from ..lifecycle.guards import SUCCESS
+from ..outputs import ensure_dir, write_text
 from ..spec import ApiSpec
 from ..traffic.exchange import EXPECT_HEADER_NAME
 from .convert import convert, request_for, stable_id
@@ -405,11 +406,10 @@ def export_files(spec: ApiSpec) -> dict[str, str]:
 
 
 def write_export(spec: ApiSpec, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out, "export folder")
     written = []
     for name, text in export_files(spec).items():
-        path = out / name
-        path.write_text(text, encoding="utf-8")
+        path = write_text(out / name, text)
         written.append(path)
     return written
 

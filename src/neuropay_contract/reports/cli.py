@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..outputs import write_text
 from ..results import RESULTS_SCHEMA, RunResults
 from .formats import FORMATS
 from .writer import redact
@@ -47,7 +48,6 @@ def report_command(results_file: Path | None, schema: bool, **paths: Path | None
     for fmt, path in targets.items():
         if path is None:
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(redact(FORMATS[fmt].render(results)), encoding="utf-8")
+        write_text(path, redact(FORMATS[fmt].render(results)))
         click.echo(f"wrote {path}")
     return 0 if results.verdict == "conformant" else 1

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..outputs import ensure_dir, write_text
 from ..results import RunResults
 from .formats import DEFAULT_FORMATS, FORMATS
 
@@ -31,11 +32,11 @@ def write_reports(
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "report folder")
     written: dict[str, Path] = {}
     for fmt in formats:
         report = FORMATS[fmt]
         path = out_dir / report.file_name
-        path.write_text(redact(report.render(results), secrets), encoding="utf-8")
+        write_text(path, redact(report.render(results), secrets))
         written[fmt] = path
     return written
