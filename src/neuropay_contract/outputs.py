@@ -17,14 +17,15 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def ensure_dir(path: Path, what: str = "output folder") -> Path:
-    """``path`` as a folder that exists (made with its parents if needed)."""
+def ensure_dir(path: Path, what: str = "the output") -> Path:
+    """``path`` as a folder that exists (made with its parents if needed); ``what`` names what
+    goes there, for the error."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise UsageError(f"cannot use {path} as the {what}: it is a file, not a folder") from None
+        raise UsageError(f"cannot write {what} to {path}: it is a file, not a folder") from None
     except OSError as exc:
-        raise UsageError(f"cannot create the {what} {path}: {_reason(exc)}") from None
+        raise UsageError(f"cannot write {what} to {path}: {_reason(exc)}") from None
     return path
 
 
@@ -38,7 +39,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
     it, so a failure leaves whatever was there untouched."""
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder; give a file name")
-    ensure_dir(path.parent, "folder of " + path.name)
+    ensure_dir(path.parent, path.name)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:

@@ -294,12 +294,7 @@ def test_command(
         )
     if keyword:
         _check_keyword(keyword)
-    try:
-        ensure_dir(report_dir, "report folder")
-    except OSError as exc:
-        raise NeuropayError(
-            f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
-        ) from None
+    ensure_dir(report_dir, "the reports")
     console = Console(highlight=False, soft_wrap=True)
     code, results, error = run_suite(settings, keyword, verbose, Console(stderr=True))
     if error:

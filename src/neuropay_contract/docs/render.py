@@ -28,7 +28,7 @@ def render_docs(
     model = DocsModel(spec, base_url)
     context = model.context()
     env = make_environment()
-    ensure_dir(out_dir, "docs folder")
+    ensure_dir(out_dir, "the docs")
     written = []
     for fmt in formats:
         if fmt == "html":

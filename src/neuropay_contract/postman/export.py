@@ -406,7 +406,7 @@ def export_files(spec: ApiSpec) -> dict[str, str]:
 
 
 def write_export(spec: ApiSpec, out: Path) -> list[Path]:
-    ensure_dir(out, "export folder")
+    ensure_dir(out, "the export")
     written = []
     for name, text in export_files(spec).items():
         path = write_text(out / name, text)

@@ -32,7 +32,7 @@ def write_reports(
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
-    ensure_dir(out_dir, "report folder")
+    ensure_dir(out_dir, "the reports")
     written: dict[str, Path] = {}
     for fmt in formats:
         report = FORMATS[fmt]
