@@ -83,7 +83,7 @@ CASES: dict[str, Callable[[dict[str, str]], Case]] = {
     # usage errors from click, as one line with the hint
     "unknown verb": lambda w: Case(["frobnicate"], says="No such command 'frobnicate'"),
     "unknown sub-verb": lambda w: Case(["spec", "frob"], says="(see 'neuropay spec --help')"),
-    "test --format xml": lambda w: Case(["test", "--format", "xml"], says="No such option"),
+    "test --format xml": lambda w: Case(["test", "--format", "xml"], says="'--format'"),
     "test --profile xyz": lambda w: Case(["test", "--profile", "xyz"], says="'--profile'"),
     "mock --port 70000": lambda w: Case(["mock", "--port", "70000"], says="'--port'"),
     "report --md with no value": lambda w: Case(["report", w["existing"], "--md"]),
