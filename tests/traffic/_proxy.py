@@ -73,6 +73,8 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
         headers=declared("409 partial_release_not_allowed"),
     )
     post("/checkout/retrieve", {"checkout_id": reserved})
+    post("/checkout/update", {"checkout_id": reserved, "metaData": {}})  # changes nothing
+    post("/checkout/refund", {"checkout_id": reserved})  # the whole reservation released
     # Isolation and auth, as a careful client's own negative tests would probe them.
     post(
         "/checkout/retrieve",
@@ -127,13 +129,41 @@ def careful_client_traffic(client: RecordingClient, second_key: str, live_key: s
     simultaneous(client)
     customer = post(
         "/checkout/create-customer",
-        {"first_name": "Astrid", "last_name": "Lindgren", "email": "astrid@example.com"},
+        {
+            "first_name": "Astrid",
+            "last_name": "Lindgren",
+            "email": "astrid@example.com",
+            "metaData": {"crm": "C-77"},
+        },
     ).json()["customer_id"]
+    post(
+        "/checkout/retrieve-customer",
+        {"customer_id": customer},
+        key=live_key,
+        headers=declared("404 customer_not_found"),
+    )
     post("/checkout/delete-customer", {"customer_id": customer})
     post(
         "/checkout/retrieve-customer",
         {"customer_id": customer},
         headers=declared("404 customer_not_found"),
+    )
+    post(
+        "/checkout/create",
+        {**CREATE, "customer_id": customer},
+        headers=declared("404 customer_not_found"),
+    )
+    # Idempotency keys belong to one API key: another merchant may use the same one.
+    post(
+        "/checkout/create-customer",
+        {"first_name": "B", "last_name": "C", "email": "b@example.com"},
+        key=second_key,
+        headers={"Idempotency-Key": "idem-shared"},
+    )
+    post(
+        "/checkout/update",
+        raw=b"[1]",
+        headers={"Content-Type": "application/json", **declared("400 invalid_request")},
     )
 
 

@@ -119,6 +119,8 @@ class IdempotencyTracker:
         elif (
             ex.status < 300
             and self.replay_header
+            # Retries in flight together finish in any order: which one replayed is unknown.
+            and not ex.overlapped
             and (ex.response_headers.get(self.replay_header) != "true")
         ):
             c.add(

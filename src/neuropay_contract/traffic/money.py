@@ -63,6 +63,17 @@ def check_money(
         request = c.request_json if isinstance(c.request_json, dict) else {}
         left = int(prior.get(lc.amount_field, 0)) - int(prior.get(lc.refunded_field, 0))
         wanted = int(prior.get(lc.refunded_field, 0)) + int(request.get("amount", left))
+        records, now = prior.get("refunds"), answered.get("refunds")
+        if isinstance(records, list) and isinstance(now, list) and len(now) != len(records) + 1:
+            c.add(
+                "money.refund-record",
+                "server",
+                f"a refund (or release) of {request.get('amount', left)} added "
+                f"{len(now) - len(records)} refund records, not one",
+                expected=len(records) + 1,
+                received=len(now),
+                object_id=obj.object_id,
+            )
         if refunded != wanted:
             c.add(
                 "money.refunded-amount",

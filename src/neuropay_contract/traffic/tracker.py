@@ -113,6 +113,7 @@ class ObjectTracker:
             entry.note = (entry.note + f" by {ex.key_label}, not the owner").strip()
             entry.status = obj.status
             return
+        self._deleted_reference(c, op)
         if kind == (self.lifecycle.schema if self.lifecycle else None):
             before = len(c.findings)
             self._checkout(c, op, obj, answered, entry)
@@ -430,6 +431,15 @@ class ObjectTracker:
                     object_id=obj.object_id,
                 )
             expected["metaData"] = answered.get("metaData")
+            if merged == prior.get("metaData") and answered.get("updated") != prior.get("updated"):
+                c.add(
+                    "state.updated-without-change",
+                    "server",
+                    "an update that changes nothing moved updated",
+                    expected=prior.get("updated"),
+                    received=answered.get("updated"),
+                    object_id=obj.object_id,
+                )
         changed = sorted(
             k
             for k in set(expected) | set(answered)
@@ -448,6 +458,23 @@ class ObjectTracker:
             )
 
     # -- customers --------------------------------------------------------------------------------
+    def _deleted_reference(self, c: Checked, op: Operation) -> None:
+        """A create naming a customer the traffic saw deleted must be refused."""
+        request = c.request_json if isinstance(c.request_json, dict) else {}
+        named = request.get("customer_id")
+        other = self.objects.get(named) if _creates(op) and isinstance(named, str) else None
+        status = c.exchange.status or 0
+        kind = self._kinds.get(op.operation_id)
+        if other is not None and other.kind != kind and other.deleted and status < 300:
+            c.add(
+                "customers.deleted-customer-usable",
+                "server",
+                f"{op.operation_id} accepted customer {named}, deleted earlier",
+                expected="404 customer_not_found",
+                received=status,
+                object_id=named,
+            )
+
     def _customer(
         self, c: Checked, op: Operation, obj: TrackedObject, answered: dict[str, Any] | None
     ) -> None:
@@ -462,6 +489,23 @@ class ObjectTracker:
                 received=c.exchange.status,
                 object_id=obj.object_id,
             )
+        prior = obj.snapshot
+        if op.operation_id.startswith("delete") and prior is not None and not obj.deleted:
+            changed = sorted(
+                k
+                for k in set(prior) | set(answered)
+                if k != "deleted" and prior.get(k) != answered.get(k)
+            )
+            if changed:
+                c.add(
+                    "state.delete-answer",
+                    "server",
+                    f"the delete answer changed {', '.join(changed)}: it is the object as it was, "
+                    "marked deleted",
+                    expected={k: prior.get(k) for k in changed},
+                    received={k: answered.get(k) for k in changed},
+                    object_id=obj.object_id,
+                )
         if answered.get("deleted") is True:
             obj.deleted = True
 
