@@ -113,34 +113,13 @@ def np_target(pytestconfig: pytest.Config, np_spec: ApiSpec) -> Iterator[RunTarg
     means = PaymentMeans.from_spec(np_spec, **settings.cards)
     state = config.stash[RESULTS_KEY]
     if settings.target_url:
-        assert settings.api_key is not None  # RunSettings requires one with a target
-        target = RunTarget(
-            url=settings.target_url,
-            api_key=settings.api_key,
-            second_api_key=settings.second_api_key,
-            live_api_key=settings.live_api_key,
-            embedded=False,
-            profile=settings.profile,
-            spec=np_spec,
-            means=means,
-            timeout=settings.timeout,
-        )
-        yield from _with_target(config, state, target)
+        yield from _with_target(config, state, settings.run_target(np_spec, means))
         return
     from neuropay_contract.server import start_server
 
     with start_server(spec=np_spec) as server:
-        target = RunTarget(
-            url=server.url,
-            api_key=server.test_key,
-            second_api_key=server.second_test_key,
-            live_api_key=server.live_key,
-            embedded=True,
-            profile=settings.profile,
-            spec=np_spec,
-            means=means,
-            timeout=settings.timeout,
-        )
+        keys = (server.url, server.test_key, server.second_test_key, server.live_key)
+        target = settings.run_target(np_spec, means, embedded=keys)
         yield from _with_target(config, state, target)
 
 

@@ -153,6 +153,27 @@ class RunSettings:
             )
         return None
 
+    def run_target(
+        self,
+        spec: ApiSpec,
+        means: PaymentMeans,
+        embedded: tuple[str, str, str | None, str | None] | None = None,
+    ) -> RunTarget:
+        """The target of the run: the one given, or the embedded server's (url, test key, second
+        merchant's test key, live key)."""
+        if embedded is None:
+            if not self.target_url or not self.api_key:
+                raise SettingsError("no target: pass --target-url and --api-key")
+            embedded_run = False
+            url, key = self.target_url, self.api_key
+            second, live = self.second_api_key, self.live_api_key
+        else:
+            embedded_run = True
+            url, key, second, live = embedded
+        return RunTarget(
+            url, key, second, live, embedded_run, self.profile, spec, means, self.timeout
+        )
+
     # -- to and from pytest ----------------------------------------------------------------------
     def pytest_args(self) -> list[str]:
         """The plugin's options that carry these settings into a pytest run."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .service import ApiError, CheckoutService, new_id, now_utc
+from .service import CheckoutService, new_id, now_utc
 from .storage import Tables
 
 
@@ -28,31 +28,38 @@ class HostedPages:
         self.service = service
         self.store = service.store
         self.test_mode = service.test_mode
+        lifecycle = service.lifecycle
+        # What the customer's payment does, from x-lifecycle: the helper that stands for it, the
+        # statuses it can start from, and where a successful or a declined one lands.
+        self.pay_helper = lifecycle.events["customer.pay"].helper or "testPayCheckout"
+        paying = [t for t in lifecycle.transitions if t.event == "customer.pay"]
+        self.payable = {t.source for t in paying if t.source is not None}
+        self.paid = {t.target for t in paying if "payment_succeeds" in t.guard}
+        self.declined = {t.target for t in paying if "payment_declines" in t.guard}
 
     def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
         return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
 
-    @staticmethod
-    def _page_checkout(store: Tables, checkout_id: str) -> tuple[dict[str, Any], str, str]:
+    def _page_checkout(self, store: Tables, checkout_id: str) -> tuple[dict[str, Any], str, str]:
         """A checkout by id alone (its page URL is the capability) with its owner."""
         owner = store.checkout_owner(checkout_id)
         checkout = store.get_checkout(checkout_id, None, None)
         if owner is None or checkout is None:
-            raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.")
+            raise self.service.error("checkout_not_found", f"No checkout {checkout_id}.")
         return checkout, owner[0], owner[1]
 
     def page_pay(
         self, checkout_id: str, card_number: str, save_card: bool, exp_month: int, exp_year: int
     ) -> dict[str, Any]:
         """The customer pays on the hosted page: the ``customer.pay`` event, maybe saving the card."""
-        helper = self.service.lifecycle.events["customer.pay"].helper or "testPayCheckout"
+        helper = self.pay_helper
 
         def pay(store: Tables) -> dict[str, Any]:
             checkout, merchant, mode = self._page_checkout(store, checkout_id)
             result = self.service.apply(
                 store, checkout, helper, {"card_number": card_number}, merchant, mode
             )
-            succeeded = result["status"] in ("paid", "reserved")
+            succeeded = result["status"] in self.paid
             if save_card and succeeded and result["customer_id"] and result["allowSaveCard"]:
                 self._save_card(store, result["customer_id"], card_number, exp_month, exp_year)
             return result

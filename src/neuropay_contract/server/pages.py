@@ -48,7 +48,7 @@ def page_routes(pages: HostedPages) -> list[Route]:
         customer_can_save = bool(
             checkout["customer_id"]
             and checkout["allowSaveCard"]
-            and checkout["status"] == "created"
+            and checkout["status"] in pages.payable
         )
         return _render(
             "pay.html.j2",
@@ -56,7 +56,7 @@ def page_routes(pages: HostedPages) -> list[Route]:
             framable=checkout["template"] == "iframe",
             checkout=checkout,
             amount=_amount(checkout["amount"], checkout["currency"]),
-            can_pay=checkout["status"] == "created",
+            can_pay=checkout["status"] in pages.payable,
             can_save=customer_can_save,
             test_cards=test_cards if not checkout["livemode"] else (),
             notice=notice,
@@ -90,7 +90,7 @@ def page_routes(pages: HostedPages) -> list[Route]:
             checkout = pages.page_checkout(checkout_id)
             assert checkout is not None
             return checkout_page(checkout, f"This checkout is {checkout['status']}.", 409)
-        if result["status"] == "failed":
+        if result["status"] in pages.declined:
             return checkout_page(result, "The card was declined.")
         return RedirectResponse(result["returnUrl"], status_code=303)
 

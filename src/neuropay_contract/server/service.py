@@ -81,6 +81,13 @@ class CheckoutService:
         for op in self.lifecycle.restricted_operations:
             self._handlers.setdefault(op, self._lifecycle_handler(op))
 
+    def error(self, code: str, message: str, param: str | None = None) -> ApiError:
+        """The answer for error ``code``, with the HTTP status ``x-error-codes`` gives it."""
+        info = self.spec.error_codes.get(code)
+        if info is None or not info.http:
+            raise ValueError(f"the spec's x-error-codes has no HTTP status for {code!r}")
+        return ApiError(info.http, code, message, param)
+
     @property
     def operations(self) -> set[str]:
         return set(self._handlers)
@@ -137,7 +144,7 @@ class CheckoutService:
     ) -> tuple[dict[str, Any], str]:
         found = store.get_customer(customer_id, caller.merchant, caller.mode)
         if found is None:
-            raise ApiError(404, "customer_not_found", f"No customer {customer_id}.", "/customer_id")
+            raise self.error("customer_not_found", f"No customer {customer_id}.", "/customer_id")
         return found[0], found[1]
 
     def _card_outcome(self, caller: Caller, customer: dict[str, Any], card_id: str) -> str:
@@ -147,8 +154,7 @@ class CheckoutService:
             for card in self.test_mode.card_ids:
                 if card.value == card_id:
                     return card.outcome
-        raise ApiError(
-            404,
+        raise self.error(
             "card_not_found",
             f"Customer {customer['customer_id']} has no card {card_id}.",
             "/card_id",
@@ -204,7 +210,7 @@ class CheckoutService:
         checkout_id = body["checkout_id"]
         checkout = store.get_checkout(checkout_id, caller.merchant, caller.mode)
         if checkout is None:
-            raise ApiError(404, "checkout_not_found", f"No checkout {checkout_id}.", "/checkout_id")
+            raise self.error("checkout_not_found", f"No checkout {checkout_id}.", "/checkout_id")
         return checkout
 
     def _retrieve_checkout(
@@ -223,8 +229,7 @@ class CheckoutService:
             else:
                 merged[key] = value
         if len(merged) > self.max_metadata:
-            raise ApiError(
-                409,
+            raise self.error(
                 "metadata_limit_exceeded",
                 f"A checkout holds at most {self.max_metadata} metadata keys; "
                 f"this update would leave {len(merged)}. Delete keys with empty values.",
@@ -270,11 +275,12 @@ class CheckoutService:
             status, operation, self.facts_for(checkout, operation, body)
         )
         if isinstance(decision, Answer):
+            guard = self._rejected_guard(status, operation, decision)
             raise ApiError(
                 decision.http,
                 decision.code,
-                self._refusal(decision, checkout, operation, body),
-                "/amount" if decision.code != "invalid_status" else None,
+                self._refusal(guard, checkout, operation, body),
+                "/amount" if guard is not None and guard.startswith("amount_") else None,
             )
         stamp = now_utc()
         if decision.effect == "refund":
@@ -295,13 +301,30 @@ class CheckoutService:
         store.put_checkout(checkout, merchant, mode)
         return checkout
 
+    def _rejected_guard(self, status: str, operation: str, answer: Answer) -> str | None:
+        """The guard whose rejection ``answer`` is (None for a forbidden status)."""
+        if self.lifecycle.forbidden_answer(status, operation) is not None:
+            return None
+        return next(
+            (
+                r.guard
+                for r in self.lifecycle.rejections
+                if r.source == status and r.operation == operation and r.answer == answer
+            ),
+            None,
+        )
+
     def _refusal(
-        self, answer: Answer, checkout: Mapping[str, Any], operation: str, body: Mapping[str, Any]
+        self,
+        guard: str | None,
+        checkout: Mapping[str, Any],
+        operation: str,
+        body: Mapping[str, Any],
     ) -> str:
         remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
-        if answer.code == "refund_exceeds_remaining":
+        if guard == "amount_exceeds":
             return f"Refund of {body.get('amount')} exceeds the {remaining} left to refund."
-        if answer.code == "partial_release_not_allowed":
+        if guard == "amount_partial":
             return f"A reservation is released whole; omit amount or send {remaining}."
         allowed = sorted(
             {
