@@ -166,3 +166,27 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@pytest.mark.postgres
+def test_keys_commands_manage_a_postgresql_sandbox(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+
+    def keys(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "neuropay_contract", "mock", "keys", *args, "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    added = keys("add", "sk_test_" + "d" * 32 + "@team-a")
+    assert added.returncode == 0, added.stderr
+    listed = keys("list")
+    assert listed.returncode == 0 and "team-a" in listed.stdout
+    assert "d" * 32 not in listed.stdout  # only the display prefix
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT merchant FROM api_keys").fetchall()
+    assert rows == [("team-a",)]
+    assert keys("revoke", "sk_test_" + "d" * 32).returncode == 0
+    assert "team-a" not in keys("list").stdout
