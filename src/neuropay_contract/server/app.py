@@ -88,6 +88,17 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def listening_url(request: Request) -> str:
+    """This server's own URL from the socket the request came in on (not the Host header,
+    which the client chooses: ``Host: %00`` made checkout URLs invalid)."""
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        return "http://127.0.0.1"
+    host, port = server
+    host = f"[{host}]" if ":" in host else host
+    return f"{request.url.scheme}://{host}:{port}"
+
+
 def _pointer(path: Sequence[Any]) -> str:
     return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
 
@@ -113,6 +124,7 @@ class ApiHandler:
         self.service = service
         self.keys = keys
         self._keys_read = time.monotonic()
+        self.public_url: str | None = None
         self.max_body = spec.max_body_bytes
         self.max_depth = spec.max_json_depth
         self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
@@ -140,6 +152,9 @@ class ApiHandler:
             for op in self.ops_by_path.values()
             if op.request_schema is not None
         }
+
+    def base_url(self, request: Request) -> str:
+        return self.public_url or listening_url(request)
 
     def authenticate(self, request: Request, base_url: str) -> Caller:
         header = request.headers.get("authorization", "")
@@ -179,7 +194,7 @@ class ApiHandler:
     async def check_api_key(self, pending: _Pending) -> None:
         request = pending.request
         await self.refresh_keys()
-        pending.caller = self.authenticate(request, f"{request.url.scheme}://{request.url.netloc}")
+        pending.caller = self.authenticate(request, self.base_url(request))
         request.state.caller = pending.caller
 
     async def check_body_size(self, pending: _Pending) -> None:
@@ -377,12 +392,17 @@ def create_app(
     db_path: str | Path = ":memory:",
     api_keys: Sequence[ApiKey] | None = None,
     request_log: Callable[[str], None] | None = None,
+    public_url: str | None = None,
+    frame_ancestors: Sequence[str] = (),
 ) -> Starlette:
     """The reference server as an ASGI app. Keys given are stored (a key stored for another
     merchant or mode is refused); a database without keys gets :func:`default_keys`. The store
     keeps only hashes, so ``app.state.keys`` lists the keys whose text this call knows (given or
     generated now); ``app.state.generated_keys`` the generated ones, to show once.
-    ``request_log`` receives one :func:`request_log_line` per API request."""
+    ``request_log`` receives one :func:`request_log_line` per API request. Checkout ``url``s,
+    ``client_page`` links and the docs' samples use ``public_url`` (else the address the
+    server listens on), never the client-chosen ``Host`` header. ``frame_ancestors``: origins
+    that may frame ``template: iframe`` checkouts besides each checkout's ``returnUrl`` origin."""
     spec = spec or load_spec()
     store = open_storage(str(db_path))
     given = list(api_keys or ())
@@ -405,6 +425,7 @@ def create_app(
         store.close()
         raise
     handler = ApiHandler(spec, service, KeyRing(stored_keys))
+    handler.public_url = public_url.rstrip("/") if public_url else None
     spec_text = spec.text or json.dumps(spec.document)
 
     async def answer(request: Request) -> Response:
@@ -450,7 +471,7 @@ def create_app(
     async def docs(request: Request) -> Response:
         from ..docs.render import docs_html
 
-        base_url = f"{request.url.scheme}://{request.url.netloc}"
+        base_url = handler.base_url(request)
         if base_url not in docs_pages:
             if len(docs_pages) >= 8:  # the Host header is the client's to choose: stay bounded
                 docs_pages.clear()
@@ -467,7 +488,7 @@ def create_app(
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        *page_routes(HostedPages(service)),
+        *page_routes(HostedPages(service), handler.base_url, frame_ancestors),
         Route("/{path:path}", not_found, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes)

@@ -103,6 +103,20 @@ def _server_class() -> Any:
     type=click.IntRange(1, 64),
     help="Server processes sharing the port and the SQLite file (not with :memory:).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="Base URL clients reach the sandbox at (behind a proxy or tunnel): checkout urls and"
+    " client_page links use it, never the Host header  [default: the address it listens on]",
+)
+@click.option(
+    "--frame-ancestors",
+    default="",
+    metavar="ORIGINS",
+    help="Space-separated origins that may frame `template: iframe` checkout pages, besides"
+    " each checkout's returnUrl origin.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No line per request on stderr.")
 @click.pass_context
 def mock_command(
@@ -114,6 +128,8 @@ def mock_command(
     api_key_file: Path | None,
     spec: Path | None,
     workers: int,
+    public_url: str | None,
+    frame_ancestors: str,
     quiet: bool,
 ) -> int | None:
     """Run the stateful reference server until Ctrl-C or SIGTERM (exit 0 once the database is
@@ -135,6 +151,14 @@ def mock_command(
     from .app import create_app
 
     db_path = db or str(default_db_path())
+    if public_url is not None and _origin(public_url) is None:
+        raise UsageError(f"--public-url {public_url!r} is not an http:// or https:// URL")
+    framers = tuple(frame_ancestors.split())
+    for framer in framers:
+        if _origin(framer) != framer.lower().rstrip("/"):
+            raise UsageError(
+                f"--frame-ancestors {framer!r} is not an origin like https://shop.example"
+            )
     keys: list[ApiKey] = [parse_key_option(value) for value in api_keys]
     if workers > 1 and db_path == ":memory:":
         raise UsageError("--workers needs a database file: each process has its own :memory:")
@@ -159,6 +183,8 @@ def mock_command(
             db_path,
             keys or None,
             request_log=None if console is None else console.log,
+            public_url=public_url,
+            frame_ancestors=framers,
         )
     except BaseException:
         if console is not None:
@@ -188,7 +214,7 @@ def mock_command(
     if workers > 1:
         app.state.store.close()  # the parent only supervises; each worker opens its own
         try:
-            serve_workers(sock, workers, worker_settings(db_path, spec, quiet))
+            serve_workers(sock, workers, worker_settings(db_path, spec, quiet, public_url, framers))
         finally:
             sock.close()
         return 0
@@ -314,3 +340,9 @@ def keys_revoke(ctx: click.Context, key: str, db: str | None) -> None:
         click.echo(store.run(revoke))
     finally:
         store.close()
+
+
+def _origin(url: str) -> str | None:
+    from .pages import origin_of
+
+    return origin_of(url)

@@ -5,7 +5,9 @@ are the capabilities, as on the real platform."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -25,22 +27,63 @@ def _amount(minor: int, currency: str) -> str:
     return f"{minor / 100:,.2f} {currency}".replace(",", " ")
 
 
-def _render(name: str, status: int = 200, framable: bool = False, **context: Any) -> HTMLResponse:
+def _render(
+    name: str, status: int = 200, framers: Sequence[str] = (), **context: Any
+) -> HTMLResponse:
+    """A page that only ``framers`` (origins) may show in a frame; none by default."""
     html = _ENV.get_template(f"server/{name}").render(**context)
     headers = {"Content-Security-Policy": _CSP, "Cache-Control": "no-store"}
-    if not framable:
+    if framers:
+        headers["Content-Security-Policy"] += "; frame-ancestors " + " ".join(framers)
+    else:
         headers["X-Frame-Options"] = "DENY"
         headers["Content-Security-Policy"] += "; frame-ancestors 'none'"
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cross_site(request: Request, own_origin: str) -> bool:
+    """Whether a form post comes from another site's page. Browsers say where a post comes from
+    (``Sec-Fetch-Site``, ``Origin``); a post from a third-party page must not pay a checkout or
+    delete a card. Clients that send neither (curl, tests) are not browsers on another site."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    own = origin_of(own_origin) or own_origin.lower()
+    return origin is not None and origin.lower().rstrip("/") != own
 
 
 def _not_found(what: str) -> HTMLResponse:
     return _render("not_found.html.j2", status=404, what=what)
 
 
-def page_routes(pages: HostedPages) -> list[Route]:
-    """The routes of the hosted checkout page and the client page."""
+def page_routes(
+    pages: HostedPages,
+    own_origin: Callable[[Request], str],
+    frame_ancestors: Sequence[str] = (),
+) -> list[Route]:
+    """The routes of the hosted checkout page and the client page. ``own_origin`` is this
+    server's origin as browsers see it; ``frame_ancestors`` are origins allowed to frame
+    ``template: iframe`` checkouts besides the checkout's own ``returnUrl`` origin."""
     test_cards = pages.test_mode.hosted_page_cards
+    test_numbers = {card.value for card in test_cards}
+
+    def framers(checkout: dict[str, Any]) -> list[str]:
+        if checkout["template"] != "iframe":
+            return []
+        allowed = [origin_of(str(checkout["returnUrl"])), *frame_ancestors]
+        return list(dict.fromkeys(o for o in allowed if o))
+
+    def refused(what: str) -> HTMLResponse:
+        return _render("not_found.html.j2", status=403, what=what)
 
     def checkout_page(
         checkout: dict[str, Any], notice: str | None = None, status: int = 200
@@ -53,7 +96,7 @@ def page_routes(pages: HostedPages) -> list[Route]:
         return _render(
             "pay.html.j2",
             status=status,
-            framable=checkout["template"] == "iframe",
+            framers=framers(checkout),
             checkout=checkout,
             amount=_amount(checkout["amount"], checkout["currency"]),
             can_pay=checkout["status"] in pages.payable,
@@ -70,6 +113,8 @@ def page_routes(pages: HostedPages) -> list[Route]:
 
     async def pay_post(request: Request) -> Response:
         checkout_id = request.path_params["checkout_id"]
+        if cross_site(request, own_origin(request)):
+            return refused("payment from another site")
         form = await request.form()
         action = str(form.get("action", "pay"))
         try:
@@ -82,6 +127,12 @@ def page_routes(pages: HostedPages) -> list[Route]:
                 if checkout is None:
                     return _not_found("checkout")
                 return checkout_page(checkout, "Enter a card number of 12 to 19 digits.", 422)
+            if number in test_numbers:
+                checkout = pages.page_checkout(checkout_id)
+                if checkout is None:
+                    return _not_found("checkout")
+                if checkout["livemode"]:
+                    return checkout_page(checkout, "Test card numbers work only in test mode.", 422)
             month, year = _expiry(str(form.get("expiry", "")))
             result = pages.page_pay(checkout_id, number, form.get("save_card") == "on", month, year)
         except ApiError as exc:
@@ -103,6 +154,8 @@ def page_routes(pages: HostedPages) -> list[Route]:
         return _render("customer.html.j2", customer=customer, token=request.query_params["token"])
 
     async def client_post(request: Request) -> Response:
+        if cross_site(request, own_origin(request)):
+            return refused("change from another site")
         form = await request.form()
         customer_id = request.path_params["customer_id"]
         token = str(form.get("token", ""))

@@ -96,11 +96,15 @@ def start_server(
     spec: ApiSpec | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    public_url: str | None = None,
+    frame_ancestors: Sequence[str] = (),
 ) -> Iterator[RunningServer]:
     """Run the reference server until the block ends (see :func:`create_app` for the keys)."""
     from .app import create_app
 
-    app = create_app(spec, db_path, api_keys)
+    app = create_app(
+        spec, db_path, api_keys, public_url=public_url, frame_ancestors=frame_ancestors
+    )
     try:
         with serve_app(app, host, port) as url:
             yield RunningServer(url, list(app.state.keys), app)

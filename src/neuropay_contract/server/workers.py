@@ -24,8 +24,22 @@ from starlette.applications import Starlette
 SETTINGS_ENV = "NEUROPAY_MOCK_WORKER"
 
 
-def worker_settings(db: str, spec: Path | None, quiet: bool) -> str:
-    return json.dumps({"db": db, "spec": str(spec) if spec else None, "quiet": quiet})
+def worker_settings(
+    db: str,
+    spec: Path | None,
+    quiet: bool,
+    public_url: str | None = None,
+    frame_ancestors: tuple[str, ...] = (),
+) -> str:
+    return json.dumps(
+        {
+            "db": db,
+            "spec": str(spec) if spec else None,
+            "quiet": quiet,
+            "public_url": public_url,
+            "frame_ancestors": list(frame_ancestors),
+        }
+    )
 
 
 def worker_app() -> Starlette:
@@ -38,7 +52,12 @@ def worker_app() -> Starlette:
     console = None if settings["quiet"] else Console()
     spec = Path(settings["spec"]) if settings["spec"] else None
     app = create_app(
-        load_spec(spec), settings["db"], None, None if console is None else console.log
+        load_spec(spec),
+        settings["db"],
+        None,
+        None if console is None else console.log,
+        public_url=settings.get("public_url"),
+        frame_ancestors=tuple(settings.get("frame_ancestors") or ()),
     )
 
     @asynccontextmanager
