@@ -29,6 +29,7 @@ def id_pool(pytestconfig: pytest.Config, np_target: Any, np_http: Any) -> dict[s
     effort: what cannot be made is left out (the checks that test making it report why), and
     fuzzing still runs, with generated ids."""
     state = pytestconfig.stash[RESULTS_KEY]
+    assert state.recorder is not None  # np_target made it
     client = ContractClient(
         np_target.url,
         np_target.api_key,
@@ -77,6 +78,7 @@ def test_fuzz(
     st_operation = st_schema[op.path][op.method]
     field = id_field(operation)
     recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    assert recorder is not None  # np_target made it
     headers = {"Authorization": f"Bearer {np_target.api_key}"}
 
     @np_settings()

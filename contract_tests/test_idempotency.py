@@ -241,6 +241,7 @@ def _setup(
         and "payment_declines" not in t.guard
     )
     flag = wanted_capture(transition.guard)
+    assert transition.source is not None
     first, other = (driver.reach(transition.source, flag) for _ in range(2))
     _, body = driver.request_for(transition, first, flag is not False)
     _, other_body = driver.request_for(transition, other, flag is not False)

@@ -10,6 +10,7 @@ from hypothesis import settings
 from schemathesis import GenerationMode
 
 from neuropay_contract.contract.checks import note_failure
+from neuropay_contract.contract.client import Recorder
 from neuropay_contract.contract.fuzz import StatusModel, load_schema, record
 from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
 from neuropay_contract.contract.settings import PROFILES
@@ -21,7 +22,9 @@ def test_link_driven_sequences(
 ) -> None:
     """schemathesis chains operations through the links (create → pay → capture → refund …); every
     answer passes its checks and every status matches what x-lifecycle predicts."""
-    recorder = pytestconfig.stash[RESULTS_KEY].recorder
+    made = pytestconfig.stash[RESULTS_KEY].recorder
+    assert made is not None  # np_target made it
+    recorder: Recorder = made  # typed for the state machine's methods below
     spec = np_target.spec
     state = pytestconfig.stash[RESULTS_KEY]
     # Links into operations the target lacks (or that are outside --operations) would only

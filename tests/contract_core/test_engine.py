@@ -50,7 +50,7 @@ def envelope(code: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": "no", "param": None}}
 
 
-def violation(call: Callable[[], None]) -> ContractViolation:
+def violation(call: Callable[[], object]) -> ContractViolation:
     with pytest.raises(ContractViolation) as caught:
         call()
     return caught.value

@@ -63,7 +63,8 @@ def _name(node: ast.AST) -> str:
 def _pattern(node: ast.JoinedStr) -> str:
     """An f-string as a regex: its placeholders match any name."""
     parts = [
-        re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9_-]+" for v in node.values
+        re.escape(str(v.value)) if isinstance(v, ast.Constant) else "[a-z0-9_-]+"
+        for v in node.values
     ]
     return "^" + "".join(parts) + "$"
 

@@ -23,6 +23,7 @@ from neuropay_contract.results import (
     OperationSummary,
     RunResults,
     Step,
+    Verdict,
 )
 from neuropay_contract.templating import make_environment
 
@@ -30,7 +31,7 @@ KEY = "sk_test_" + "ab" * 16
 HOSTILE = '<script>window.__xss = 1</script></pre><img src=x onerror="window.__xss=2">```'
 
 
-def results(verdict: str = "violations") -> RunResults:
+def results(verdict: Verdict = "violations") -> RunResults:
     step = Step(
         method="POST",
         url="http://127.0.0.1:9/checkout/capture",
@@ -81,7 +82,7 @@ def results(verdict: str = "violations") -> RunResults:
         profile="ci",
         verdict=verdict,
         tool_version="0.1.0",
-        checks=checks,  # type: ignore[arg-type]
+        checks=checks,
         operations={
             "captureCheckout": OperationSummary(requests=4, failed=1),
             "createCheckout": OperationSummary(requests=1, passed=1),

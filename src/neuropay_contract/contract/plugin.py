@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..errors import NeuropayError
+
+if TYPE_CHECKING:
+    from hypothesis import settings
 from .results_builder import RunState, build_results, check_result
 from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings
 
@@ -170,12 +173,12 @@ def active_spec() -> Any:
 _ACTIVE_SPEC: tuple[str | None, Any] | None = None
 
 
-def np_settings() -> Any:
+def np_settings() -> settings:
     """Hypothesis settings of the active profile, for ``@np_settings()`` on suite properties
     (test modules import after pytest_configure, so the chosen profile is known)."""
-    from hypothesis import settings
+    from hypothesis import settings as hypothesis_settings
 
-    return settings(settings.get_profile(f"np-{ACTIVE_PROFILE}"))
+    return hypothesis_settings(hypothesis_settings.get_profile(f"np-{ACTIVE_PROFILE}"))
 
 
 def _marker(item: pytest.Item) -> pytest.Mark | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from ..lifecycle import wanted_outcome
+from ..lifecycle.guards import DECLINE, SUCCESS
 from .service import CheckoutService, new_id, now_utc
 from .storage import Tables
 
@@ -34,8 +36,8 @@ class HostedPages:
         self.pay_helper = lifecycle.events["customer.pay"].helper or "testPayCheckout"
         paying = [t for t in lifecycle.transitions if t.event == "customer.pay"]
         self.payable = {t.source for t in paying if t.source is not None}
-        self.paid = {t.target for t in paying if "payment_succeeds" in t.guard}
-        self.declined = {t.target for t in paying if "payment_declines" in t.guard}
+        self.paid = {t.target for t in paying if wanted_outcome(t.guard) == SUCCESS}
+        self.declined = {t.target for t in paying if wanted_outcome(t.guard) == DECLINE}
 
     def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
         return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
