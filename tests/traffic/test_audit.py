@@ -198,3 +198,30 @@ def test_har_keys_become_labels(tmp_path: Path) -> None:
     assert exchange.status is None
     record = json.dumps(exchange.to_record())
     assert key not in record and "<key 1>" in record
+
+
+def test_har_timings_mark_overlapping_requests(tmp_path: Path) -> None:
+    def entry(start: str, ms: float, checkout: str) -> dict[str, object]:
+        return {
+            "startedDateTime": start,
+            "time": ms,
+            "request": {
+                "method": "POST",
+                "url": "http://127.0.0.1:1/checkout/refund",
+                "headers": [{"name": "Content-Type", "value": "application/json"}],
+                "postData": {"text": json.dumps({"checkout_id": checkout, "amount": 1})},
+            },
+            "response": {"status": 0, "headers": [], "content": {}},
+        }
+
+    a, b = "a" * 32, "b" * 32
+    entries = [
+        entry("2026-12-01T10:00:00.000Z", 50, a),
+        entry("2026-12-01T10:00:00.020Z", 50, a),  # starts before the first ends
+        entry("2026-12-01T10:00:00.200Z", 10, a),  # after both
+        entry("2026-12-01T10:00:00.010Z", 50, b),  # another checkout at the same time
+    ]
+    path = tmp_path / "t.har"
+    path.write_text(json.dumps({"log": {"entries": entries}}))
+    marks = {e.started[-4:]: e.overlapped for e in read_traffic(path)}
+    assert marks == {"000Z": True, "020Z": True, "200Z": False, "010Z": False}
