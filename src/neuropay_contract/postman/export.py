@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..lifecycle import Transition, plan, wanted_capture
+from ..lifecycle import Transition, creation_facts, plan, wanted_capture
 from ..lifecycle import request_for as request_for_facts
 from ..lifecycle.guards import SUCCESS
 from ..outputs import ensure_dir, write_text
@@ -265,7 +265,9 @@ def _generic_refusals(spec: ApiSpec, operations: list[str]) -> dict[int, str]:
     status: str | None = None
     for index, operation in enumerate(operations):
         if operation == "createCheckout":
-            status = "created"
+            # The folder's create sends no card: the status creation without one leads to.
+            created = lifecycle.decide(None, operation, creation_facts({}, None))
+            status = created.target if isinstance(created, Transition) else None
         elif status is not None and operation in lifecycle.restricted_operations:
             answer = lifecycle.forbidden_answer(status, operation)
             if answer is not None:
