@@ -152,3 +152,26 @@ def test_a_flaky_replay_reports_the_violation_found() -> None:
     assert reported_exception(other) == (other, None)
     forget_failures()
     assert reported_exception(flaky) == (flaky, None)
+
+
+def test_a_crash_in_a_sequence_joins_the_cause_of_the_operation_that_crashed() -> None:
+    boom = {"status": 500, "body": {"error": {"code": "internal_error"}}}
+    direct = check("c1", "lifecycle.transition-allowed", "createCheckout", received=boom)
+    sequence = CheckResult(
+        id="t.py::stateful",
+        name="stateful",
+        category="stateful",
+        outcome="failed",
+        failure=Failure(
+            rule="schemathesis.not_a_server_error",
+            title="Server error",
+            message="",
+            received="Server error",
+            steps=[
+                Step("POST", "u", "retrieveCheckout", status=200),
+                Step("POST", "u", "createCheckout", status=500),
+            ],
+        ),
+    )
+    causes = assign_root_causes([direct, sequence], SPEC)
+    assert len(causes) == 1 and causes[0].operations == ["createCheckout"]

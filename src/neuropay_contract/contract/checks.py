@@ -204,7 +204,7 @@ def check_error(
     if resp.status == http and problem is not None:
         raise ContractViolation(
             "schema.error-envelope",
-            f"{resp.operation} answered {resp.status} without the error envelope",
+            f"{resp.operation or 'the target'} answered {resp.status} without the error envelope",
             f"{resp.operation} answered {resp.status} but {problem}",
             operation=resp.operation,
             expected={
@@ -220,7 +220,7 @@ def check_error(
         if not 200 <= resp.status < 300:
             answered = f"{resp.status} {got}" if got else f"{resp.status} without an error code"
             title = (
-                f"{subject or resp.operation}: answered {answered}, "
+                f"{subject or resp.operation or 'the target'}: answered {answered}, "
                 f"expected {http} {'/'.join(sorted(codes))}"
             )
         raise ContractViolation(

@@ -68,7 +68,7 @@ def signature(
     missing = _missing(failure)
     if missing:
         return ("missing", _schema_name(spec, failure.operation or "", failure)), missing
-    operation = failure.operation or ""
+    operation = failure.operation or _last_operation(failure) or ""
     if failure.rule == "transport.no-answer":
         # a target that died refuses every later request alike: one cause, not one per operation
         return (failure.rule, failure.message.split(":")[0]), []
@@ -83,6 +83,11 @@ def signature(
         # the same wrong answer to the same rule on several operations: one handler to fix
         return (failure.rule, _expected(failure.expected), answer), []
     return (failure.rule, operation), []
+
+
+def _last_operation(failure: Failure) -> str | None:
+    """The operation of the failure's last request (a stateful sequence names no operation)."""
+    return next((s.operation for s in reversed(failure.steps) if s.operation), None)
 
 
 def _last_status(failure: Failure) -> int | None:
@@ -187,7 +192,7 @@ def assign_root_causes(checks: list[CheckResult], spec: ApiSpec | None = None) -
         cause.checks.append(check.id)
         if check.outcome == "blocked":
             cause.blocked.append(check.id)
-        operation = failure.operation or check.operation
+        operation = failure.operation or check.operation or _last_operation(failure)
         if operation and operation not in cause.operations:
             cause.operations.append(operation)
     ordered = sorted(groups.values(), key=lambda pair: -len(pair[0].checks))
