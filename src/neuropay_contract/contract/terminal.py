@@ -190,6 +190,23 @@ def print_root_causes(results: RunResults, console: Console) -> None:
         console.print(f"… and {len(rest) - MAX_FAILURES_SHOWN} more failures (see the reports)")
 
 
+def _tally(results: RunResults) -> str:
+    """ "372 passed, 0 failed, 0 not covered", and on a red run the blocked checks, root causes
+    and operations not implemented."""
+    counts = results.counts()
+    parts = [f"{counts['passed']} passed", f"{counts['failed'] + counts['error']} failed"]
+    if counts["blocked"]:
+        parts.append(f"{counts['blocked']} blocked")
+    parts.append(f"{counts['not_covered']} not covered")
+    found = []
+    if results.root_causes:
+        n = len(results.root_causes)
+        found.append(f"{n} root cause{'s' if n != 1 else ''}")
+    if results.not_implemented:
+        found.append(f"{len(results.not_implemented)} operations not implemented")
+    return ", ".join(parts) + (f" ({', '.join(found)})" if found else "")
+
+
 def print_summary(
     results: RunResults, report_dir: Path | None, console: Console | None = None
 ) -> None:
@@ -215,20 +232,7 @@ def print_summary(
     console.print(
         f"{verdict} {escape(results.target_url)}"
         f"{' (embedded reference server)' if results.embedded_target else ''}: "
-        f"{counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
-        + (f"{counts['blocked']} blocked, " if counts["blocked"] else "")
-        + f"{counts['not_covered']} not covered; "
-        + (
-            f"{len(results.root_causes)} root cause{'s' if len(results.root_causes) != 1 else ''}, "
-            if results.root_causes
-            else ""
-        )
-        + (
-            f"{len(results.not_implemented)} operations not implemented; "
-            if results.not_implemented
-            else ""
-        )
-        + f"{counts['requests']} requests in "
+        f"{_tally(results)}; {counts['requests']} requests in "
         f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
     )
     silent = [
