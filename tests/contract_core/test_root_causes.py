@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis.errors import FlakyStrategyDefinition
 
-from neuropay_contract.contract import ContractViolation
+from neuropay_contract.contract import ContractViolation, Response
 from neuropay_contract.contract.checks import forget_failures
+from neuropay_contract.contract.reach import check_status_200
 from neuropay_contract.contract.results_builder import reported_exception
 from neuropay_contract.contract.root_causes import assign_root_causes
 from neuropay_contract.results import CheckResult, Failure, Step
@@ -175,3 +177,10 @@ def test_a_crash_in_a_sequence_joins_the_cause_of_the_operation_that_crashed() -
     )
     causes = assign_root_causes([direct, sequence], SPEC)
     assert len(causes) == 1 and causes[0].operations == ["createCheckout"]
+
+
+def test_a_failed_setup_request_blocks_the_check() -> None:
+    refused = Response(500, {}, None, "boom", "createCheckout")
+    with pytest.raises(ContractViolation) as caught:
+        check_status_200(refused, "createCheckout")
+    assert caught.value.setup and caught.value.rule == "lifecycle.setup"

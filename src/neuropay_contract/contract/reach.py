@@ -274,8 +274,9 @@ def _check_created_as_sent(sent: Mapping[str, Any], created: Mapping[str, Any], 
 
 
 def check_status_200(resp: Response, operation: str) -> None:
+    """A request that sets up a check succeeded; if not, the check is blocked (its setup failed)."""
     if resp.status != 200:
-        raise ContractViolation(
+        exc = ContractViolation(
             "lifecycle.setup",
             f"{operation} answered {resp.status} to a valid request, expected 200",
             f"{operation} answered {resp.status}, expected 200",
@@ -283,6 +284,8 @@ def check_status_200(resp: Response, operation: str) -> None:
             expected={"status": 200},
             received={"status": resp.status, "body": resp.body},
         )
+        exc.setup = f"{operation} for the check's setup"
+        raise exc
 
 
 def reach(
