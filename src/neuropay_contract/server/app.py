@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     HTMLResponse,
     JSONResponse,
@@ -21,7 +22,7 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Route
+from starlette.routing import Match, Route, request_response
 
 from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
@@ -35,8 +36,8 @@ from .validation import RequestValidator
 
 log = logging.getLogger("neuropay.mock")
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 KEY_REFRESH_S = 1.0
+BODY_TIMEOUT_S = 10.0  # longest pause allowed while a request body arrives
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -88,6 +89,20 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+class BodyStalled(ApiError):
+    """The request body stopped arriving before its end."""
+
+
+class _AnyMethod:
+    """An endpoint Starlette routes every method to (a plain function would get GET only)."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 def listening_url(request: Request) -> str:
     """This server's own URL from the socket the request came in on (not the Host header,
     which the client chooses: ``Host: %00`` made checkout URLs invalid)."""
@@ -125,6 +140,7 @@ class ApiHandler:
         self.keys = keys
         self._keys_read = time.monotonic()
         self.public_url: str | None = None
+        self.body_timeout_s = BODY_TIMEOUT_S
         self.max_body = spec.max_body_bytes
         self.max_depth = spec.max_json_depth
         self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
@@ -206,8 +222,21 @@ class ApiHandler:
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        async for chunk in pending.request.stream():  # chunked bodies are counted as they come
-            size += len(chunk)
+        stream = pending.request.stream().__aiter__()
+        while True:
+            try:
+                # A body that stalls below its Content-Length must not hold the connection.
+                async with asyncio.timeout(self.body_timeout_s):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise BodyStalled(
+                    400,
+                    "invalid_request",
+                    f"The body stopped arriving: nothing came for {self.body_timeout_s:g} s.",
+                ) from None
+            size += len(chunk)  # chunked bodies are counted as they come
             if size > self.max_body:
                 raise too_large
             chunks.append(chunk)
@@ -435,7 +464,13 @@ def create_app(
             headers = {"Allow": "POST"} if exc.http == 405 else None
             if exc.http == 401:
                 headers = {"WWW-Authenticate": 'Bearer realm="neuropay"'}
+            if isinstance(exc, BodyStalled):
+                headers = {"Connection": "close"}  # the rest of the body is not waited for
             return error_response(exc, headers)
+        except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing written
+            return error_response(
+                ApiError(400, "invalid_request", "The client closed the connection.")
+            )
         except Exception:
             log.exception("internal error on %s", request.url.path)
             return error_response(
@@ -458,6 +493,16 @@ def create_app(
             and "text/html" in request.headers.get("accept", "")
         ):
             return RedirectResponse("/docs", status_code=303)  # a person opened the sandbox's URL
+        methods = {  # a page or document asked with another method
+            method
+            for route in get_routes
+            if route.matches(request.scope)[0] is Match.PARTIAL
+            for method in route.methods or ()
+        }
+        if methods:
+            allowed = ", ".join(sorted(methods))
+            message = f"{request.url.path} only takes {allowed}."
+            return error_response(ApiError(405, "method_not_allowed", message), {"Allow": allowed})
         return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
 
     async def openapi_yaml(request: Request) -> Response:
@@ -483,18 +528,33 @@ def create_app(
         )
         return HTMLResponse(docs_pages[base_url], headers={"Content-Security-Policy": csp})
 
-    routes = [Route(path, api, methods=ALL_METHODS) for path in handler.ops_by_path]
-    routes += [
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Starlette's own refusals (a GET-only page asked with TRACE, say) in the envelope."""
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "GET")
+            error = ApiError(405, "method_not_allowed", f"{request.url.path} only takes {allowed}.")
+            return error_response(error, {"Allow": allowed})
+        if exc.status_code == 404:
+            return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
+        code = "invalid_request" if exc.status_code < 500 else "internal_error"
+        return error_response(ApiError(exc.status_code, code, str(exc.detail)))
+
+    # API paths and unknown paths take any method (TRACE, PROPFIND, …): the answer is the
+    # envelope's 405 or 404, not Starlette's plain text.
+    routes = [Route(path, _AnyMethod(api)) for path in handler.ops_by_path]
+    get_routes = [
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         *page_routes(HostedPages(service), handler.base_url, frame_ancestors),
-        Route("/{path:path}", not_found, methods=ALL_METHODS),
     ]
-    app = Starlette(routes=routes)
+    routes += [*get_routes, Route("/{path:path}", _AnyMethod(not_found))]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.keys = given + generated
     app.state.generated_keys = generated
     app.state.stored_keys = stored_keys
     app.state.store = store
     app.state.service = service
+    app.state.handler = handler
     return app

@@ -220,7 +220,16 @@ def mock_command(
         return 0
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    from .protocol import SandboxProtocol
+
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=SandboxProtocol,
+        ws="none",  # no WebSocket: an Upgrade request is an ordinary request here
+    )
     try:
         _server_class()(config).run(sockets=[sock])
     finally:

@@ -16,6 +16,7 @@ import uvicorn
 from ..errors import NeuropayError
 from ..spec import ApiSpec
 from .keys import ApiKey
+from .protocol import SandboxProtocol
 
 
 @contextmanager
@@ -38,7 +39,13 @@ def serve_app(
     # "error": fuzzers send malformed HTTP on purpose, and the embedded target's warnings about
     # it would bury the suite's own output.
     config = uvicorn.Config(
-        app, log_level="error", access_log=False, lifespan=lifespan, timeout_graceful_shutdown=2
+        app,
+        log_level="error",
+        access_log=False,
+        lifespan=lifespan,
+        timeout_graceful_shutdown=2,
+        http=SandboxProtocol,
+        ws="none",  # no WebSocket: an Upgrade request is an ordinary request here
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -76,6 +76,8 @@ def serve_workers(sock: Any, workers: int, settings: str) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from .protocol import SandboxProtocol
+
     os.environ[SETTINGS_ENV] = settings
     config = uvicorn.Config(
         f"{__name__}:worker_app",
@@ -84,5 +86,7 @@ def serve_workers(sock: Any, workers: int, settings: str) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        http=SandboxProtocol,
+        ws="none",  # no WebSocket: an Upgrade request is an ordinary request here
     )
     Multiprocess(config, sockets=[sock]).run()

@@ -1,0 +1,102 @@
+"""The sandbox's HTTP/1.1 protocol: uvicorn's httptools protocol with the limits a server on a
+network needs, and its own refusals in the API's error envelope.
+
+uvicorn answers malformed HTTP with ``text/plain``, keeps reading a header of any size (a 128 MB
+header grew the server by 150 MB) and waits forever for headers that never finish. Here:
+malformed requests get ``400 invalid_request`` as JSON, request heads over
+:data:`MAX_HEAD_BYTES` get the same, and a connection whose request head has not arrived
+within :data:`HEAD_TIMEOUT_S` is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 64 * 1024
+HEAD_TIMEOUT_S = 10.0
+
+
+def envelope_bytes(status: int, reason: str, code: str, message: str) -> bytes:
+    """A complete HTTP/1.1 answer with the error envelope, closing the connection."""
+    body = json.dumps({"error": {"code": code, "message": message, "param": None}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class SandboxProtocol(HttpToolsProtocol):
+    """httptools with a bounded, timed request head and enveloped protocol errors."""
+
+    max_head_bytes = MAX_HEAD_BYTES
+    head_timeout_s = HEAD_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._in_head = True
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        in_head = self._in_head
+        super().data_received(data)
+        # Count what went into a head that is still unfinished (a chunk that also completes the
+        # head carries body bytes, which the body limit counts).
+        if in_head and self._in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(f"The request line and headers exceed {self.max_head_bytes} bytes.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head, self._head_bytes = True, 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():  # a keep-alive connection: the next head is timed
+            self._arm_head_timer()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(f"The request is not valid HTTP/1.1 ({msg.rstrip('.')}).")
+
+    def _refuse(self, message: str) -> None:
+        self._cancel_head_timer()
+        if not self.transport.is_closing():
+            self.transport.write(envelope_bytes(400, "Bad Request", "invalid_request", message))
+            self.transport.close()
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing() and (
+            self._in_head or self.cycle is None or self.cycle.response_complete
+        ):
+            self.transport.close()  # a client that never finishes its headers holds nothing

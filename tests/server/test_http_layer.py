@@ -1,0 +1,140 @@
+"""The HTTP layer under hostile clients: unusual methods and malformed HTTP answered with the
+error envelope, a bounded request head, bodies and heads that stall time out, and hundreds of
+stalled connections do not lock out a normal client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from neuropay_contract.server import RunningServer, start_server
+from neuropay_contract.server.protocol import SandboxProtocol
+
+from ._helpers import api, create
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[RunningServer]:
+    with start_server() as running:
+        running.app.state.handler.body_timeout_s = 0.5
+        yield running
+
+
+def raw(server: RunningServer, data: bytes, wait: float = 5.0) -> bytes:
+    """Send ``data`` on a new connection; what came back before the server closed it."""
+    parts = urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=wait) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return received
+
+
+def envelope(answer: bytes) -> tuple[int, dict[str, object]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), answer[:300]
+    return int(head.split()[1]), json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "PATCH", "PUT"])
+def test_any_method_gets_the_envelope(shared: RunningServer, method: str) -> None:
+    with httpx.Client(base_url=shared.url) as client:
+        api_path = client.request(method, "/checkout/create")
+        assert api_path.status_code == 405 and api_path.headers["allow"] == "POST"
+        assert api_path.json()["error"]["code"] == "method_not_allowed"
+        page = client.request(method, "/docs")
+        assert page.status_code == 405 and page.json()["error"]["code"] == "method_not_allowed"
+        unknown = client.request(method, "/nowhere")
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /checkout/create HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /checkout/create HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /docs HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /docs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200_000 + b"\r\n\r\n",
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    ],
+    ids=[
+        "bad-content-length",
+        "length-and-chunked",
+        "header-without-colon",
+        "70kb-path",
+        "200kb-header",
+        "connect",
+    ],
+)
+def test_malformed_or_oversized_http_gets_the_envelope(
+    shared: RunningServer, request_bytes: bytes
+) -> None:
+    status, error = envelope(raw(shared, request_bytes))
+    assert status == 400 and error["code"] == "invalid_request"
+
+
+def test_a_stalled_body_times_out_and_frees_the_connection(shared: RunningServer) -> None:
+    head = (
+        "POST /checkout/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {shared.test_key}\r\nContent-Length: 100\r\n\r\n"
+    )
+    started = time.monotonic()
+    status, error = envelope(raw(shared, head.encode() + b'{"amount"'))
+    assert time.monotonic() - started < 4
+    assert status == 400 and "stopped arriving" in str(error["message"])
+
+
+def test_a_head_that_never_ends_is_closed(
+    shared: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SandboxProtocol, "head_timeout_s", 0.5)
+    started = time.monotonic()
+    assert raw(shared, b"GET /docs HTTP/1.1\r\nHost: x\r\n") == b""
+    assert time.monotonic() - started < 4
+
+
+def test_three_hundred_stalled_connections_do_not_lock_out_a_client(
+    shared: RunningServer,
+) -> None:
+    parts = urlsplit(shared.url)
+    stalled = []
+    try:
+        for index in range(300):
+            sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+            if index % 2:  # half stop inside the head, half inside a body
+                sock.sendall(b"GET /docs HTTP/1.1\r\nHost: x\r\n")
+            else:
+                sock.sendall(
+                    b"POST /checkout/create HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n"
+                    b"Content-Type: application/json\r\n\r\n{"
+                )
+            stalled.append(sock)
+        started = time.monotonic()
+        with api(shared.url, shared.test_key) as client:
+            assert create(client)["status"] == "created"
+        assert time.monotonic() - started < 3
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_websocket_upgrade_is_an_ordinary_request(shared: RunningServer) -> None:
+    answer = raw(
+        shared,
+        b"POST /nowhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+        b"Content-Length: 0\r\n\r\n",
+    )
+    status, error = envelope(answer)
+    assert status == 404 and error["code"] == "not_found"
