@@ -184,3 +184,35 @@ def test_a_failed_setup_request_blocks_the_check() -> None:
     with pytest.raises(ContractViolation) as caught:
         check_status_200(refused, "createCheckout")
     assert caught.value.setup and caught.value.rule == "lifecycle.setup"
+
+
+def test_checks_whose_sequence_met_a_crash_join_its_cause() -> None:
+    boom = {"status": 500, "body": {"error": {"code": "internal_error"}}}
+    direct = check("c1", "lifecycle.transition-allowed", "refundCheckout", received=boom)
+    concurrent = check(
+        "c2",
+        "money.concurrent-refunds",
+        "refundCheckout",
+        expected={"accepted": 4},
+        received={"accepted": 0},
+        steps=[Step("POST", "u", "refundCheckout", status=500)],
+    )
+    causes = assign_root_causes([direct, concurrent], SPEC)
+    assert len(causes) == 1 and causes[0].rule == "server-error"
+
+
+def test_missing_fields_from_a_sequence_join_the_same_schema_cause() -> None:
+    named = missing("a", "createCheckout", ["refunded_amount"])
+    unnamed = CheckResult(
+        id="t.py::stateful",
+        name="stateful",
+        category="stateful",
+        outcome="failed",
+        failure=Failure(
+            rule="schemathesis.response_schema_conformance",
+            title="Response violates schema",
+            message='"refunded_amount" is a required property',
+            steps=[Step("POST", "u", "retrieveCheckout", status=200)],
+        ),
+    )
+    assert len(assign_root_causes([named, unnamed], SPEC)) == 1

@@ -65,10 +65,10 @@ def signature(
     """The grouping key of a failure and the fields it names. Required fields missing from
     answers of one schema are one cause whichever fields each failure names (schemathesis
     reports one field per failure, our checks all of them)."""
+    operation = failure.operation or _last_operation(failure) or ""
     missing = _missing(failure)
     if missing:
-        return ("missing", _schema_name(spec, failure.operation or "", failure)), missing
-    operation = failure.operation or _last_operation(failure) or ""
+        return ("missing", _schema_name(spec, operation, failure)), missing
     if failure.rule == "transport.no-answer":
         # a target that died refuses every later request alike: one cause, not one per operation
         return (failure.rule, failure.message.split(":")[0]), []
@@ -79,10 +79,22 @@ def signature(
     if isinstance(status, int) and status >= 500:
         # a crash explains every rule it broke: one cause per operation that crashes
         return ("server-error", operation), []
+    crashed = _crash(failure)
+    if crashed is not None:
+        # a check whose sequence met a 5xx (concurrent refunds, retries) failed on that crash
+        return ("server-error", crashed[0]), []
     if answer is not None and not 200 <= int(answer[0]) < 300:
         # the same wrong answer to the same rule on several operations: one handler to fix
         return (failure.rule, _expected(failure.expected), answer), []
     return (failure.rule, operation), []
+
+
+def _crash(failure: Failure) -> tuple[str, int] | None:
+    """(operation, status) of the first 5xx answer in the failure's recorded steps."""
+    for step in failure.steps:
+        if step.status is not None and step.status >= 500 and step.operation:
+            return step.operation, step.status
+    return None
 
 
 def _last_operation(failure: Failure) -> str | None:
@@ -148,7 +160,8 @@ def _describe(cause: RootCause, first: Failure, spec: ApiSpec | None) -> None:
         return
     if cause.rule == "server-error":
         answer = _answer(first.received)
-        status = answer[0] if answer else _last_status(first)
+        crashed = _crash(first)
+        status = answer[0] if answer else _last_status(first) or (crashed[1] if crashed else 500)
         code = (
             f" {answer[1]}" if answer and isinstance(answer[1], str) and answer[1] != "keys" else ""
         )
@@ -192,7 +205,9 @@ def assign_root_causes(checks: list[CheckResult], spec: ApiSpec | None = None) -
         cause.checks.append(check.id)
         if check.outcome == "blocked":
             cause.blocked.append(check.id)
-        operation = failure.operation or check.operation or _last_operation(failure)
+        crashed = _crash(failure) if key[0] == "server-error" else None
+        operation = (crashed[0] if crashed else None) or failure.operation or check.operation
+        operation = operation or _last_operation(failure)
         if operation and operation not in cause.operations:
             cause.operations.append(operation)
     ordered = sorted(groups.values(), key=lambda pair: -len(pair[0].checks))
