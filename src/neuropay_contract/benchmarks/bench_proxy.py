@@ -26,7 +26,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
         try:
-            httpx.post(f"{url}/checkout/retrieve", json={}, timeout=1)
+            httpx.get(f"{url}/", timeout=1)  # any answer: not an API call, so no finding
             return
         except httpx.HTTPError:
             time.sleep(0.3)
@@ -83,7 +83,9 @@ def main() -> int:
         finally:
             _stop(ours_proc)
         results = json.loads((Path(tmp) / "reports" / "results.json").read_text())
-        findings = sum(1 for c in results["checks"] if c["outcome"] == "failed")
+        failed = [c["failure"]["rule"] for c in results["checks"] if c["outcome"] == "failed"]
+        findings = len(failed)
+        by_rule = ", ".join(f"{rule} {failed.count(rule)}" for rule in sorted(set(failed)))
         port = _free_port()
         prism_proc = subprocess.Popen(
             [
@@ -125,7 +127,8 @@ def main() -> int:
             )
     print(
         f"neuropay proxy / prism proxy: {ours['rps'] / theirs['rps']:.2f}x the requests/s; "
-        f"neuropay also followed every checkout ({findings} finding(s) in the load's traffic)"
+        f"neuropay also followed every checkout ({findings} finding(s) in the load's traffic"
+        + (f": {by_rule})" if by_rule else ")")
     )
     return 0
 
