@@ -11,7 +11,9 @@ import pytest
 
 from neuropay_contract.cli import main
 from neuropay_contract.server import RunningServer, start_server
+from neuropay_contract.spec import load_spec
 from neuropay_contract.traffic.audit import audit_file
+from neuropay_contract.traffic.checker import TrafficChecker
 from neuropay_contract.traffic.exchange import read_traffic
 
 from ..contract_core._cli import run
@@ -225,3 +227,12 @@ def test_har_timings_mark_overlapping_requests(tmp_path: Path) -> None:
     path.write_text(json.dumps({"log": {"entries": entries}}))
     marks = {e.started[-4:]: e.overlapped for e in read_traffic(path)}
     assert marks == {"000Z": True, "020Z": True, "200Z": False, "010Z": False}
+
+
+def test_findings_kept_are_bounded(client: RecordingClient, tmp_path: Path) -> None:
+    misuse(client)
+    checker = TrafficChecker(load_spec(), keep_findings=2)
+    for exchange in read_traffic(client.write(tmp_path / "t.jsonl")):
+        checker.check(exchange)
+    assert len(checker.findings) == 2 and checker.total_findings == 4
+    assert checker.sides["client"] == 4

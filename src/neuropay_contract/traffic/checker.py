@@ -24,11 +24,15 @@ class ExchangeSummary:
 class TrafficChecker:
     """Checks exchanges one by one, in the order they completed, and keeps what it saw."""
 
-    def __init__(self, spec: ApiSpec, keep_exchanges: int = 2000) -> None:
+    def __init__(
+        self, spec: ApiSpec, keep_exchanges: int = 2000, keep_findings: int = 10_000
+    ) -> None:
         self.spec = spec
         self.validator = ExchangeValidator(spec)
         self.tracker = ObjectTracker(spec)
-        self.findings: list[Finding] = []
+        self.findings: list[Finding] = []  # the first keep_findings, for the reports
+        self.keep_findings = keep_findings
+        self.sides: Counter[str] = Counter()  # every finding, counted by side
         self.requests: Counter[str] = Counter()
         self.ignored = 0
         self.checked = 0
@@ -48,13 +52,19 @@ class TrafficChecker:
             self.tracker.observe(checked)
         operation = checked.operation.operation_id if checked.operation else None
         self.requests[operation or f"{exchange.method} {exchange.path}"] += 1
+        self.sides.update(f.side for f in checked.findings)
         if checked.findings:
-            self.findings.extend(checked.findings)
+            room = self.keep_findings - len(self.findings)
+            self.findings.extend(checked.findings[: max(room, 0)])
             if len(self.kept) < self.keep_exchanges:
                 self.kept[exchange.index] = ExchangeSummary(
                     exchange, operation, list(checked.findings)
                 )
         return checked.findings
+
+    @property
+    def total_findings(self) -> int:
+        return sum(self.sides.values())
 
     @property
     def objects(self) -> list[TrackedObject]:

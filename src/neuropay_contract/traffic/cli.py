@@ -6,7 +6,6 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -136,13 +135,14 @@ def finish(
     """Write the reports and the one-line summary; the exit code."""
     results = build_results(checker, target, started, profile)
     written = write_reports(results, report_dir)
-    sides: dict[str, Any] = {
-        s: sum(f.side == s for f in checker.findings) for s in ("client", "server")
-    }
+    sides = checker.sides
+    kept = len(checker.findings)
+    total = checker.total_findings
     click.echo(
         f"neuropay {profile}: {checker.checked} API exchange(s), {checker.ignored} other, "
-        f"{len(checker.findings)} finding(s) ({sides['client']} client, {sides['server']} "
-        f"server); reports in {written['html'].parent}"
+        f"{total} finding(s) ({sides['client']} client, {sides['server']} server)"
+        + (f", the first {kept} in the reports" if kept < total else "")
+        + f"; reports in {written['html'].parent}"
         + (f"; {unchecked} exchange(s) not checked (the checks fell behind)" if unchecked else "")
     )
-    return EXIT_VIOLATIONS if checker.findings else EXIT_OK
+    return EXIT_VIOLATIONS if total else EXIT_OK
