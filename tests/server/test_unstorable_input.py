@@ -112,6 +112,10 @@ def post_raw(client: Any, path: str, body: Any, **headers: str) -> Any:
 
 
 SURROGATES = ["\ud800", "\udfff", "x\udc00\ud800y", "\ud83d"]
+MARK = "\u0001MARK"
+# A surrogate encoded as UTF-8 bytes (CESU-8), an overlong "/", a byte UTF-8 never uses, a cut
+# multi-byte sequence.
+RAW_UNENCODABLE = [b"\xed\xa0\x80", b"\xc0\xaf", b"\xff", b"\xe2\x82"]
 
 
 @pytest.mark.parametrize(("path", "spots"), leaves_by_operation(patterned_only=False))
@@ -130,6 +134,13 @@ def test_lone_surrogates_in_any_string_are_refused_before_a_write(
                 assert error["code"] == "invalid_json"
                 assert error["param"] == pointer(where[:-1] if is_key else where)
                 assert "surrogate" in error["message"]
+            for bad_bytes in RAW_UNENCODABLE:  # not even UTF-8: refused as JSON
+                body = replaced(example, where, is_key, lambda text: text + MARK)
+                data = json.dumps(body).encode().replace(b"\\u0001MARK", bad_bytes)
+                assert bad_bytes in data
+                resp = client.post(path, content=data, headers={"Content-Type": "application/json"})
+                assert resp.status_code == 400, (where, bad_bytes, resp.text)
+                assert resp.json()["error"]["code"] == "invalid_json"
     assert snapshot(store) == before
 
 
