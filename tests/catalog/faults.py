@@ -16,6 +16,7 @@ from typing import Any
 
 from neuropay_contract.lifecycle import Guard
 from neuropay_contract.server import create_app
+from neuropay_contract.server.records import CheckoutRecord, CustomerRecord
 from neuropay_contract.server.service import ApiError, CheckoutService
 from neuropay_contract.spec import ApiSpec
 
@@ -119,8 +120,8 @@ def _capture_twice(app: Any) -> Asgi:
     original = service.apply
 
     def apply(
-        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
-    ) -> dict[str, Any]:
+        store: Any, checkout: CheckoutRecord, operation: str, body: Any, merchant: str, mode: str
+    ) -> CheckoutRecord:
         if operation == "captureCheckout" and checkout["status"] == "paid":
             return checkout  # "already captured" answered as a success
         return original(store, checkout, operation, body, merchant, mode)
@@ -162,8 +163,8 @@ def _refused_but_changed(app: Any) -> Asgi:
     original = service.apply
 
     def apply(
-        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
-    ) -> dict[str, Any]:
+        store: Any, checkout: CheckoutRecord, operation: str, body: Any, merchant: str, mode: str
+    ) -> CheckoutRecord:
         try:
             return original(store, checkout, operation, body, merchant, mode)
         except ApiError:
@@ -179,7 +180,7 @@ def _metadata_delete_ignored(app: Any) -> Asgi:
     service = _service(app)
     original = service._update_checkout
 
-    def update(store: Any, caller: Any, body: dict[str, Any]) -> dict[str, Any]:
+    def update(store: Any, caller: Any, body: dict[str, Any]) -> CheckoutRecord:
         body = {**body, "metaData": {k: v for k, v in body["metaData"].items() if v != ""}}
         return original(store, caller, body)
 
@@ -393,8 +394,8 @@ def _racy_refunds(app: Any) -> Asgi:
     original_apply = service.apply
 
     def apply(
-        store: Any, checkout: dict[str, Any], operation: str, body: Any, merchant: str, mode: str
-    ) -> dict[str, Any]:
+        store: Any, checkout: CheckoutRecord, operation: str, body: Any, merchant: str, mode: str
+    ) -> CheckoutRecord:
         racing = in_flight[str(checkout["checkout_id"])] > 1
         if operation == "refundCheckout" and racing and checkout["status"] == "refunded":
             checkout = {**checkout, "status": "partialRefund"}  # the stale read
@@ -783,7 +784,7 @@ def _saved_cards_decline(app: Any) -> Asgi:
     service = _service(app)
     original = service._card_outcome
 
-    def outcome(caller: Any, customer: dict[str, Any], card_id: str) -> str:
+    def outcome(caller: Any, customer: CustomerRecord, card_id: str) -> str:
         if any(card["card_id"] == card_id for card in customer["savedCards"]):
             return "decline"
         return original(caller, customer, card_id)

@@ -42,10 +42,15 @@ BODY_TIMEOUT_S = 10.0  # longest pause allowed while a request body arrives
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
     # A message or param quoting unencodable input (a lone surrogate) is still sent, escaped.
+    detail = error.body()["error"]
     body = {
         "error": {
             name: value.encode("utf-8", "backslashreplace").decode() if value else value
-            for name, value in error.body()["error"].items()
+            for name, value in (
+                ("code", detail["code"]),
+                ("message", detail["message"]),
+                ("param", detail["param"]),
+            )
         }
     }
     return FastJSONResponse(body, status_code=error.http, headers=headers)

@@ -5,10 +5,10 @@ capabilities. Status moves go through :meth:`CheckoutService.apply`, like the AP
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from ..lifecycle import wanted_outcome
 from ..lifecycle.guards import DECLINE, SUCCESS
+from .records import CheckoutRecord, CustomerRecord
 from .service import CheckoutService, new_id, now_utc
 from .storage import Tables
 
@@ -39,10 +39,10 @@ class HostedPages:
         self.paid = {t.target for t in paying if wanted_outcome(t.guard) == SUCCESS}
         self.declined = {t.target for t in paying if wanted_outcome(t.guard) == DECLINE}
 
-    def page_checkout(self, checkout_id: str) -> dict[str, Any] | None:
+    def page_checkout(self, checkout_id: str) -> CheckoutRecord | None:
         return self.store.run(lambda store: store.get_checkout(checkout_id, None, None))
 
-    def _page_checkout(self, store: Tables, checkout_id: str) -> tuple[dict[str, Any], str, str]:
+    def _page_checkout(self, store: Tables, checkout_id: str) -> tuple[CheckoutRecord, str, str]:
         """A checkout by id alone (its page URL is the capability) with its owner."""
         owner = store.checkout_owner(checkout_id)
         checkout = store.get_checkout(checkout_id, None, None)
@@ -52,11 +52,11 @@ class HostedPages:
 
     def page_pay(
         self, checkout_id: str, card_number: str, save_card: bool, exp_month: int, exp_year: int
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         """The customer pays on the hosted page: the ``customer.pay`` event, maybe saving the card."""
         helper = self.pay_helper
 
-        def pay(store: Tables) -> dict[str, Any]:
+        def pay(store: Tables) -> CheckoutRecord:
             checkout, merchant, mode = self._page_checkout(store, checkout_id)
             result = self.service.apply(
                 store, checkout, helper, {"card_number": card_number}, merchant, mode
@@ -68,10 +68,10 @@ class HostedPages:
 
         return self.store.run(pay)
 
-    def page_cancel(self, checkout_id: str) -> dict[str, Any]:
+    def page_cancel(self, checkout_id: str) -> CheckoutRecord:
         helper = self.service.lifecycle.events["customer.cancel"].helper or "testCancelCheckout"
 
-        def cancel(store: Tables) -> dict[str, Any]:
+        def cancel(store: Tables) -> CheckoutRecord:
             checkout, merchant, mode = self._page_checkout(store, checkout_id)
             return self.service.apply(store, checkout, helper, {}, merchant, mode)
 
@@ -101,10 +101,10 @@ class HostedPages:
             customer["default_card_id"] = card_id
         store.put_customer(customer, merchant, mode, token)
 
-    def client_customer(self, customer_id: str, token: str) -> dict[str, Any] | None:
+    def client_customer(self, customer_id: str, token: str) -> CustomerRecord | None:
         """The customer behind a client page link, if the token matches."""
 
-        def load(store: Tables) -> dict[str, Any] | None:
+        def load(store: Tables) -> CustomerRecord | None:
             found = store.get_customer(customer_id, None, None)
             if found is None or not secrets.compare_digest(found[1], token):
                 return None
@@ -114,10 +114,10 @@ class HostedPages:
 
     def client_update_cards(
         self, customer_id: str, token: str, card_id: str, action: str
-    ) -> dict[str, Any] | None:
+    ) -> CustomerRecord | None:
         """Delete a saved card or make it the default, from the client page."""
 
-        def update(store: Tables) -> dict[str, Any] | None:
+        def update(store: Tables) -> CustomerRecord | None:
             found = store.get_customer(customer_id, None, None)
             if found is None or not secrets.compare_digest(found[1], token):
                 return None

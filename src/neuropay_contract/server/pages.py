@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ..templating import make_environment
 from .hosted import HostedPages
+from .records import CheckoutRecord
 from .service import ApiError
 
 _ENV = make_environment()
@@ -76,7 +77,7 @@ def page_routes(
     test_cards = pages.test_mode.hosted_page_cards
     test_numbers = {card.value for card in test_cards}
 
-    def framers(checkout: dict[str, Any]) -> list[str]:
+    def framers(checkout: CheckoutRecord) -> list[str]:
         if checkout["template"] != "iframe":
             return []
         allowed = [origin_of(str(checkout["returnUrl"])), *frame_ancestors]
@@ -86,7 +87,7 @@ def page_routes(
         return _render("not_found.html.j2", status=403, what=what)
 
     def checkout_page(
-        checkout: dict[str, Any], notice: str | None = None, status: int = 200
+        checkout: CheckoutRecord, notice: str | None = None, status: int = 200
     ) -> HTMLResponse:
         customer_can_save = bool(
             checkout["customer_id"]

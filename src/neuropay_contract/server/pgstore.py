@@ -31,6 +31,7 @@ from psycopg import errors as pg_errors
 from ..errors import NeuropayError
 from .jsoncodec import dumps_text, loads
 from .keys import StoredKey
+from .records import CheckoutRecord, CustomerRecord
 from .storage import IdempotencyRecord, KeyConflict, Storage, Tables
 from .store import OUR_TABLES, SWEEP_EVERY_S
 
@@ -138,7 +139,7 @@ class PgTables(Tables):
     # -- checkouts ---------------------------------------------------------------------------
     def get_checkout(
         self, checkout_id: str, merchant: str | None, mode: str | None
-    ) -> dict[str, Any] | None:
+    ) -> CheckoutRecord | None:
         if merchant is None:
             row = self._one("SELECT data FROM checkouts WHERE id = %s FOR UPDATE", (checkout_id,))
         else:
@@ -155,7 +156,7 @@ class PgTables(Tables):
         )
         return (row[0], row[1]) if row else None
 
-    def put_checkout(self, checkout: dict[str, Any], merchant: str, mode: str) -> None:
+    def put_checkout(self, checkout: CheckoutRecord, merchant: str, mode: str) -> None:
         self.conn.execute(
             "INSERT INTO checkouts (id, merchant, mode, data) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
@@ -169,7 +170,7 @@ class PgTables(Tables):
         merchant: str | None,
         mode: str | None,
         include_deleted: bool = False,
-    ) -> tuple[dict[str, Any], str, str, str] | None:
+    ) -> tuple[CustomerRecord, str, str, str] | None:
         row = self._one(
             "SELECT data, token, merchant, mode, deleted FROM customers WHERE id = %s FOR UPDATE",
             (customer_id,),
@@ -181,7 +182,7 @@ class PgTables(Tables):
         return loads(row[0]), row[1], row[2], row[3]
 
     def put_customer(
-        self, customer: dict[str, Any], merchant: str, mode: str, token: str, deleted: bool = False
+        self, customer: CustomerRecord, merchant: str, mode: str, token: str, deleted: bool = False
     ) -> None:
         self.conn.execute(
             "INSERT INTO customers (id, merchant, mode, token, deleted, data) "

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import SpecError
 from ..lifecycle import Answer, Guard, Lifecycle, creation_facts, request_facts
 from ..spec import ApiSpec, TestMode
+from .records import CheckoutRecord, CustomerRecord, ErrorEnvelope
 from .storage import IdempotencyRecord, Storage, Tables
 
 
@@ -28,7 +29,7 @@ class ApiError(Exception):
         self.message = message
         self.param = param
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> ErrorEnvelope:
         return {"error": {"code": self.code, "message": self.message, "param": self.param}}
 
 
@@ -40,6 +41,11 @@ class Caller:
     mode: str
     key_hash: str
     base_url: str
+
+
+# An operation's answer body: a stored object (CheckoutRecord, CustomerRecord) or an ErrorEnvelope.
+Response = Mapping[str, Any]
+Handler = Callable[[Tables, Caller, dict[str, Any]], Response]
 
 
 def now_utc() -> str:
@@ -70,7 +76,7 @@ class CheckoutService:
         self.test_mode: TestMode = test_mode
         self.max_metadata = int(spec.limits.get("max_metadata_keys", 50))
         self.retention_s = float(spec.idempotency.get("retention_hours", 24)) * 3600
-        self._handlers: dict[str, Callable[[Tables, Caller, dict[str, Any]], dict[str, Any]]] = {
+        self._handlers: dict[str, Handler] = {
             "createCheckout": self._create_checkout,
             "retrieveCheckout": self._retrieve_checkout,
             "updateCheckout": self._update_checkout,
@@ -95,7 +101,7 @@ class CheckoutService:
     # -- entry point -------------------------------------------------------------------------
     def call(
         self, operation: str, caller: Caller, body: dict[str, Any], idem_key: str | None
-    ) -> tuple[int, dict[str, Any], bool]:
+    ) -> tuple[int, Response, bool]:
         """Run one operation in one transaction: (HTTP status, body, replayed)."""
         return self.store.run(lambda store: self.run_in(store, operation, caller, body, idem_key))
 
@@ -106,7 +112,7 @@ class CheckoutService:
         caller: Caller,
         body: dict[str, Any],
         idem_key: str | None,
-    ) -> tuple[int, dict[str, Any], bool]:
+    ) -> tuple[int, Response, bool]:
         """Run one operation inside the caller's transaction on ``store`` (idempotency included)."""
         now = time.time()
         digest = body_hash(body)
@@ -141,13 +147,13 @@ class CheckoutService:
     # -- checkouts ---------------------------------------------------------------------------
     def _customer(
         self, store: Tables, caller: Caller, customer_id: str
-    ) -> tuple[dict[str, Any], str]:
+    ) -> tuple[CustomerRecord, str]:
         found = store.get_customer(customer_id, caller.merchant, caller.mode)
         if found is None:
             raise self.error("customer_not_found", f"No customer {customer_id}.", "/customer_id")
         return found[0], found[1]
 
-    def _card_outcome(self, caller: Caller, customer: dict[str, Any], card_id: str) -> str:
+    def _card_outcome(self, caller: Caller, customer: CustomerRecord, card_id: str) -> str:
         if any(card["card_id"] == card_id for card in customer["savedCards"]):
             return "success"  # only cards that paid successfully are ever saved
         if caller.mode == "test":
@@ -162,7 +168,7 @@ class CheckoutService:
 
     def _create_checkout(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         capture = bool(body.get("capture", True))
         customer_id = body.get("customer_id")
         card_id = body.get("card_id")
@@ -177,7 +183,7 @@ class CheckoutService:
             raise ApiError(decision.http, decision.code, "The checkout cannot be created.")
         checkout_id = new_id()
         stamp = now_utc()
-        checkout: dict[str, Any] = {
+        checkout: CheckoutRecord = {
             "checkout_id": checkout_id,
             "object": "checkout",
             "livemode": caller.mode == "live",
@@ -206,7 +212,7 @@ class CheckoutService:
 
     def _load_checkout(
         self, store: Tables, caller: Caller, body: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         checkout_id = body["checkout_id"]
         checkout = store.get_checkout(checkout_id, caller.merchant, caller.mode)
         if checkout is None:
@@ -215,12 +221,12 @@ class CheckoutService:
 
     def _retrieve_checkout(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         return self._load_checkout(store, caller, body)
 
     def _update_checkout(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         checkout = self._load_checkout(store, caller, body)
         merged = dict(checkout["metaData"])
         for key, value in body["metaData"].items():
@@ -242,10 +248,8 @@ class CheckoutService:
         store.put_checkout(checkout, caller.merchant, caller.mode)
         return checkout
 
-    def _lifecycle_handler(
-        self, operation: str
-    ) -> Callable[[Tables, Caller, dict[str, Any]], dict[str, Any]]:
-        def handler(store: Tables, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def _lifecycle_handler(self, operation: str) -> Handler:
+        def handler(store: Tables, caller: Caller, body: dict[str, Any]) -> CheckoutRecord:
             if operation in self.test_mode.helpers and caller.mode != "test":
                 http, code = self.test_mode.live_key_answer
                 raise ApiError(http, code, f"{operation} is a test helper: use a test key.")
@@ -263,12 +267,12 @@ class CheckoutService:
     def apply(
         self,
         store: Tables,
-        checkout: dict[str, Any],
+        checkout: CheckoutRecord,
         operation: str,
         body: Mapping[str, Any],
         merchant: str,
         mode: str,
-    ) -> dict[str, Any]:
+    ) -> CheckoutRecord:
         """Decide and apply ``operation`` (or the event whose helper it is) to ``checkout``."""
         status = str(checkout["status"])
         decision = self.lifecycle.decide(
@@ -341,10 +345,10 @@ class CheckoutService:
     # -- customers ---------------------------------------------------------------------------
     def _create_customer(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CustomerRecord:
         customer_id = new_id()
         token = secrets.token_hex(16)
-        customer = {
+        customer: CustomerRecord = {
             "customer_id": customer_id,
             "object": "customer",
             "livemode": caller.mode == "live",
@@ -363,12 +367,12 @@ class CheckoutService:
 
     def _retrieve_customer(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CustomerRecord:
         return self._customer(store, caller, body["customer_id"])[0]
 
     def _delete_customer(
         self, store: Tables, caller: Caller, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CustomerRecord:
         customer, token = self._customer(store, caller, body["customer_id"])
         customer["deleted"] = True
         store.put_customer(customer, caller.merchant, caller.mode, token, deleted=True)

@@ -10,13 +10,14 @@ customer or idempotency key take turns.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import NeuropayError
 from .keys import StoredKey
+from .records import CheckoutRecord, CustomerRecord
 
 T = TypeVar("T")
 
@@ -32,7 +33,7 @@ class IdempotencyRecord:
     operation: str
     body_hash: str
     status: int
-    response: dict[str, Any]
+    response: Mapping[str, Any]
 
 
 class Tables(ABC):
@@ -54,14 +55,14 @@ class Tables(ABC):
     @abstractmethod
     def get_checkout(
         self, checkout_id: str, merchant: str | None, mode: str | None
-    ) -> dict[str, Any] | None:
+    ) -> CheckoutRecord | None:
         """The checkout, if it exists (and belongs to ``merchant`` in ``mode`` when given)."""
 
     @abstractmethod
     def checkout_owner(self, checkout_id: str) -> tuple[str, str] | None: ...
 
     @abstractmethod
-    def put_checkout(self, checkout: dict[str, Any], merchant: str, mode: str) -> None: ...
+    def put_checkout(self, checkout: CheckoutRecord, merchant: str, mode: str) -> None: ...
 
     @abstractmethod
     def get_customer(
@@ -70,12 +71,12 @@ class Tables(ABC):
         merchant: str | None,
         mode: str | None,
         include_deleted: bool = False,
-    ) -> tuple[dict[str, Any], str, str, str] | None:
+    ) -> tuple[CustomerRecord, str, str, str] | None:
         """The customer's data, token, merchant and mode."""
 
     @abstractmethod
     def put_customer(
-        self, customer: dict[str, Any], merchant: str, mode: str, token: str, deleted: bool = False
+        self, customer: CustomerRecord, merchant: str, mode: str, token: str, deleted: bool = False
     ) -> None: ...
 
     @abstractmethod

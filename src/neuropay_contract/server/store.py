@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from ..errors import NeuropayError
 from .jsoncodec import dumps_text, loads
 from .keys import StoredKey, display_prefix, key_hash
+from .records import CheckoutRecord, CustomerRecord
 from .storage import IdempotencyRecord, KeyConflict, Storage, Tables
 
 T = TypeVar("T")
@@ -314,7 +315,7 @@ class Store(Storage, Tables):
     # -- checkouts -------------------------------------------------------------------------
     def get_checkout(
         self, checkout_id: str, merchant: str | None, mode: str | None
-    ) -> dict[str, Any] | None:
+    ) -> CheckoutRecord | None:
         if merchant is None:
             row = self.conn.execute(
                 "SELECT data FROM checkouts WHERE id = ?", (checkout_id,)
@@ -332,7 +333,7 @@ class Store(Storage, Tables):
         ).fetchone()
         return (row["merchant"], row["mode"]) if row else None
 
-    def put_checkout(self, checkout: dict[str, Any], merchant: str, mode: str) -> None:
+    def put_checkout(self, checkout: CheckoutRecord, merchant: str, mode: str) -> None:
         self.conn.execute(
             "INSERT INTO checkouts (id, merchant, mode, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
@@ -346,7 +347,7 @@ class Store(Storage, Tables):
         merchant: str | None,
         mode: str | None,
         include_deleted: bool = False,
-    ) -> tuple[dict[str, Any], str, str, str] | None:
+    ) -> tuple[CustomerRecord, str, str, str] | None:
         """The customer's data, token, merchant and mode."""
         row = self.conn.execute(
             "SELECT data, token, merchant, mode, deleted FROM customers WHERE id = ?",
@@ -359,7 +360,7 @@ class Store(Storage, Tables):
         return loads(row["data"]), row["token"], row["merchant"], row["mode"]
 
     def put_customer(
-        self, customer: dict[str, Any], merchant: str, mode: str, token: str, deleted: bool = False
+        self, customer: CustomerRecord, merchant: str, mode: str, token: str, deleted: bool = False
     ) -> None:
         self.conn.execute(
             "INSERT INTO customers (id, merchant, mode, token, deleted, data) VALUES (?, ?, ?, ?, ?, ?) "
