@@ -16,31 +16,7 @@ from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.checks import note_failure
 from neuropay_contract.contract.fuzz import load_schema, record
 from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
-from neuropay_contract.lifecycle import Lifecycle, matrix, plan
-
-
-def pool_statuses(lifecycle: Lifecycle | None) -> list[str]:
-    """The statuses the fuzz pool holds a checkout in: one per distinct row of the status x
-    operation matrix (statuses answering the restricted operations alike exercise the same
-    branches), in the spec's order, among those ``plan`` reaches. Of statuses sharing a row, the
-    first whose plan makes no payment (it needs no test card)."""
-    if lifecycle is None:
-        return []
-    paths: dict[str, set[str]] = {}
-    for status in lifecycle.states:
-        with contextlib.suppress(ValueError):
-            paths[status] = {g for t, _flag in plan(lifecycle, status) for g in t.guard}
-    rows: dict[tuple[object, ...], list[str]] = {}
-    for status, row in matrix(lifecycle):
-        if status in paths:
-            key = tuple((c.operation, c.moves, c.rejections, c.forbidden) for c in row)
-            rows.setdefault(key, []).append(status)
-    paying = {"payment_succeeds", "payment_declines"}
-    chosen: set[str] = set()
-    for statuses in rows.values():
-        free = [s for s in statuses if not paths[s] & paying]
-        chosen.add((free or statuses)[0])
-    return [s for s in lifecycle.states if s in chosen]
+from neuropay_contract.lifecycle import distinct_statuses
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +41,8 @@ def id_pool(pytestconfig: pytest.Config, np_target: Any, np_http: Any) -> dict[s
     )
     driver = Driver(client, np_target.means)
     pool: dict[str, list[str]] = {"checkout_id": [], "customer_id": []}
-    for status in pool_statuses(np_target.spec.lifecycle):
+    lifecycle = np_target.spec.lifecycle
+    for status in distinct_statuses(lifecycle) if lifecycle is not None else []:
         with contextlib.suppress(Exception, pytest.skip.Exception):
             pool["checkout_id"].append(str(driver.reach(status)["checkout_id"]))
     with contextlib.suppress(Exception, pytest.skip.Exception):

@@ -3,6 +3,7 @@ whose facts make :meth:`Lifecycle.decide` choose that transition; the matrix cov
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from neuropay_contract.lifecycle import (
     capture_allows,
     cells,
     creation_facts,
+    distinct_statuses,
     matrix,
     plan,
     request_facts,
@@ -125,3 +127,20 @@ def test_the_matrix_has_one_cell_per_status_and_restricted_operation() -> None:
             assert cell.expected == f"{cell.forbidden.http} {cell.forbidden.code}"
         else:
             assert cell.expected.startswith("→ ")
+
+
+def test_distinct_statuses_keep_one_reachable_status_per_matrix_row() -> None:
+    # The final statuses answer every restricted operation alike: one stands for them all, the
+    # first reached without a payment; the others each answer differently.
+    assert distinct_statuses(LIFECYCLE) == [
+        "created",
+        "reserved",
+        "paid",
+        "partialRefund",
+        "canceled",
+    ]
+    # Without its moves, canceled is unreachable: the next final reached without payment stands in.
+    no_cancel = tuple(t for t in LIFECYCLE.transitions if t.target != "canceled")
+    without = dataclasses.replace(LIFECYCLE, transitions=no_cancel)
+    assert distinct_statuses(without)[-1] == "revoked"
+    assert "canceled" not in distinct_statuses(without)

@@ -23,7 +23,7 @@ from .guards import (
     wanted_capture,
     wanted_outcome,
 )
-from .matrix import Cell, cells, matrix
+from .matrix import Cell, cells, distinct_statuses, matrix
 from .model import (
     Answer,
     Event,
@@ -50,6 +50,7 @@ __all__ = [
     "capture_guard",
     "cells",
     "creation_facts",
+    "distinct_statuses",
     "is_guard",
     "matrix",
     "parse_lifecycle",
