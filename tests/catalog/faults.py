@@ -230,6 +230,9 @@ def _idempotency_ignored(app: Any) -> Asgi:
 def _helpers_accept_live_keys(app: Any) -> Asgi:
     service = _service(app)
     service.test_mode = type(service.test_mode)(**{**service.test_mode.__dict__, "helpers": {}})
+    # the x-test-only rule is a step of the HTTP layer's x-precedence checks: drop it there too
+    handler = app.state.handler
+    handler.checks = [c for c in handler.checks if c != handler.check_test_mode_only]
     return app  # type: ignore[no-any-return]
 
 
