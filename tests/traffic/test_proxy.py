@@ -3,6 +3,7 @@ mode, and catches the catalog's broken servers in a careful client's traffic."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ import httpx
 import pytest
 
 from neuropay_contract.server import create_app, key_triplet, start_server
+from neuropay_contract.spec import load_spec
 from neuropay_contract.traffic.audit import audit_file
+from neuropay_contract.traffic.checker import TrafficChecker
+from neuropay_contract.traffic.proxy import ValidatingProxy
 
 from ..catalog.faults import FAULTS
 from ._proxy import CREATE, careful_client_traffic, proxied
@@ -255,3 +260,57 @@ def test_unreachable_target_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("neuropay: error: the target http://127.0.0.1:9 does not answer")
+
+
+def test_an_exchange_is_in_flight_until_it_is_checked() -> None:
+    """A request that arrives while an earlier answer on the same checkout is still being sent
+    overlaps it: the checker may receive the two in either order, so both must be marked (else
+    the checker judges them in the wrong order and blames a correct server)."""
+    seen: list[Any] = []
+    with start_server() as server:
+        auth = {"Authorization": f"Bearer {server.test_key}"}
+        made = httpx.post(f"{server.url}/checkout/create", json=CREATE, headers=auth).json()
+        body = json.dumps({"checkout_id": made["checkout_id"]}).encode()
+        proxy = ValidatingProxy(TrafficChecker(load_spec()), server.url, sink=seen.append)
+
+        async def call(sending: asyncio.Event | None, release: asyncio.Event | None) -> None:
+            messages = [{"type": "http.request", "body": body, "more_body": False}]
+            headers = [(b"authorization", auth["Authorization"].encode())]
+            headers.append((b"content-type", b"application/json"))
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/checkout/retrieve",
+                "raw_path": b"/checkout/retrieve",
+                "query_string": b"",
+                "headers": headers,
+            }
+
+            async def receive() -> dict[str, Any]:
+                if messages:
+                    return messages.pop(0)
+                await asyncio.Event().wait()  # the client stays connected
+                raise AssertionError
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body" and sending and release:
+                    sending.set()
+                    await release.wait()  # a slow client: the answer is still going out
+
+            await proxy(scope, receive, send)  # type: ignore[arg-type]
+
+        async def scenario() -> None:
+            sending, release = asyncio.Event(), asyncio.Event()
+            first = asyncio.create_task(call(sending, release))
+            await sending.wait()
+            await call(None, None)  # answered and checked while the first is still sending
+            release.set()
+            await first
+            for client in proxy.clients:
+                await client.aclose()
+
+        # a thread of its own: another test on this worker may leave a loop running here
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, scenario()).result()
+    assert [ex.status for ex in seen] == [200, 200]
+    assert [ex.overlapped for ex in seen] == [True, True]

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 import httpx
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -88,8 +87,11 @@ class ValidatingProxy:
         self.request_keep = spec.max_body_bytes + 1
         self.completed = 0
         self.forwarded = 0
-        # Exchanges in flight per object id, to mark those that overlap.
+        # Exchanges in flight per object id, to mark those that overlap. An exchange leaves
+        # only when it is handed to the checker, so the checker never sees two exchanges out of
+        # the server's order without both being marked.
         self.in_flight: dict[str, list[Exchange]] = {}
+        self._targets: dict[int, str] = {}
         # Several small pools, not one large: httpcore looks at every pooled connection (a
         # poll() each) to place each request, so its cost grows with the pool's size.
         self.clients = [
@@ -154,6 +156,7 @@ class ValidatingProxy:
         )
         target = object_of(exchange.request_body)
         if target is not None:
+            self._targets[id(exchange)] = target
             flying = self.in_flight.setdefault(target, [])
             flying.append(exchange)
             if len(flying) > 1:
@@ -161,12 +164,19 @@ class ValidatingProxy:
                     other.overlapped = True
         try:
             return await self._forward(request, exchange, kept, read, stream, path, started, pairs)
-        finally:
-            if target is not None:
-                flying = self.in_flight[target]
-                flying.remove(exchange)
-                if not flying:
-                    del self.in_flight[target]
+        except BaseException:
+            self._leave(exchange)
+            raise
+
+    def _leave(self, exchange: Exchange) -> None:
+        """The exchange is no longer in flight (idempotent)."""
+        target = self._targets.pop(id(exchange), None)
+        if target is None:
+            return
+        flying = self.in_flight[target]
+        flying.remove(exchange)
+        if not flying:
+            del self.in_flight[target]
 
     async def _forward(
         self,
@@ -242,11 +252,8 @@ class ValidatingProxy:
             exchange.response_headers = clean_headers(upstream.headers.items())
             exchange.response_body = _decoded(raw, upstream.headers.get("content-encoding"))
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-            whole = Response(
-                raw,
-                status_code=upstream.status_code,
-                background=BackgroundTask(self._complete, exchange),
-            )
+            whole = _Whole(raw, status_code=upstream.status_code)
+            whole.done = lambda: self._complete(exchange)
             whole.raw_headers = out_headers
             return whole
         answer = _Kept(RESPONSE_KEEP)
@@ -293,6 +300,7 @@ class ValidatingProxy:
         }
 
     def _complete(self, exchange: Exchange) -> list[Finding]:
+        self._leave(exchange)
         self.completed += 1
         exchange.index = self.completed
         if self.sink is not None:
@@ -306,6 +314,19 @@ class ValidatingProxy:
             for finding in findings:
                 self.log(redact_text(finding.line()))
         return findings
+
+
+class _Whole(Response):
+    """A whole answer whose exchange is checked after it is sent, or after the client went
+    away (a background task would be skipped then, and the exchange stay in flight)."""
+
+    done: Callable[[], object] = staticmethod(lambda: None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.done()
 
 
 def _decoded(raw: bytes, encoding: str | None) -> bytes:
