@@ -84,7 +84,7 @@ def sandbox(
 ) -> Iterator[Sandbox]:
     """One sandbox for the module (each test uses checkouts of its own); the kill test is last."""
     if request.param == "sqlite-workers":
-        where: Path | str = tmp_path_factory.mktemp("shared") / "db.sqlite3"
+        where: Path | str = tmp_path_factory.mktemp("one-sandbox") / "db.sqlite3"
     else:
         where = request.getfixturevalue("postgres").new_database()
     running = start_sandbox(request.param, where)
