@@ -252,8 +252,7 @@ class ValidatingProxy:
             exchange.response_headers = clean_headers(upstream.headers.items())
             exchange.response_body = _decoded(raw, upstream.headers.get("content-encoding"))
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-            whole = _Whole(raw, status_code=upstream.status_code)
-            whole.done = lambda: self._complete(exchange)
+            whole = _Whole(raw, upstream.status_code, done=lambda: self._complete(exchange))
             whole.raw_headers = out_headers
             return whole
         answer = _Kept(RESPONSE_KEEP)
@@ -320,7 +319,9 @@ class _Whole(Response):
     """A whole answer whose exchange is checked after it is sent, or after the client went
     away (a background task would be skipped then, and the exchange stay in flight)."""
 
-    done: Callable[[], object] = staticmethod(lambda: None)
+    def __init__(self, content: bytes, status_code: int, done: Callable[[], object]) -> None:
+        super().__init__(content, status_code=status_code)
+        self.done = done
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
