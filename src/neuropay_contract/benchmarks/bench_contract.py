@@ -106,6 +106,8 @@ def main() -> int:
                 f"  {name:36} neuropay {'caught' if mine else 'MISSED':7} in {took:6.1f} s"
                 f"   schemathesis {'caught' if theirs else 'missed'}"
             )
+            # Progress as each fault ends: the whole catalog takes a while.
+            print(f"[{index + 1}/{len(servers)}]{rows[-1]}", file=sys.stderr, flush=True)
         print(
             f"\nCatalog of deliberately broken servers (neuropay test --profile {FAULT_PROFILE}):"
         )

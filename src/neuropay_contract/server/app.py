@@ -30,6 +30,7 @@ from .hosted import HostedPages
 from .jsoncodec import FastJSONResponse
 from .keys import ApiKey, KeyRing, default_keys, stored
 from .pages import page_routes
+from .protocol import body_buffered
 from .service import ApiError, Caller, CheckoutService
 from .storage import Tables, open_storage
 from .validation import RequestValidator
@@ -205,7 +206,7 @@ class ApiHandler:
 
     # -- the generic rules, each a step of x-precedence ---------------------------------------
     def check_method(self, pending: _Pending) -> None:
-        if pending.request.method != pending.op.method:
+        if pending.request.scope["method"] != pending.op.method:
             raise ApiError(
                 405,
                 "method_not_allowed",
@@ -225,6 +226,16 @@ class ApiHandler:
         length = pending.request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise too_large
+        if body_buffered(pending.request.scope):
+            # The whole body has arrived (our protocol says so): one receive, nothing to time.
+            message = await pending.request.receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect()
+            body: bytes = message.get("body", b"")
+            if len(body) > self.max_body:
+                raise too_large
+            pending.raw = body
+            return
         chunks: list[bytes] = []
         size = 0
         stream = pending.request.stream().__aiter__()
@@ -377,7 +388,7 @@ class ApiHandler:
 
     async def __call__(self, request: Request) -> Response:
         # The "path" step is the router's: unknown paths never get here.
-        pending = _Pending(request, self.ops_by_path[request.url.path])
+        pending = _Pending(request, self.ops_by_path[request.scope["path"]])
         for check in self.checks:
             result = check(pending)
             if result is not None:
@@ -419,6 +430,23 @@ def request_log_line(
     if response.headers.get(replay_header):
         line += " (idempotent replay)"
     return f"{line} · {who} · {seconds * 1000:.1f} ms"
+
+
+class SandboxApp(Starlette):
+    """Starlette, with the API's own paths answered directly: they take any method and answer
+    only through ``api`` (which turns every failure into the envelope), so the router and the
+    exception middleware, a fifth of a request's time under load, have nothing to add there."""
+
+    api_paths: frozenset[str] = frozenset()
+    api: Callable[[Request], Awaitable[Response]] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.api is not None and scope["type"] == "http" and scope["path"] in self.api_paths:
+            scope["app"] = self
+            response = await self.api(Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -555,7 +583,9 @@ def create_app(
         *page_routes(HostedPages(service), handler.base_url, frame_ancestors),
     ]
     routes += [*get_routes, Route("/{path:path}", _AnyMethod(not_found))]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = SandboxApp(routes=routes, exception_handlers={HTTPException: http_error})
+    app.api_paths = frozenset(handler.ops_by_path)
+    app.api = api
     app.state.keys = given + generated
     app.state.generated_keys = generated
     app.state.stored_keys = stored_keys

@@ -20,6 +20,17 @@ MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 10.0
 
 
+# The scope extension through which the app learns that a request's body is all in memory.
+BODY_BUFFERED = "neuropay.body_buffered"
+
+
+def body_buffered(scope: Any) -> bool:
+    """Whether the whole request body has already arrived, so reading it cannot wait (only our
+    protocol knows; under another server the app times its reads as usual)."""
+    probe = (scope.get("extensions") or {}).get(BODY_BUFFERED)
+    return probe is not None and bool(probe())
+
+
 def envelope_bytes(status: int, reason: str, code: str, message: str) -> bytes:
     """A complete HTTP/1.1 answer with the error envelope, closing the connection."""
     body = json.dumps({"error": {"code": code, "message": message, "param": None}}).encode()
@@ -30,6 +41,42 @@ def envelope_bytes(status: int, reason: str, code: str, message: str) -> bytes:
         "connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _CorkedTransport:
+    """The transport as one response sees it: the head is held until the first body write, so
+    the two leave in one send (uvicorn writes them separately: two syscalls and two TCP
+    segments per answer, for us and for the client)."""
+
+    __slots__ = ("_head", "_transport")
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is None:
+            if data != _CONTINUE:  # the interim answer is not the head
+                self._head = data
+                return
+        elif self._head:
+            data, self._head = self._head + data, b""
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head:
+            self._transport.write(self._head)
+            self._head = b""
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return bool(self._transport.is_closing())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class SandboxProtocol(HttpToolsProtocol):
@@ -70,6 +117,12 @@ class SandboxProtocol(HttpToolsProtocol):
         self._in_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.transport = _CorkedTransport(cycle.transport)  # type: ignore[assignment]
+            # uvicorn buffers the body in the cycle and clears more_body at the message's end.
+            extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+            extensions[BODY_BUFFERED] = lambda: not cycle.more_body and not cycle.disconnected
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

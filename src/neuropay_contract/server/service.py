@@ -115,7 +115,7 @@ class CheckoutService:
     ) -> tuple[int, Response, bool]:
         """Run one operation inside the caller's transaction on ``store`` (idempotency included)."""
         now = time.time()
-        digest = body_hash(body)
+        digest = body_hash(body) if idem_key is not None else ""  # only keyed requests need it
         if idem_key is not None:
             record = store.get_idempotency(caller.key_hash, idem_key, now - self.retention_s)
             if record is not None:
