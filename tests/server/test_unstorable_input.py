@@ -195,8 +195,8 @@ def test_the_suites_schema_checks_use_ecma_anchors(shared: RunningServer) -> Non
 def test_an_answer_that_cannot_be_rendered_undoes_its_write(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whatever fails after the write (here: the answer holds NaN, which JSON cannot carry), the
-    500 says "nothing changed" and that is true: neither the checkout nor a refund stays."""
+    """Whatever fails after the write (here: the answer holds a set, which JSON cannot carry),
+    the 500 says "nothing changed" and that is true: neither the checkout nor a refund stays."""
     service = server.app.state.service
     store = server.app.state.store
     with api(server.url, server.test_key) as client:
@@ -209,7 +209,7 @@ def test_an_answer_that_cannot_be_rendered_undoes_its_write(
             original = service._handlers[operation]
 
             def broken(s: Any, caller: Any, body: Any, original: Any = original) -> Any:
-                return {**original(s, caller, body), "amount": float("nan")}
+                return {**original(s, caller, body), "amount": {1, 2}}
 
             monkeypatch.setitem(service._handlers, operation, broken)
         for path, body in (
@@ -224,3 +224,26 @@ def test_an_answer_that_cannot_be_rendered_undoes_its_write(
         monkeypatch.undo()
         again = client.post("/checkout/retrieve", json={"checkout_id": paid["checkout_id"]})
         assert again.json()["refunded_amount"] == 0
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e400", "1.5e309"])
+def test_numbers_beyond_a_double_are_not_i_json(shared: RunningServer, number: str) -> None:
+    """They would read as infinity, which no answer or record may hold: refused at parsing."""
+    text = json.dumps(create_body()).replace('"amount": ', f'"amount": {number}, "x": ', 1)
+    with api(shared.url, shared.test_key) as client:
+        resp = client.post(
+            "/checkout/create", content=text, headers={"Content-Type": "application/json"}
+        )
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "invalid_json"
+    assert "beyond the range of a double" in resp.json()["error"]["message"]
+
+
+def test_integral_numbers_written_with_a_fraction_are_integers(shared: RunningServer) -> None:
+    text = json.dumps(create_body(amount=3000)).replace('"amount": 3000', '"amount": 3e3', 1)
+    with api(shared.url, shared.test_key) as client:
+        resp = client.post(
+            "/checkout/create", content=text, headers={"Content-Type": "application/json"}
+        )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["amount"] == 3000 and '"amount":3000,' in resp.text

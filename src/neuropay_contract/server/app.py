@@ -71,15 +71,20 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _integral_floats_to_int(value: Any) -> Any:
-    """JSON Schema 2020-12 counts 3000.0 as an integer; store it as 3000."""
-    if isinstance(value, float) and value.is_integer():
+def _number(token: str) -> float | int:
+    """A JSON number with a fraction or exponent. One beyond a double's range (``1e999``) reads
+    as infinity, which I-JSON excludes like ``Infinity`` itself: refused here, so no stored or
+    answered value can be non-finite (answers are encoded without looking for one). JSON Schema
+    2020-12 counts 3000.0 as an integer: read as 3000."""
+    value = float(token)
+    if value.is_integer():
         return int(value)
-    if isinstance(value, dict):
-        return {k: _integral_floats_to_int(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral_floats_to_int(v) for v in value]
+    if value != value or value in (_INF, -_INF):
+        raise ValueError(f"{token[:40]} is beyond the range of a double")
     return value
+
+
+_INF = float("inf")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -117,7 +122,7 @@ def listening_url(request: Request) -> str:
         return "http://127.0.0.1"
     host, port = server
     host = f"[{host}]" if ":" in host else host
-    return f"{request.url.scheme}://{host}:{port}"
+    return f"{request.scope.get('scheme', 'http')}://{host}:{port}"
 
 
 def _pointer(path: Sequence[Any]) -> str:
@@ -217,7 +222,8 @@ class ApiHandler:
         request = pending.request
         await self.refresh_keys()
         pending.caller = self.authenticate(request, self.base_url(request))
-        request.state.caller = pending.caller
+        # request.state's dict, without building a State object on every request
+        request.scope.setdefault("state", {})["caller"] = pending.caller
 
     async def check_body_size(self, pending: _Pending) -> None:
         too_large = ApiError(
@@ -291,10 +297,12 @@ class ApiHandler:
             pending.body = json.loads(
                 raw.decode("utf-8"),
                 parse_constant=_reject_constant,
+                parse_float=_number,
                 object_pairs_hook=_unique_names,
             )
         except (UnicodeDecodeError, ValueError) as exc:
-            detail = f" ({exc})" if str(exc).startswith("duplicate name") else ""
+            told = str(exc).startswith("duplicate name") or "beyond the range" in str(exc)
+            detail = f" ({exc})" if told else ""
             raise ApiError(
                 400, "invalid_json", f"The body is not valid UTF-8 JSON{detail}."
             ) from None
@@ -327,7 +335,7 @@ class ApiHandler:
             )
 
     def check_schema(self, pending: _Pending) -> None:
-        pending.body = self.validate(pending.op, _integral_floats_to_int(pending.body))
+        pending.body = self.validate(pending.op, pending.body)
 
     def check_idempotency_key(self, pending: _Pending) -> None:
         pending.idem_key = self.idempotency_key(pending.request, pending.op)
@@ -403,7 +411,7 @@ class ApiHandler:
             headers = {self.replay_header: "true"} if replayed else None
             # Rendered inside the transaction: an answer that cannot be rendered rolls the
             # write back, so no failure after a commit can answer "nothing changed".
-            return FastJSONResponse(result, status_code=status, headers=headers)
+            return FastJSONResponse(result, status_code=status, headers=headers, finite=True)
 
         response: Response = await asyncio.wrap_future(self.service.store.submit(run))
         return response

@@ -1,28 +1,32 @@
 """JSON encoding of the reference server's answers and stored objects: orjson (several times
 faster than the standard library on our checkouts), with the standard library as the fallback
 for what orjson refuses (integers beyond 64 bits, which a JSON body may carry in metadata).
-Reading stays with the standard library: orjson would turn such integers into floats."""
+Reading is orjson's too, except for text with a run of 19 or more digits, which may be such an
+integer (orjson would read it as a float): the standard library reads that exactly."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, finite: bool = False) -> bytes:
     """Compact UTF-8 JSON. Like the standard library with ``allow_nan=False`` (and Starlette's
-    JSONResponse), NaN and infinities raise ValueError: orjson would write them as null."""
+    JSONResponse), NaN and infinities raise ValueError: orjson would write them as null.
+    ``finite=True`` skips looking for them (a walk of the whole value) where none can be: the
+    server's records and answers hold only what its request parsing let in, which refuses them."""
     try:
         encoded = orjson.dumps(value)
     except TypeError:
         return json.dumps(
             value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         ).encode()
-    if b"null" in encoded and _has_non_finite(value):
+    if not finite and b"null" in encoded and _has_non_finite(value):
         raise ValueError("NaN and infinities are not JSON")
     return encoded
 
@@ -43,17 +47,29 @@ def _has_non_finite(value: Any) -> bool:
     return False
 
 
-def dumps_text(value: Any) -> str:
-    return dumps(value).decode()
+def dumps_text(value: Any, finite: bool = False) -> str:
+    return dumps(value, finite).decode()
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 
 
 def loads(data: str | bytes) -> Any:
     """Reads what :func:`dumps` wrote, integers of any size exactly."""
+    if _LONG_DIGITS.search(data if isinstance(data, str) else data.decode()) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:  # what orjson is stricter about: the standard library
+            pass
     return json.loads(data)
 
 
 class FastJSONResponse(JSONResponse):
-    """A :class:`JSONResponse` rendered by :func:`dumps`."""
+    """A :class:`JSONResponse` rendered by :func:`dumps` (``finite``: see there)."""
+
+    def __init__(self, content: Any, *args: Any, finite: bool = False, **kwargs: Any) -> None:
+        self.finite = finite
+        super().__init__(content, *args, **kwargs)
 
     def render(self, content: Any) -> bytes:
-        return dumps(content)
+        return dumps(content, self.finite)

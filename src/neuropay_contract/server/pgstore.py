@@ -160,7 +160,7 @@ class PgTables(Tables):
         self.conn.execute(
             "INSERT INTO checkouts (id, merchant, mode, data) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (checkout["checkout_id"], merchant, mode, dumps_text(checkout)),
+            (checkout["checkout_id"], merchant, mode, dumps_text(checkout, finite=True)),
         )
 
     # -- customers ---------------------------------------------------------------------------
@@ -188,7 +188,14 @@ class PgTables(Tables):
             "INSERT INTO customers (id, merchant, mode, token, deleted, data) "
             "VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted",
-            (customer["customer_id"], merchant, mode, token, deleted, dumps_text(customer)),
+            (
+                customer["customer_id"],
+                merchant,
+                mode,
+                token,
+                deleted,
+                dumps_text(customer, finite=True),
+            ),
         )
 
     # -- idempotency -------------------------------------------------------------------------
@@ -229,7 +236,7 @@ class PgTables(Tables):
                 record.operation,
                 record.body_hash,
                 record.status,
-                dumps_text(record.response),
+                dumps_text(record.response, finite=True),
                 now,
             ),
         )

@@ -337,7 +337,7 @@ class Store(Storage, Tables):
         self.conn.execute(
             "INSERT INTO checkouts (id, merchant, mode, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-            (checkout["checkout_id"], merchant, mode, dumps_text(checkout)),
+            (checkout["checkout_id"], merchant, mode, dumps_text(checkout, finite=True)),
         )
 
     # -- customers -------------------------------------------------------------------------
@@ -365,7 +365,14 @@ class Store(Storage, Tables):
         self.conn.execute(
             "INSERT INTO customers (id, merchant, mode, token, deleted, data) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted",
-            (customer["customer_id"], merchant, mode, token, int(deleted), dumps_text(customer)),
+            (
+                customer["customer_id"],
+                merchant,
+                mode,
+                token,
+                int(deleted),
+                dumps_text(customer, finite=True),
+            ),
         )
 
     # -- idempotency -----------------------------------------------------------------------
@@ -404,7 +411,7 @@ class Store(Storage, Tables):
                 record.operation,
                 record.body_hash,
                 record.status,
-                dumps_text(record.response),
+                dumps_text(record.response, finite=True),
                 now,
             ),
         )
