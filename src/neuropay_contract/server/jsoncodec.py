@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import orjson
@@ -51,17 +50,21 @@ def dumps_text(value: Any, finite: bool = False) -> str:
     return dumps(value, finite).decode()
 
 
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
+# Every digit made "0": a run of 19 zeros then marks 19 digits in a row. (A regular expression
+# for the same took 100 us on a checkout with refunds, several times orjson's parse.)
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_RUN = b"0" * 19
 
 
 def loads(data: str | bytes) -> Any:
     """Reads what :func:`dumps` wrote, integers of any size exactly."""
-    if _LONG_DIGITS.search(data if isinstance(data, str) else data.decode()) is None:
+    raw = data.encode() if isinstance(data, str) else data
+    if _LONG_RUN not in raw.translate(_DIGITS_TO_ZERO):
         try:
-            return orjson.loads(data)
+            return orjson.loads(raw)
         except orjson.JSONDecodeError:  # what orjson is stricter about: the standard library
             pass
-    return json.loads(data)
+    return json.loads(raw)
 
 
 class FastJSONResponse(JSONResponse):
