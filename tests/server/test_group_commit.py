@@ -3,6 +3,7 @@ a failing call rolls back alone; acknowledged writes survive kill -9 under concu
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -174,3 +175,31 @@ def test_processes_queue_for_the_write_lock_instead_of_polling(tmp_path: Path) -
     finally:
         first.close()
         second.close()
+
+
+def test_an_awaited_call_is_answered_on_the_loop_and_a_cancelled_one_never_runs(
+    tmp_path: Path,
+) -> None:
+    """``Store.call`` (what the API awaits) resolves on the event loop, with the call's error
+    when it fails; a waiter cancelled while queued leaves nothing to run."""
+    store = Store(tmp_path / "db.sqlite3")
+    ran: list[str] = []
+    gate = threading.Event()
+
+    async def scenario() -> None:
+        assert await store.call(lambda s: s.add_key(_key("sk_test_a"))) is True
+        with pytest.raises(ValueError, match="boom"):
+            await store.call(lambda s: (_ for _ in ()).throw(ValueError("boom")))
+        blocker = store.submit(lambda s: gate.wait(10))  # holds the database thread
+        waiter = asyncio.ensure_future(store.call(lambda s: ran.append("late")))
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        gate.set()
+        blocker.result(timeout=10)
+        await store.call(lambda s: ran.append("after"))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
+    assert ran == ["after"]

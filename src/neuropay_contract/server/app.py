@@ -206,7 +206,7 @@ class ApiHandler:
         if time.monotonic() - self._keys_read < KEY_REFRESH_S:
             return
         self._keys_read = time.monotonic()
-        rows = await asyncio.wrap_future(self.service.store.submit(lambda s: s.api_keys()))
+        rows = await self.service.store.call(lambda s: s.api_keys())
         self.keys = KeyRing(rows)
 
     # -- the generic rules, each a step of x-precedence ---------------------------------------
@@ -413,7 +413,7 @@ class ApiHandler:
             # write back, so no failure after a commit can answer "nothing changed".
             return FastJSONResponse(result, status_code=status, headers=headers, finite=True)
 
-        response: Response = await asyncio.wrap_future(self.service.store.submit(run))
+        response: Response = await self.service.store.call(run)
         return response
 
 

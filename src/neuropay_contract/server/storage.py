@@ -9,6 +9,7 @@ customer or idempotency key take turns.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -107,6 +108,10 @@ class Storage(ABC):
     def submit(self, fn: Callable[[Tables], T]) -> Future[T]:
         """Run ``fn`` in one transaction; the future resolves once it is committed (or with the
         error that rolled it back)."""
+
+    async def call(self, fn: Callable[[Tables], T]) -> T:
+        """:meth:`submit`, awaited on the running event loop."""
+        return await asyncio.wrap_future(self.submit(fn))
 
     def run(self, fn: Callable[[Tables], T]) -> T:
         return self.submit(fn).result()

@@ -18,6 +18,7 @@ the descriptor is closed only after the connection.)
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import queue
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..errors import NeuropayError
 from .jsoncodec import dumps_text, loads
@@ -88,10 +89,48 @@ CREATE TABLE IF NOT EXISTS idempotency (
 )
 
 
+class _Outcome(Protocol):
+    """Where a call's result goes: a thread's Future, or an event loop's (:class:`_LoopFuture`)."""
+
+    def set_running_or_notify_cancel(self) -> bool: ...
+
+    def set_result(self, value: Any) -> None: ...
+
+    def set_exception(self, exc: BaseException) -> None: ...
+
+
+class _LoopFuture:
+    """Resolves an asyncio future from the database thread with one ``call_soon_threadsafe``
+    (a concurrent Future chained by ``wrap_future`` costs a lock, a condition and two hops)."""
+
+    __slots__ = ("_future", "_loop")
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        self._future = future
+        self._loop = future.get_loop()
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self._future.done()  # a waiter that went away (cancelled) needs no run
+
+    def set_result(self, value: Any) -> None:
+        self._loop.call_soon_threadsafe(_settle, self._future, value, None)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self._loop.call_soon_threadsafe(_settle, self._future, None, exc)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, exc: BaseException | None) -> None:
+    if not future.done():
+        if exc is None:
+            future.set_result(value)
+        else:
+            future.set_exception(exc)
+
+
 @dataclass
 class _Call:
     fn: Callable[[Store], Any]
-    future: Future[Any]
+    future: _Outcome
     transaction: bool = True
 
 
@@ -188,6 +227,13 @@ class Store(Storage, Tables):
         future: Future[T] = Future()
         self._calls.put(_Call(fn, future))
         return future
+
+    async def call(self, fn: Callable[[Store], T]) -> T:
+        """:meth:`submit` for a coroutine on an event loop: resolved by the database thread
+        directly on the loop."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._calls.put(_Call(fn, _LoopFuture(future)))
+        return await future
 
     def _direct(self, fn: Callable[[Store], T]) -> Future[T]:
         """Run ``fn`` on the database thread outside any transaction (open, close)."""
@@ -424,7 +470,7 @@ def _attempt(fn: Callable[[Store], Any], store: Store) -> tuple[bool, Any]:
         return False, exc
 
 
-def _resolve(future: Future[Any], fn: Callable[[Store], Any], store: Store) -> None:
+def _resolve(future: _Outcome, fn: Callable[[Store], Any], store: Store) -> None:
     if future.set_running_or_notify_cancel():
         ok, value = _attempt(fn, store)
         if ok:
