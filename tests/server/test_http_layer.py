@@ -105,6 +105,31 @@ def test_a_head_that_never_ends_is_closed(
     assert time.monotonic() - started < 4
 
 
+def test_a_second_head_that_never_ends_is_timed_from_its_own_start(
+    shared: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a keep-alive connection the wait for each head is timed from when it began: a
+    request answered just before the timer fires does not let the next stalled head stay."""
+    monkeypatch.setattr(SandboxProtocol, "head_timeout_s", 0.6)
+    parts = urlsplit(shared.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        time.sleep(0.4)  # most of the first wait used up
+        sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /docs HTTP/1.1\r\nHost: x\r\n")  # a head that never ends
+        opened = time.monotonic()
+        try:
+            while sock.recv(65536):
+                pass
+        except (TimeoutError, ConnectionResetError):
+            pass
+        waited = time.monotonic() - opened
+    assert 0.4 < waited < 3, waited  # closed, and not at the first wait's deadline
+
+
 def test_three_hundred_stalled_connections_do_not_lock_out_a_client(
     shared: RunningServer,
 ) -> None:

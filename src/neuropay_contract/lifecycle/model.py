@@ -118,11 +118,15 @@ class Lifecycle:
 
     def transitions_from(self, status: str | None, operation: str) -> list[Transition]:
         """Transitions out of ``status`` that ``operation`` performs."""
-        return [
-            t
-            for t in self.transitions
-            if t.source == status and self.trigger_operation(t) == operation
-        ]
+        return list(self._transitions_by_move.get((status, operation), ()))
+
+    @cached_property
+    def _transitions_by_move(self) -> dict[tuple[str | None, str | None], list[Transition]]:
+        # Asked on every request that moves a checkout: indexed once, in declaration order.
+        moves: dict[tuple[str | None, str | None], list[Transition]] = {}
+        for t in self.transitions:
+            moves.setdefault((t.source, self.trigger_operation(t)), []).append(t)
+        return moves
 
     def forbidden_answer(self, status: str, operation: str) -> Answer | None:
         for f in self.forbidden:

@@ -85,6 +85,10 @@ def _number(token: str) -> float | int:
 
 
 _INF = float("inf")
+# Built once: json.loads with hooks builds a decoder per call.
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_number, object_pairs_hook=_unique_names
+)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -294,12 +298,7 @@ class ApiHandler:
         raw = pending.raw
         assert raw is not None  # x-precedence puts body_size first
         try:
-            pending.body = json.loads(
-                raw.decode("utf-8"),
-                parse_constant=_reject_constant,
-                parse_float=_number,
-                object_pairs_hook=_unique_names,
-            )
+            pending.body = _DECODER.decode(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             told = str(exc).startswith("duplicate name") or "beyond the range" in str(exc)
             detail = f" ({exc})" if told else ""

@@ -90,13 +90,14 @@ class SandboxProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = True
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_since: float | None = None  # when the wait for the current head began
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
+        self._stop_head_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -138,18 +139,33 @@ class SandboxProtocol(HttpToolsProtocol):
             self.transport.write(envelope_bytes(400, "Bad Request", "invalid_request", message))
             self.transport.close()
 
+    # The wait for a head is timed lazily: one timer per connection, which on firing checks
+    # how long the current wait has lasted and sleeps again for the rest. Arming and cancelling
+    # (twice per request on a keep-alive connection) only note a time.
     def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
+        self._head_since = self.loop.time()
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(
+                self._head_since + self.head_timeout_s, self._head_timed_out
+            )
 
     def _cancel_head_timer(self) -> None:
+        self._head_since = None
+
+    def _stop_head_timer(self) -> None:
+        self._head_since = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if not self.transport.is_closing() and (
-            self._in_head or self.cycle is None or self.cycle.response_complete
-        ):
+        since = self._head_since
+        if since is None or self.transport.is_closing():
+            return  # no head awaited now; the next wait arms the timer again
+        due = since + self.head_timeout_s
+        if self.loop.time() < due:  # a later wait: sleep for the rest of it
+            self._head_timer = self.loop.call_at(due, self._head_timed_out)
+            return
+        if self._in_head or self.cycle is None or self.cycle.response_complete:
             self.transport.close()  # a client that never finishes its headers holds nothing
