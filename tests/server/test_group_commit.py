@@ -190,7 +190,9 @@ def test_an_awaited_call_is_answered_on_the_loop_and_a_cancelled_one_never_runs(
         assert await store.call(lambda s: s.add_key(_key("sk_test_a"))) is True
         with pytest.raises(ValueError, match="boom"):
             await store.call(lambda s: (_ for _ in ()).throw(ValueError("boom")))
-        blocker = store.submit(lambda s: gate.wait(10))  # holds the database thread
+        started = threading.Event()
+        blocker = store.submit(lambda s: (started.set(), gate.wait(10)))  # holds the thread
+        assert started.wait(10)  # running: the next call cannot join its batch
         waiter = asyncio.ensure_future(store.call(lambda s: ran.append("late")))
         await asyncio.sleep(0.05)
         waiter.cancel()
@@ -203,3 +205,32 @@ def test_an_awaited_call_is_answered_on_the_loop_and_a_cancelled_one_never_runs(
     finally:
         store.close()
     assert ran == ["after"]
+
+
+def test_reads_do_not_wait_for_the_write_turn_another_worker_holds(tmp_path: Path) -> None:
+    """Workers take turns to write on an flock of the file; a batch of reads only (a retrieve)
+    is a WAL snapshot and goes on while another process holds that turn. Writes still wait."""
+    import fcntl
+
+    path = tmp_path / "db.sqlite3"
+    store = Store(path)
+    store.run(lambda s: s.add_key(_key("sk_test_a")))
+    other_worker = os.open(path, os.O_RDONLY)
+    fcntl.flock(other_worker, fcntl.LOCK_EX)
+
+    async def scenario() -> tuple[list[StoredKey], bool]:
+        keys = await asyncio.wait_for(store.call(lambda s: s.api_keys(), read_only=True), 5)
+        write = asyncio.ensure_future(store.call(lambda s: s.add_key(_key("sk_test_b"))))
+        await asyncio.sleep(0.3)
+        waited = not write.done()
+        fcntl.flock(other_worker, fcntl.LOCK_UN)
+        await asyncio.wait_for(write, 5)
+        return keys, waited
+
+    try:
+        keys, write_waited = asyncio.run(scenario())
+    finally:
+        os.close(other_worker)
+        store.close()
+    assert [k.key_hash for k in keys] == [key_hash("sk_test_a")]
+    assert write_waited

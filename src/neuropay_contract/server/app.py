@@ -210,7 +210,7 @@ class ApiHandler:
         if time.monotonic() - self._keys_read < KEY_REFRESH_S:
             return
         self._keys_read = time.monotonic()
-        rows = await self.service.store.call(lambda s: s.api_keys())
+        rows = await self.service.store.call(lambda s: s.api_keys(), read_only=True)
         self.keys = KeyRing(rows)
 
     # -- the generic rules, each a step of x-precedence ---------------------------------------
@@ -412,7 +412,8 @@ class ApiHandler:
             # write back, so no failure after a commit can answer "nothing changed".
             return FastJSONResponse(result, status_code=status, headers=headers, finite=True)
 
-        response: Response = await self.service.store.call(run)
+        reads = idem_key is None and op.operation_id in self.service.read_only
+        response: Response = await self.service.store.call(run, read_only=reads)
         return response
 
 

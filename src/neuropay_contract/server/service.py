@@ -86,6 +86,8 @@ class CheckoutService:
         }
         for op in self.lifecycle.restricted_operations:
             self._handlers.setdefault(op, self._lifecycle_handler(op))
+        # Operations that never write (without an Idempotency-Key, whose record is a write).
+        self.read_only = frozenset({"retrieveCheckout", "retrieveCustomer"})
 
     def error(self, code: str, message: str, param: str | None = None) -> ApiError:
         """The answer for error ``code``, with the HTTP status ``x-error-codes`` gives it."""

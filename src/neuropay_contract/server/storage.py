@@ -109,8 +109,9 @@ class Storage(ABC):
         """Run ``fn`` in one transaction; the future resolves once it is committed (or with the
         error that rolled it back)."""
 
-    async def call(self, fn: Callable[[Tables], T]) -> T:
-        """:meth:`submit`, awaited on the running event loop."""
+    async def call(self, fn: Callable[[Tables], T], read_only: bool = False) -> T:
+        """:meth:`submit`, awaited on the running event loop. ``read_only``: ``fn`` writes
+        nothing (a backend may then skip what only writes need)."""
         return await asyncio.wrap_future(self.submit(fn))
 
     def run(self, fn: Callable[[Tables], T]) -> T:

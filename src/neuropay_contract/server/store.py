@@ -132,6 +132,7 @@ class _Call:
     fn: Callable[[Store], Any]
     future: _Outcome
     transaction: bool = True
+    read_only: bool = False  # writes nothing: may run without the write lock
 
 
 class Store(Storage, Tables):
@@ -228,11 +229,12 @@ class Store(Storage, Tables):
         self._calls.put(_Call(fn, future))
         return future
 
-    async def call(self, fn: Callable[[Store], T]) -> T:
+    async def call(self, fn: Callable[[Store], T], read_only: bool = False) -> T:
         """:meth:`submit` for a coroutine on an event loop: resolved by the database thread
-        directly on the loop."""
+        directly on the loop. A batch of ``read_only`` calls only is a plain read transaction:
+        it does not queue for the write turn another worker process may hold."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._calls.put(_Call(fn, _LoopFuture(future)))
+        self._calls.put(_Call(fn, _LoopFuture(future), read_only=read_only))
         return await future
 
     def _direct(self, fn: Callable[[Store], T]) -> Future[T]:
@@ -267,6 +269,9 @@ class Store(Storage, Tables):
             return
         conn = self.conn
         outcomes: list[tuple[bool, Any]] = []
+        if all(call.read_only for call in batch):  # a WAL snapshot: no turn, no fsync
+            self._run_batch(conn, batch, outcomes, "BEGIN")
+            return
         if self._turns is not None:
             fcntl.flock(self._turns, fcntl.LOCK_EX)
         try:
@@ -276,10 +281,14 @@ class Store(Storage, Tables):
                 fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _run_batch(
-        self, conn: sqlite3.Connection, batch: list[_Call], outcomes: list[tuple[bool, Any]]
+        self,
+        conn: sqlite3.Connection,
+        batch: list[_Call],
+        outcomes: list[tuple[bool, Any]],
+        begin: str = "BEGIN IMMEDIATE",
     ) -> None:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
             if len(batch) == 1:
                 outcomes.append(_attempt(batch[0].fn, self))
                 if not outcomes[0][0]:
