@@ -97,6 +97,19 @@ def test_facts_only_use_known_guards_and_refunds_get_an_amount_guard() -> None:
     assert set(captured) <= set(GUARDS)
 
 
+def test_a_refund_amount_spelled_as_a_whole_float_is_that_integer() -> None:
+    """schemathesis sends ``1481.0`` for an integer field; the model must read the refund the
+    server does (a partial one here), not a full refund as when the amount is left out."""
+    checkout = {"amount": 4900, "refunded_amount": 1000, "capture": True}
+    for amount, guard in (
+        (1481.0, "amount_partial"),
+        (3900.0, "amount_full"),
+        (5000.0, "amount_exceeds"),
+    ):
+        facts = request_facts(LIFECYCLE, TEST_MODE, checkout, "refundCheckout", {"amount": amount})
+        assert guard in facts, (amount, facts)
+
+
 def test_missing_means_are_reported_not_guessed() -> None:
     with pytest.raises(MissingMeans, match="card id"):
         request_for(["payment_succeeds"], creation=True, card=lambda _: None)
