@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
     return FastJSONResponse(body, status_code=error.http, headers=headers)
 
 
+class _NotIJson(ValueError):
+    """Valid JSON that I-JSON excludes, for a reason worth telling the client."""
+
+
 def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not valid JSON")
 
@@ -67,7 +72,7 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         seen: set[str] = set()
         name = next(n for n, _ in pairs if n in seen or seen.add(n))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate name {name!r}")
+        raise _NotIJson(f"duplicate name {name!r}")
     return result
 
 
@@ -79,12 +84,11 @@ def _number(token: str) -> float | int:
     value = float(token)
     if value.is_integer():
         return int(value)
-    if value != value or value in (_INF, -_INF):
-        raise ValueError(f"{token[:40]} is beyond the range of a double")
+    if math.isinf(value):
+        raise _NotIJson(f"{token[:40]} is beyond the range of a double")
     return value
 
 
-_INF = float("inf")
 # Built once: json.loads with hooks builds a decoder per call.
 _DECODER = json.JSONDecoder(
     parse_constant=_reject_constant, parse_float=_number, object_pairs_hook=_unique_names
@@ -300,8 +304,7 @@ class ApiHandler:
         try:
             pending.body = _DECODER.decode(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            told = str(exc).startswith("duplicate name") or "beyond the range" in str(exc)
-            detail = f" ({exc})" if told else ""
+            detail = f" ({exc})" if isinstance(exc, _NotIJson) else ""
             raise ApiError(
                 400, "invalid_json", f"The body is not valid UTF-8 JSON{detail}."
             ) from None
