@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +54,24 @@ def start_mock(
     assert url
     assert len(keys) == new_keys, keys
     return proc, url, keys
+
+
+def run_async(scenario: Callable[[], Awaitable[Any]], timeout: float = 60) -> Any:
+    """Run ``scenario()`` on an event loop of its own thread: the test's thread may already run
+    one (another test's), where ``asyncio.run`` refuses to start."""
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            result.append(asyncio.run(scenario()))  # type: ignore[arg-type]
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(timeout)
+    if failure:
+        raise failure[0]
+    assert result, "the scenario did not finish"
+    return result[0]

@@ -20,7 +20,7 @@ from neuropay_contract.contract import create_body
 from neuropay_contract.server.keys import ApiKey, StoredKey, key_hash, stored
 from neuropay_contract.server.store import Store
 
-from ._helpers import api, start_mock
+from ._helpers import api, run_async, start_mock
 
 
 def _key(text: str) -> StoredKey:
@@ -201,7 +201,7 @@ def test_an_awaited_call_is_answered_on_the_loop_and_a_cancelled_one_never_runs(
         await store.call(lambda s: ran.append("after"))
 
     try:
-        asyncio.run(scenario())
+        run_async(scenario)
     finally:
         store.close()
     assert ran == ["after"]
@@ -228,7 +228,7 @@ def test_reads_do_not_wait_for_the_write_turn_another_worker_holds(tmp_path: Pat
         return keys, waited
 
     try:
-        keys, write_waited = asyncio.run(scenario())
+        keys, write_waited = run_async(scenario)
     finally:
         os.close(other_worker)
         store.close()

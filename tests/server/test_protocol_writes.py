@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,6 +13,8 @@ from uvicorn.server import ServerState
 
 from neuropay_contract.server import create_app, key_triplet
 from neuropay_contract.server.protocol import SandboxProtocol, body_buffered
+
+from ._helpers import run_async
 
 
 class RecordingTransport:
@@ -43,16 +43,6 @@ class RecordingTransport:
     def resume_reading(self) -> None: ...
 
     def set_write_buffer_limits(self, *args: Any, **kwargs: Any) -> None: ...
-
-
-def _run(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``scenario`` on a loop of its own thread (the test's thread may have one running)."""
-    result: list[Any] = []
-    thread = threading.Thread(target=lambda: result.append(asyncio.run(scenario())))
-    thread.start()
-    thread.join(timeout=30)
-    assert result, "the scenario did not finish"
-    return result[0]
 
 
 def _protocol(app: Any) -> tuple[SandboxProtocol, RecordingTransport]:
@@ -99,7 +89,7 @@ def test_each_answer_leaves_in_one_write() -> None:
         return transport
 
     try:
-        transport = _run(scenario)
+        transport = run_async(scenario)
     finally:
         app.state.store.close()
     assert len(transport.writes) == 2, transport.writes  # head and body together, each time
@@ -129,7 +119,7 @@ def test_an_interim_100_continue_is_sent_at_once() -> None:
         return transport
 
     try:
-        transport = _run(scenario)
+        transport = run_async(scenario)
     finally:
         app.state.store.close()
     assert len(transport.writes) == 2
@@ -150,5 +140,5 @@ def test_the_app_knows_when_the_body_is_all_there(whole: bool) -> None:
         protocol.data_received(head + (body if whole else body[:3]))
         await _answered(transport, 1)
 
-    _run(scenario)
+    run_async(scenario)
     assert seen == [whole]
