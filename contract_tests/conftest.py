@@ -26,6 +26,7 @@ from neuropay_contract.contract.plugin import (
     RESULTS_KEY,
     active_spec,
     fail_run,
+    run_client,
     run_settings,
 )
 from neuropay_contract.contract.reach import Driver, PaymentMeans
@@ -165,16 +166,7 @@ def _np_operation_available(request: pytest.FixtureRequest) -> None:
 def np_client(
     pytestconfig: pytest.Config, np_target: RunTarget, np_http: httpx.Client
 ) -> ContractClient:
-    state = pytestconfig.stash[RESULTS_KEY]
-    assert state.recorder is not None  # np_target made it
-    return ContractClient(
-        np_target.url,
-        np_target.api_key,
-        np_target.spec,
-        state.recorder,
-        np_http,
-        unavailable=state.unavailable,
-    )
+    return run_client(pytestconfig, np_target, np_http)
 
 
 @pytest.fixture

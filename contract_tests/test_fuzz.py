@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from _support import OPERATIONS, id_field, np
-from neuropay_contract.contract import ContractClient, Driver, customer_body
+from neuropay_contract.contract import Driver, customer_body
 from neuropay_contract.contract.checks import note_failure
 from neuropay_contract.contract.fuzz import load_schema, record
-from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
+from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings, run_client
 from neuropay_contract.lifecycle import distinct_statuses
 
 
@@ -29,16 +29,7 @@ def id_pool(pytestconfig: pytest.Config, np_target: Any, np_http: Any) -> dict[s
     """Objects this run made, in several statuses, so fuzzing reaches the business logic. Best
     effort: what cannot be made is left out (the checks that test making it report why), and
     fuzzing still runs, with generated ids."""
-    state = pytestconfig.stash[RESULTS_KEY]
-    assert state.recorder is not None  # np_target made it
-    client = ContractClient(
-        np_target.url,
-        np_target.api_key,
-        np_target.spec,
-        state.recorder,
-        np_http,
-        unavailable=state.unavailable,
-    )
+    client = run_client(pytestconfig, np_target, np_http)
     driver = Driver(client, np_target.means)
     pool: dict[str, list[str]] = {"checkout_id": [], "customer_id": []}
     lifecycle = np_target.spec.lifecycle

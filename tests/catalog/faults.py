@@ -58,6 +58,24 @@ async def read_body(receive: Callable[..., Any]) -> tuple[bytes, Callable[..., A
     return raw, replay
 
 
+async def answer_of(
+    app: Asgi, scope: dict[str, Any], receive: Callable[..., Any]
+) -> tuple[dict[str, Any], bytes]:
+    """Run ``app`` on the request and keep its answer: the ``http.response.start`` message and
+    the whole body, for a wrapper to change before sending."""
+    start: dict[str, Any] = {}
+    parts: list[bytes] = []
+
+    async def capture(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            parts.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return start, b"".join(parts)
+
+
 def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
     """An ASGI wrapper that lets ``rewrite(path, request_json, status, response_json)`` replace
     JSON answers (return None to leave one alone)."""
@@ -69,17 +87,7 @@ def rewrite_json(app: Asgi, rewrite: Rewrite) -> Asgi:
             await app(scope, receive, send)
             return
         raw, replay = await read_body(receive)
-        start: dict[str, Any] = {}
-        body_parts: list[bytes] = []
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body_parts.append(message.get("body", b""))
-
-        await app(scope, replay, capture)
-        body = b"".join(body_parts)
+        start, body = await answer_of(app, scope, replay)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         status = int(start.get("status", 500))
         try:
@@ -478,17 +486,8 @@ def _idempotency_keyed(rewrite: KeyedRewrite) -> Callable[[Any], Asgi]:
                 return
             raw, replay = await read_body(receive)
             key = (headers.get(b"authorization", b"") + b"|" + idem).decode("latin-1")
-            start: dict[str, Any] = {}
-            parts: list[bytes] = []
-
-            async def capture(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    start.update(message)
-                else:
-                    parts.append(message.get("body", b""))
-
-            await app(scope, replay, capture)
-            status, body = int(start.get("status", 500)), b"".join(parts)
+            start, body = await answer_of(app, scope, replay)
+            status = int(start.get("status", 500))
             out_headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
             changed = rewrite(scope["path"], key, raw, status, json.loads(body or b"null"), memory)
             if changed is not None:

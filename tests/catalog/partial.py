@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faults import Asgi, read_body
+from .faults import Asgi, answer_of, read_body
 
 PATHS = {
     "createCheckout": "/checkout/create",
@@ -55,17 +55,7 @@ def hand_written_mock(
                 await _answer(send, 405, b'{"detail": "Method Not Allowed"}', allow="POST")
                 return
             _raw, replay = await read_body(receive)
-            start: dict[str, Any] = {}
-            parts: list[bytes] = []
-
-            async def capture(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    start.update(message)
-                elif message["type"] == "http.response.body":
-                    parts.append(message.get("body", b""))
-
-            await app(scope, replay, capture)
-            body = b"".join(parts)
+            start, body = await answer_of(app, scope, replay)
             try:
                 data = json.loads(body)
             except ValueError:
@@ -109,18 +99,9 @@ def hostile(size: int = 2_000_000) -> Callable[[Any], Asgi]:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            start: dict[str, Any] = {}
-            parts: list[bytes] = []
-
-            async def capture(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    start.update(message)
-                elif message["type"] == "http.response.body":
-                    parts.append(message.get("body", b""))
-
-            await app(scope, receive, capture)
+            start, body = await answer_of(app, scope, receive)
             try:
-                data = json.loads(b"".join(parts))
+                data = json.loads(body)
             except ValueError:
                 data = None
             if not isinstance(data, dict):

@@ -331,23 +331,20 @@ def report(targets: list[Target]) -> None:
             values = [run[key] for run in target.runs if key in run]
             cells.append(fmt.format(statistics.median(values)) if values else "-")
         print(f"{label:18}" + "".join(f"{c:>{width}}" for c in cells))
-    ratios = []
-    for target in targets:
-        per_round = [
-            ours["rps"] / theirs["rps"]
-            for ours, theirs in zip(target.runs, prism_runs, strict=True)
-        ]
-        ratios.append(f"{statistics.median(per_round):.2f}x")
-    print(f"{'rps vs prism':18}" + "".join(f"{r:>{width}}" for r in ratios))
-    p99 = []
-    for target in targets:
-        per_round = [
-            theirs["p99_ms"] / ours["p99_ms"]
-            for ours, theirs in zip(target.runs, prism_runs, strict=True)
-            if "p99_ms" in ours and "p99_ms" in theirs
-        ]
-        p99.append(f"{statistics.median(per_round):.2f}x" if per_round else "-")
-    print(f"{'p99 faster by':18}" + "".join(f"{r:>{width}}" for r in p99))
+    # Each ratio is the median of the per-round ratios (a round measures every target in turn).
+    for label, key, ours_over_prism in (
+        ("rps vs prism", "rps", True),
+        ("p99 faster by", "p99_ms", False),
+    ):
+        cells = []
+        for target in targets:
+            per_round = [
+                (ours[key] / theirs[key]) if ours_over_prism else (theirs[key] / ours[key])
+                for ours, theirs in zip(target.runs, prism_runs, strict=True)
+                if key in ours and key in theirs
+            ]
+            cells.append(f"{statistics.median(per_round):.2f}x" if per_round else "-")
+        print(f"{label:18}" + "".join(f"{c:>{width}}" for c in cells))
     non2xx = [f"{sum(r['non_2xx'] for r in t.runs):.0f}" for t in targets]
     print(f"{'non-2xx answers':18}" + "".join(f"{n:>{width}}" for n in non2xx))
     print("durability:")

@@ -16,11 +16,28 @@ import pytest
 from ..errors import NeuropayError
 
 if TYPE_CHECKING:
+    import httpx
     from hypothesis import settings
+
+    from .client import ContractClient
 from .results_builder import RunState, build_results, check_result
-from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings
+from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings, RunTarget
 
 RESULTS_KEY = pytest.StashKey[RunState]()
+
+
+def run_client(config: pytest.Config, target: RunTarget, http: httpx.Client) -> ContractClient:
+    """A client of the run's target that records into the run and stops at the operations the
+    preflight found unavailable (``np_target`` made the recorder)."""
+    from .client import ContractClient
+
+    state = config.stash[RESULTS_KEY]
+    assert state.recorder is not None  # np_target made it
+    return ContractClient(
+        target.url, target.api_key, target.spec, state.recorder, http, unavailable=state.unavailable
+    )
+
+
 SETTINGS_KEY = pytest.StashKey[RunSettings]()
 
 
