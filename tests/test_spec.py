@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from neuropay_contract._resources import default_spec_path
 from neuropay_contract.lifecycle import Answer, Transition, refund_guard
 from neuropay_contract.spec import load_spec
 
@@ -121,3 +124,27 @@ def test_line_numbers_point_into_the_file() -> None:
     line = SPEC.line_of("#/paths/~1checkout~1capture/post")
     assert line is not None
     assert "post:" in SPEC.text.splitlines()[line - 1]
+
+
+def test_implementation_defined_is_read_typed(tmp_path: Path) -> None:
+    """x-implementation-defined: each point with its readings and the answer parts that may differ."""
+    from neuropay_contract.spec import load_spec as _load
+
+    text = (default_spec_path()).read_text(encoding="utf-8")
+    extra = (
+        "\nx-implementation-defined:\n"
+        "  - id: pages.url\n"
+        "    point: The hosted page's URL.\n"
+        "    readings: [any absolute http(s) URL]\n"
+        "    why: Clients redirect to it; they never build it.\n"
+        "    answers: [{operations: [createCheckout], body: /url}, {header: Retry-After, values: ['1']}]\n"
+    )
+    path = tmp_path / "spec.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    (point,) = _load(path).implementation_defined
+    assert point.id == "pages.url"
+    assert point.readings == ("any absolute http(s) URL",)
+    body, header = point.answers
+    assert body.body == "/url" and body.applies_to("createCheckout")
+    assert not body.applies_to("refundCheckout")
+    assert header.header == "Retry-After" and header.values == ("1",) and header.applies_to("x")

@@ -112,6 +112,31 @@ class TestMode:
 
 
 @dataclass(frozen=True)
+class FreeAnswerPart:
+    """A part of an answer that may differ between conformant servers (one ``answers`` entry)."""
+
+    operations: tuple[str, ...]  # empty: every operation
+    body: str | None  # JSON pointer into the answer body ('*' matches any index or name)
+    header: str | None
+    values: tuple[Any, ...] | None  # None: any value the schema allows
+
+    def applies_to(self, operation_id: str) -> bool:
+        return not self.operations or operation_id in self.operations
+
+
+@dataclass(frozen=True)
+class ImplementationDefined:
+    """One point of ``x-implementation-defined``: left open on purpose, every reading accepted."""
+
+    id: str
+    point: str
+    readings: tuple[str, ...]
+    why: str
+    where: tuple[str, ...] = ()
+    answers: tuple[FreeAnswerPart, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorCodeInfo:
     code: str
     http: int
@@ -429,6 +454,36 @@ class ApiSpec:
             )
             for code in schema.get("enum") or []
         }
+
+    @cached_property
+    def implementation_defined(self) -> tuple[ImplementationDefined, ...]:
+        """``x-implementation-defined``: the points two conformant servers may answer differently
+        (empty when the spec leaves nothing open)."""
+        raw = self.document.get("x-implementation-defined")
+        if raw is None:
+            return ()
+        try:
+            return tuple(
+                ImplementationDefined(
+                    id=str(item["id"]),
+                    point=str(item["point"]),
+                    readings=tuple(str(r) for r in item["readings"]),
+                    why=str(item["why"]),
+                    where=tuple(str(w) for w in item.get("where") or ()),
+                    answers=tuple(
+                        FreeAnswerPart(
+                            operations=tuple(str(o) for o in part.get("operations") or ()),
+                            body=None if part.get("body") is None else str(part["body"]),
+                            header=None if part.get("header") is None else str(part["header"]),
+                            values=None if part.get("values") is None else tuple(part["values"]),
+                        )
+                        for part in item.get("answers") or ()
+                    ),
+                )
+                for item in raw
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SpecError(f"x-implementation-defined is malformed: {exc}") from exc
 
     @property
     def limits(self) -> Mapping[str, Any]:
