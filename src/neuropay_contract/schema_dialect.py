@@ -16,7 +16,7 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
-__all__ = ["SpecValidator", "ecma_regex", "format_checker", "lone_surrogate"]
+__all__ = ["SpecValidator", "ecma_regex", "format_checker"]
 
 
 @lru_cache(maxsize=512)
@@ -82,32 +82,3 @@ SpecValidator = cast(
     "type[Draft202012Validator]",
     validators.extend(Draft202012Validator, {"pattern": _pattern}),  # type: ignore[no-untyped-call]
 )
-
-
-def lone_surrogate(value: Any) -> tuple[list[str | int], bool] | None:
-    """Where the first string in ``value`` that holds a lone UTF-16 surrogate is: valid JSON
-    escapes (``"\\ud800"``) that are no character and cannot be encoded, stored as text or
-    shown. (path, whether the string is an object key there), or None when there is none.
-    Iterative, so depth cannot exhaust it."""
-    stack: list[tuple[Any, list[str | int]]] = [(value, [])]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, str):
-            if not _encodable(node):
-                return path, False
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                if not _encodable(key):
-                    return path, True
-                stack.append((child, [*path, key]))
-        elif isinstance(node, list):
-            stack.extend((child, [*path, index]) for index, child in enumerate(node))
-    return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

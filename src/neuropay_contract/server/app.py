@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,15 @@ from starlette.responses import (
 )
 from starlette.routing import Match, Route, request_response
 
-from ..schema_dialect import lone_surrogate
 from ..spec import ApiSpec, Operation, load_spec
+from ..wellformed import (
+    NotIJson,
+    NotJson,
+    json_pointer,
+    parse_json,
+    read_authorization,
+    request_media_ok,
+)
 from .hosted import HostedPages
 from .jsoncodec import FastJSONResponse
 from .keys import ApiKey, KeyRing, default_keys, stored
@@ -58,56 +64,6 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
     return FastJSONResponse(body, status_code=error.http, headers=headers)
 
 
-class _NotIJson(ValueError):
-    """Valid JSON that I-JSON excludes, for a reason worth telling the client."""
-
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not valid JSON")
-
-
-def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose names are unique (I-JSON, RFC 7493 2.3): a duplicate is not guessed at."""
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        name = next(n for n, _ in pairs if n in seen or seen.add(n))  # type: ignore[func-returns-value]
-        raise _NotIJson(f"duplicate name {name!r}")
-    return result
-
-
-def _number(token: str) -> float | int:
-    """A JSON number with a fraction or exponent. One beyond a double's range (``1e999``) reads
-    as infinity, which I-JSON excludes like ``Infinity`` itself: refused here, so no stored or
-    answered value can be non-finite (answers are encoded without looking for one). JSON Schema
-    2020-12 counts 3000.0 as an integer: read as 3000."""
-    value = float(token)
-    if value.is_integer():
-        return int(value)
-    if math.isinf(value):
-        raise _NotIJson(f"{token[:40]} is beyond the range of a double")
-    return value
-
-
-# Built once: json.loads with hooks builds a decoder per call.
-_DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_float=_number, object_pairs_hook=_unique_names
-)
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` arrays/objects deep (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth >= limit:
-                return True
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 class BodyStalled(ApiError):
     """The request body stopped arriving before its end."""
 
@@ -131,10 +87,6 @@ def listening_url(request: Request) -> str:
     host, port = server
     host = f"[{host}]" if ":" in host else host
     return f"{request.scope.get('scheme', 'http')}://{host}:{port}"
-
-
-def _pointer(path: Sequence[Any]) -> str:
-    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
 
 
 @dataclass
@@ -192,17 +144,16 @@ class ApiHandler:
         return self.public_url or listening_url(request)
 
     def authenticate(self, request: Request, base_url: str) -> Caller:
-        header = request.headers.get("authorization", "")
-        scheme, _, presented = header.partition(" ")
-        presented = presented.strip()
-        if not header.strip() or (scheme.lower() == "bearer" and not presented):
+        credential = read_authorization(request.headers.get("authorization"))
+        if credential.state == "missing":
             raise ApiError(
                 401, "missing_api_key", "Send your API key as Authorization: Bearer <key>."
             )
-        if scheme.lower() != "bearer":
+        if credential.key is None:
             raise ApiError(
                 401, "invalid_api_key", "Use the Bearer scheme: Authorization: Bearer <key>."
             )
+        presented = credential.key
         key = self.keys.find(presented)
         if key is None:
             raise ApiError(401, "invalid_api_key", "The API key is not valid.")
@@ -276,13 +227,7 @@ class ApiHandler:
         """``application/json`` in any case, with any parameters but a charset other than
         UTF-8; no Content-Type, other types and ``application/*+json`` are refused."""
         header = pending.request.headers.get("content-type", "")
-        media_type, *params = (part.strip() for part in header.split(";"))
-        charsets = [
-            value.strip().strip('"').lower()
-            for name, _, value in (p.partition("=") for p in params)
-            if name.strip().lower() == "charset"
-        ]
-        if media_type.lower() != "application/json" or any(c != "utf-8" for c in charsets):
+        if not request_media_ok(header):
             raise ApiError(
                 415,
                 "unsupported_media_type",
@@ -302,33 +247,17 @@ class ApiHandler:
         raw = pending.raw
         assert raw is not None  # x-precedence puts body_size first
         try:
-            pending.body = _DECODER.decode(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            detail = f" ({exc})" if isinstance(exc, _NotIJson) else ""
+            parsed = parse_json(raw, self.max_depth)
+        except NotJson as exc:
+            if exc.pointer is not None:
+                raise ApiError(400, "invalid_json", f"{exc}.", exc.pointer) from None
+            detail = f" ({exc})" if isinstance(exc, NotIJson) else ""
             raise ApiError(
                 400, "invalid_json", f"The body is not valid UTF-8 JSON{detail}."
             ) from None
-        except RecursionError:  # deeper than the decoder goes
-            pending.too_deep = True
-            return
         # No request nests more than a few levels; far deeper bodies would only make the
         # recursive steps after parsing (validation, number normalisation) run out of stack.
-        # Walk the body only when it has enough brackets to be that deep (a C-speed count
-        # keeps ordinary requests off a second traversal).
-        pending.too_deep = raw.count(b"[") + raw.count(b"{") > self.max_depth and _deeper_than(
-            pending.body, self.max_depth
-        )
-        # "\ud800" is valid JSON but no character: it could be stored, yet never encoded in an
-        # answer or a page. Refuse it before anything is written.
-        if b"\\u" in raw and (found := lone_surrogate(pending.body)) is not None:
-            where, in_key = found
-            raise ApiError(
-                400,
-                "invalid_json",
-                f"Strings must be valid Unicode: {'a key of ' if in_key else ''}this "
-                "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character.",
-                _pointer(where),
-            )
+        pending.body, pending.too_deep = parsed.value, parsed.too_deep
 
     def check_json_depth(self, pending: _Pending) -> None:
         if pending.too_deep:
@@ -365,7 +294,7 @@ class ApiHandler:
                 )
                 unknown = [n for n in error.instance if n not in known]
                 path += unknown[:1]
-            raise ApiError(400, "invalid_request", error.message[:500], _pointer(path))
+            raise ApiError(400, "invalid_request", error.message[:500], json_pointer(path))
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_request", "The body must be a JSON object.", "")
         return body

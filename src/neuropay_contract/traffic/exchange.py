@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ..errors import NeuropayError
 from ..reports.writer import KEY_PATTERN
+from ..wellformed import key_mode, read_authorization
 
 # Headers whose value is a credential: kept only as "<key N>" labels.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -37,19 +38,13 @@ class KeyLabels:
 
     def classify(self, authorization: str | None) -> tuple[str, str | None, str | None]:
         """(auth state ``bearer|missing|malformed``, key label, key mode) of a header value."""
-        if authorization is None or not authorization.strip():
-            return "missing", None, None
-        # The bearerAuth scheme: "Bearer" in any case, one or more spaces, the key. "Bearer"
-        # alone sends no key; another scheme or a bare key is a malformed credential.
-        scheme, _, key = authorization.strip().partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer":
-            return "malformed", None, None
-        if not key:
-            return "missing", None, None
+        credential = read_authorization(authorization)
+        if credential.key is None:
+            return credential.state, None, None
+        key = credential.key
         digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
         label = self._labels.setdefault(digest, f"key {len(self._labels) + 1}")
-        mode = next((m for m, p in self.prefixes.items() if key.startswith(p)), None)
+        mode = key_mode(key, self.prefixes)
         return ("bearer" if mode else "malformed"), label, mode
 
 

@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError
 
 from ..server.validation import RequestValidator
 from ..spec import ApiSpec, Operation
+from ..wellformed import NotJson, is_json_media, media_type, parse_json, request_media_ok
 from .exchange import Exchange
 from .findings import Expectation, Finding, Side
 
@@ -62,59 +63,13 @@ class Checked:
         )
 
 
-def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("duplicate member names")  # I-JSON (RFC 7493)
-    return dict(pairs)
-
-
 def _parse(raw: bytes, max_depth: int) -> Any:
+    """The body as the server reads it (:mod:`..wellformed`), or ``_NOT_PARSED``."""
     try:
-        value = json.loads(
-            raw.decode("utf-8"), parse_constant=_reject, object_pairs_hook=_unique_names
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = parse_json(raw, max_depth)
+    except NotJson:
         return _NOT_PARSED
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _deeper_than(value, max_depth):
-        return _NOT_PARSED
-    if b"\\u" in raw and _has_lone_surrogate(value):  # escapes are the only way in
-        return _NOT_PARSED
-    return value
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            try:
-                node.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-def _reject(token: str) -> Any:
-    raise ValueError(token)
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth >= limit:
-                return True
-            stack.extend(
-                (c, depth + 1) for c in (node.values() if isinstance(node, dict) else node)
-            )
-    return False
+    return _NOT_PARSED if body.too_deep else body.value
 
 
 def _pointer(error: ValidationError) -> str:
@@ -122,23 +77,7 @@ def _pointer(error: ValidationError) -> str:
 
 
 def _media(headers: Mapping[str, str]) -> str:
-    return headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def _request_media_ok(header: str) -> bool:
-    """The spec's request media type: ``application/json`` in any case, any parameters but a
-    charset other than UTF-8 (no Content-Type and ``+json`` types are refused)."""
-    media, *params = (part.strip() for part in header.split(";"))
-    charsets = [
-        value.strip().strip('"').lower()
-        for name, _, value in (p.partition("=") for p in params)
-        if name.strip().lower() == "charset"
-    ]
-    return media.lower() == "application/json" and all(c == "utf-8" for c in charsets)
-
-
-def _is_json_media(media: str) -> bool:
-    return media == "application/json" or media.endswith("+json")
+    return media_type(headers.get("content-type"))
 
 
 class ExchangeValidator:
@@ -181,7 +120,7 @@ class ExchangeValidator:
         to another path (a hosted page's HTML and form posts are not the API's traffic)."""
         if ex.path in self.paths:
             return True
-        return ex.auth != "missing" or _is_json_media(_media(ex.request_headers))
+        return ex.auth != "missing" or is_json_media(_media(ex.request_headers))
 
     def check(self, ex: Exchange) -> Checked:
         checked = self.check_request(ex)
@@ -243,7 +182,7 @@ class ExchangeValidator:
                 expect=Expectation(413, "payload_too_large", step="body_size"),
             )
         media = _media(ex.request_headers)
-        if not _request_media_ok(ex.request_headers.get("content-type", "")):
+        if not request_media_ok(ex.request_headers.get("content-type", "")):
             c.add(
                 "request.content-type",
                 "client",
@@ -375,12 +314,12 @@ class ExchangeValidator:
             return
         if ex.response_truncated:
             return  # larger than the proxy keeps: not judged
-        if not _is_json_media(media) or parsed is _NOT_PARSED:
+        if not is_json_media(media) or parsed is _NOT_PARSED:
             c.add(
-                "response.content-type" if not _is_json_media(media) else "response.json",
+                "response.content-type" if not is_json_media(media) else "response.json",
                 "server",
                 f"the answer is {media or 'untyped'}, not JSON"
-                if not _is_json_media(media)
+                if not is_json_media(media)
                 else "the answer is not valid JSON",
                 expected="application/json",
                 received=media or None,
