@@ -22,9 +22,9 @@ from neuropay_contract.contract import (
 from neuropay_contract.contract.checks import check_error, check_status, check_unchanged
 from neuropay_contract.lifecycle import wanted_capture
 
-HEADER = str(SPEC.idempotency.get("header", "Idempotency-Key"))
-REPLAYED = str(SPEC.idempotency.get("replay_header", "Idempotent-Replayed"))
-CONFLICT = SPEC.idempotency.get("conflict") or {"http": 409, "code": "idempotency_key_reused"}
+HEADER = SPEC.idempotency.header
+REPLAYED = SPEC.idempotency.replay_header
+CONFLICT = SPEC.idempotency.conflict
 
 
 @pytest.mark.np_check(category="idempotency", operation="refundCheckout", status="paid")
@@ -76,8 +76,8 @@ def test_refund_retry_refunds_once(np_driver: Driver, np_client: ContractClient)
     check_error(
         SPEC,
         other,
-        int(CONFLICT["http"]),
-        str(CONFLICT["code"]),
+        CONFLICT.http,
+        CONFLICT.code,
         "idempotency.key-reuse",
         "the same key with another body was accepted",
     )
@@ -254,7 +254,7 @@ REPLAYABLE = [
         id=op,
         marks=pytest.mark.np_check(category="idempotency", operation=op),
     )
-    for op in SPEC.idempotency.get("operations", [])
+    for op in SPEC.idempotency.operations
     if op in SPEC.operations
 ]
 
@@ -282,8 +282,8 @@ def test_replay_answers_the_first_answer(
     check_error(
         SPEC,
         reused,
-        int(CONFLICT["http"]),
-        str(CONFLICT["code"]),
+        CONFLICT.http,
+        CONFLICT.code,
         "idempotency.key-reuse",
         f"the same key with another body was accepted by {operation}",
     )

@@ -21,10 +21,10 @@ from neuropay_contract.contract import (
 from neuropay_contract.contract.checks import check_error, check_status
 
 IDEM = SPEC.idempotency
-HEADER = str(IDEM.get("header", "Idempotency-Key"))
-REPLAYED = str(IDEM.get("replay_header", "Idempotent-Replayed"))
-CONFLICT = IDEM.get("conflict") or {"http": 409, "code": "idempotency_key_reused"}
-INVALID = IDEM.get("invalid_key") or {"http": 400, "code": "invalid_request", "param": HEADER}
+HEADER = IDEM.header
+REPLAYED = IDEM.replay_header
+CONFLICT = IDEM.conflict
+INVALID = IDEM.invalid_key
 
 
 def _key() -> dict[str, str]:
@@ -125,8 +125,8 @@ def test_a_key_is_one_request_across_operations(np_client: ContractClient) -> No
     check_error(
         SPEC,
         other,
-        int(CONFLICT["http"]),
-        str(CONFLICT["code"]),
+        CONFLICT.http,
+        CONFLICT.code,
         "idempotency.other-operation",
         "a key of createCheckout was accepted again by createCustomer",
     )
@@ -143,19 +143,19 @@ def test_a_malformed_key_is_refused(np_client: ContractClient, kind: str) -> Non
     check_error(
         SPEC,
         resp,
-        int(INVALID["http"]),
-        str(INVALID["code"]),
+        INVALID.http,
+        INVALID.code,
         "idempotency.invalid-key",
         f"a malformed {HEADER} ({kind}) was not refused",
     )
     param = resp.json_object().get("error", {}).get("param")
-    if param != INVALID.get("param"):
+    if param != INVALID.param:
         _violation(
             "idempotency.invalid-key",
             f"A malformed {HEADER} was refused with another param",
-            f"param was {param!r}, x-idempotency.invalid_key says {INVALID.get('param')!r}",
+            f"param was {param!r}, x-idempotency.invalid_key says {INVALID.param!r}",
             "createCustomer",
-            expected={"param": INVALID.get("param")},
+            expected={"param": INVALID.param},
             received={"param": param},
         )
 

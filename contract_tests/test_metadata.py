@@ -63,7 +63,7 @@ def test_update_merges_and_deletes(
         )
 
 
-LIMIT = int(SPEC.limits.get("max_metadata_keys", 50))
+LIMIT = SPEC.limits.max_metadata_keys
 
 
 @pytest.mark.np_check(category="metadata", operation="createCheckout")

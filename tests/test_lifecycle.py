@@ -157,3 +157,25 @@ def test_distinct_statuses_keep_one_reachable_status_per_matrix_row() -> None:
     without = dataclasses.replace(LIFECYCLE, transitions=no_cancel)
     assert distinct_statuses(without)[-1] == "revoked"
     assert "canceled" not in distinct_statuses(without)
+
+
+def test_refusal_texts_live_in_the_lifecycle() -> None:
+    """The guard-specific messages are the lifecycle's: the server names no guard."""
+    from pathlib import Path
+
+    from neuropay_contract.lifecycle import GUARDS, refusal_text
+    from neuropay_contract.server import service
+
+    checkout = {"status": "captured", "amount": 3000, "refunded_amount": 1000}
+    exceeds = next(r for r in LIFECYCLE.rejections if r.guard == "amount_exceeds")
+    text = refusal_text(
+        LIFECYCLE, exceeds.source, exceeds.operation, exceeds.answer, checkout, {"amount": 5000}
+    )
+    assert text.param == "/amount" and "5000 exceeds the 2000 left" in text.message
+    forbidden = LIFECYCLE.forbidden[0]
+    text = refusal_text(
+        LIFECYCLE, forbidden.status, forbidden.operation, forbidden.answer, checkout, {}
+    )
+    assert text.param is None and text.message.startswith(f"Cannot {forbidden.operation}")
+    source = Path(service.__file__).read_text()
+    assert [g for g in GUARDS if f'"{g}"' in source] == []

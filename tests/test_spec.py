@@ -148,3 +148,37 @@ def test_implementation_defined_is_read_typed(tmp_path: Path) -> None:
     assert body.body == "/url" and body.applies_to("createCheckout")
     assert not body.applies_to("refundCheckout")
     assert header.header == "Retry-After" and header.values == ("1",) and header.applies_to("x")
+
+
+def test_idempotency_and_limits_are_typed_with_defaults_written_once() -> None:
+    from neuropay_contract.spec import ApiSpec, Idempotency, Limits, Refusal
+
+    idem, limits = SPEC.idempotency, SPEC.limits
+    assert idem.header == "Idempotency-Key" and idem.replay_header == "Idempotent-Replayed"
+    assert idem.conflict == Refusal(409, "idempotency_key_reused")
+    assert idem.invalid_key == Refusal(400, "invalid_request", "Idempotency-Key")
+    assert idem.retention_s == 24 * 3600 and "createCheckout" in idem.operations
+    assert (limits.max_body_bytes, limits.max_json_depth) == (65536, 32)
+
+    bare = ApiSpec({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}})
+    assert bare.idempotency == Idempotency() and bare.limits == Limits()
+    custom = ApiSpec(
+        {
+            **bare.document,
+            "x-idempotency": {"header": "X-Key", "conflict": {"http": 422, "code": "reused"}},
+            "x-limits": {"max_json_depth": 5},
+        }
+    )
+    assert custom.idempotency.invalid_key.param == "X-Key"  # the default follows the header
+    assert custom.idempotency.conflict == Refusal(422, "reused")
+    assert custom.limits == Limits(max_json_depth=5)
+    assert custom.max_json_depth == 5
+
+
+def test_a_malformed_limit_is_a_spec_error() -> None:
+    from neuropay_contract.errors import SpecError
+    from neuropay_contract.spec import ApiSpec
+
+    broken = ApiSpec({"openapi": "3.1.0", "x-limits": {"max_body_bytes": "lots"}})
+    with pytest.raises(SpecError, match="x-limits is malformed"):
+        _ = broken.limits

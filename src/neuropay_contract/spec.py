@@ -85,6 +85,11 @@ class TestCard:
     outcome: str
 
 
+# x-test-mode's key prefixes when a spec gives none (written once: the server's generated keys,
+# the traffic checker's key modes and the reports' redaction follow them).
+DEFAULT_KEY_PREFIXES: Mapping[str, str] = {"test": "sk_test_", "live": "sk_live_"}
+
+
 @dataclass(frozen=True)
 class TestMode:
     """The typed ``x-test-mode`` extension."""
@@ -171,6 +176,107 @@ PRECEDENCE_CONSTRAINTS = (
     *((earlier, "idempotency") for earlier in DEFAULT_PRECEDENCE[1:10]),
     ("idempotency", "operation"),
 )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer the spec fixes for a refusal: HTTP status, error code, the ``param`` named."""
+
+    http: int
+    code: str
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """The typed ``x-idempotency`` extension; its defaults are written here once."""
+
+    header: str = "Idempotency-Key"
+    replay_header: str = "Idempotent-Replayed"
+    retention_hours: float = 24.0
+    scope: str = "api_key"
+    operations: tuple[str, ...] = ()
+    conflict: Refusal = Refusal(409, "idempotency_key_reused")
+    invalid_key: Refusal = Refusal(400, "invalid_request", "Idempotency-Key")
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_hours * 3600
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for templates."""
+        return {
+            "header": self.header,
+            "replay_header": self.replay_header,
+            "retention_hours": _plain_number(self.retention_hours),
+            "scope": self.scope,
+            "operations": list(self.operations),
+            "conflict": {"http": self.conflict.http, "code": self.conflict.code},
+            "invalid_key": {
+                "http": self.invalid_key.http,
+                "code": self.invalid_key.code,
+                "param": self.invalid_key.param,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The typed ``x-limits`` extension; its defaults are written here once."""
+
+    max_body_bytes: int = 65536
+    max_json_depth: int = 32
+    max_metadata_keys: int = 50
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain data for templates."""
+        return {
+            "max_body_bytes": self.max_body_bytes,
+            "max_json_depth": self.max_json_depth,
+            "max_metadata_keys": self.max_metadata_keys,
+        }
+
+
+def _plain_number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _refusal(raw: Any, default: Refusal) -> Refusal:
+    if not isinstance(raw, Mapping):
+        return default
+    param = raw.get("param", default.param)
+    return Refusal(
+        int(raw.get("http", default.http)),
+        str(raw.get("code", default.code)),
+        None if param is None else str(param),
+    )
+
+
+def read_idempotency(raw: Any) -> Idempotency:
+    """``x-idempotency`` as :class:`Idempotency` (defaults for what it leaves out)."""
+    raw = raw if isinstance(raw, Mapping) else {}
+    base = Idempotency()
+    header = str(raw.get("header", base.header))
+    return Idempotency(
+        header=header,
+        replay_header=str(raw.get("replay_header", base.replay_header)),
+        retention_hours=float(raw.get("retention_hours", base.retention_hours)),
+        scope=str(raw.get("scope", base.scope)),
+        operations=tuple(str(op) for op in raw.get("operations") or ()),
+        conflict=_refusal(raw.get("conflict"), base.conflict),
+        invalid_key=_refusal(raw.get("invalid_key"), Refusal(400, "invalid_request", header)),
+    )
+
+
+def read_limits(raw: Any) -> Limits:
+    """``x-limits`` as :class:`Limits` (defaults for what it leaves out)."""
+    raw = raw if isinstance(raw, Mapping) else {}
+    base = Limits()
+    return Limits(
+        max_body_bytes=int(raw.get("max_body_bytes", base.max_body_bytes)),
+        max_json_depth=int(raw.get("max_json_depth", base.max_json_depth)),
+        max_metadata_keys=int(raw.get("max_metadata_keys", base.max_metadata_keys)),
+    )
 
 
 @dataclass(frozen=True)
@@ -425,7 +531,7 @@ class ApiSpec:
         try:
             answer = raw.get("live_key_answer") or {"http": 403, "code": "test_mode_only"}
             return TestMode(
-                key_prefixes=dict(raw.get("key_prefixes") or {}),
+                key_prefixes=dict(raw.get("key_prefixes") or DEFAULT_KEY_PREFIXES),
                 hosted_page_cards=tuple(
                     TestCard(str(c["number"]), str(c.get("brand", "unknown")), str(c["outcome"]))
                     for c in raw.get("hosted_page_cards") or []
@@ -485,13 +591,21 @@ class ApiSpec:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SpecError(f"x-implementation-defined is malformed: {exc}") from exc
 
-    @property
-    def limits(self) -> Mapping[str, Any]:
-        return dict(self.document.get("x-limits") or {})
+    @cached_property
+    def limits(self) -> Limits:
+        """``x-limits``, typed."""
+        try:
+            return read_limits(self.document.get("x-limits"))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"x-limits is malformed: {exc}") from exc
 
-    @property
-    def idempotency(self) -> Mapping[str, Any]:
-        return dict(self.document.get("x-idempotency") or {})
+    @cached_property
+    def idempotency(self) -> Idempotency:
+        """``x-idempotency``, typed."""
+        try:
+            return read_idempotency(self.document.get("x-idempotency"))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"x-idempotency is malformed: {exc}") from exc
 
     @cached_property
     def precedence(self) -> tuple[PrecedenceStep, ...]:
@@ -522,11 +636,11 @@ class ApiSpec:
 
     @property
     def max_body_bytes(self) -> int:
-        return int(self.limits.get("max_body_bytes", 65536))
+        return self.limits.max_body_bytes
 
     @property
     def max_json_depth(self) -> int:
-        return int(self.limits.get("max_json_depth", 32))
+        return self.limits.max_json_depth
 
     # -- source positions --------------------------------------------------------------------
     @cached_property

@@ -329,8 +329,8 @@ class DocsModel:
             "customers": [
                 op for _t, _d, ops in groups for op in ops if "customer" in op.id.lower()
             ],
-            "idempotency": dict(self.spec.idempotency),
-            "limits": dict(self.spec.limits),
+            "idempotency": self.spec.idempotency.as_dict(),
+            "limits": self.spec.limits.as_dict(),
             "precedence": [
                 {
                     "step": str(item.get("step", "")),

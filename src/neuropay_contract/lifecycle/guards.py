@@ -8,7 +8,10 @@ uses existing guards needs only the spec; a new guard needs code here, on both s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from .model import Answer
 
 if TYPE_CHECKING:  # the spec module reads the lifecycle, so only its types are needed here
     from ..spec import TestMode
@@ -94,6 +97,48 @@ def request_facts(
 def remaining_amount(checkout: Mapping[str, Any]) -> int:
     """What is left to refund on a checkout."""
     return int(checkout.get("amount", 0)) - int(checkout.get("refunded_amount", 0))
+
+
+@dataclass(frozen=True)
+class RefusalText:
+    """What a lifecycle refusal tells the client: its message and the field at fault."""
+
+    message: str
+    param: str | None = None
+
+
+def refusal_text(
+    lifecycle: Lifecycle,
+    status: str,
+    operation: str,
+    answer: Answer,
+    checkout: Mapping[str, Any],
+    body: Mapping[str, Any],
+) -> RefusalText:
+    """The message of ``answer`` refusing ``operation`` on ``checkout``: the amount guards say
+    what is left to refund; a status refusal says which statuses the operation needs."""
+    guard = lifecycle.rejected_guard(status, operation, answer)
+    remaining = remaining_amount(checkout)
+    if guard == "amount_exceeds":
+        return RefusalText(
+            f"Refund of {body.get('amount')} exceeds the {remaining} left to refund.", "/amount"
+        )
+    if guard == "amount_partial":
+        return RefusalText(
+            f"A reservation is released whole; omit amount or send {remaining}.", "/amount"
+        )
+    allowed = sorted(
+        {
+            t.source
+            for t in lifecycle.transitions
+            if t.source and lifecycle.trigger_operation(t) == operation
+        }
+    )
+    return RefusalText(
+        f"Cannot {operation} a checkout in status '{checkout.get('status')}'; "
+        f"it needs status {', '.join(repr(s) for s in allowed) or 'none'}.",
+        "/amount" if guard is not None and guard.startswith("amount_") else None,
+    )
 
 
 class MissingMeans(Exception):

@@ -134,6 +134,19 @@ class Lifecycle:
                 return f.answer
         return None
 
+    def rejected_guard(self, status: str, operation: str, answer: Answer) -> str | None:
+        """The guard whose rejection ``answer`` is (None for a forbidden status)."""
+        if self.forbidden_answer(status, operation) is not None:
+            return None
+        return next(
+            (
+                r.guard
+                for r in self.rejections
+                if r.source == status and r.operation == operation and r.answer == answer
+            ),
+            None,
+        )
+
     def decide(
         self, status: str | None, operation: str, facts: Iterable[str]
     ) -> Transition | Answer:

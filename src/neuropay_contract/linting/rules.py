@@ -353,7 +353,7 @@ def extensions(spec: ApiSpec) -> Iterator[Finding]:
                     op.pointer,
                     f"{op_id} is a test helper but not marked x-test-only: true",
                 )
-    for op_id in spec.idempotency.get("operations") or []:
+    for op_id in spec.idempotency.operations:
         op = spec.operations.get(str(op_id))
         if op is None:
             yield _f(

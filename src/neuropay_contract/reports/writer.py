@@ -9,9 +9,12 @@ from typing import Any
 
 from ..outputs import ensure_dir, write_text
 from ..results import RunResults
+from ..spec import DEFAULT_KEY_PREFIXES
 from .formats import DEFAULT_FORMATS, FORMATS
 
-KEY_PATTERN = re.compile(r"sk_(?:test|live)_[0-9A-Za-z]{16,}")
+KEY_PATTERN = re.compile(
+    "(?:" + "|".join(re.escape(p) for p in DEFAULT_KEY_PREFIXES.values()) + ")[0-9A-Za-z]{16,}"
+)
 
 
 def redact(text: str, secrets: Any = None) -> str:

@@ -114,8 +114,8 @@ class ApiHandler:
         self.body_timeout_s = BODY_TIMEOUT_S
         self.max_body = spec.max_body_bytes
         self.max_depth = spec.max_json_depth
-        self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key"))
-        self.replay_header = str(spec.idempotency.get("replay_header", "Idempotent-Replayed"))
+        self.idem_header = spec.idempotency.header
+        self.replay_header = spec.idempotency.replay_header
         self.ops_by_path: dict[str, Operation] = {
             op.path: op for op in spec.operations.values() if op.operation_id in service.operations
         }
@@ -315,13 +315,13 @@ class ApiHandler:
             return None
         errors = self.spec.validation_errors(self.spec.deref(param.get("schema") or {}), value)
         if errors:
-            answer = self.spec.idempotency.get("invalid_key") or {}
+            answer = self.spec.idempotency.invalid_key
             raise ApiError(
-                int(answer.get("http", 400)),
-                str(answer.get("code", "invalid_request")),
+                answer.http,
+                answer.code,
                 f"{self.idem_header} must be 1 to 255 printable ASCII characters without spaces: "
                 f"{errors[0].message[:200]}",
-                answer.get("param", self.idem_header),
+                answer.param,
             )
         return value
 

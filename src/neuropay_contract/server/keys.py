@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..spec import DEFAULT_KEY_PREFIXES
 
-PREFIXES = {"test": "sk_test_", "live": "sk_live_"}
+PREFIXES = dict(DEFAULT_KEY_PREFIXES)
 DEFAULT_MERCHANT = "merchant-1"
 
 

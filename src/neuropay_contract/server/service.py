@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import SpecError
-from ..lifecycle import Answer, Guard, Lifecycle, creation_facts, request_facts
+from ..lifecycle import (
+    Answer,
+    Guard,
+    Lifecycle,
+    creation_facts,
+    refusal_text,
+    request_facts,
+)
 from ..spec import ApiSpec, TestMode
 from .records import CheckoutRecord, CustomerRecord, ErrorEnvelope
 from .storage import IdempotencyRecord, Storage, Tables
@@ -74,8 +81,8 @@ class CheckoutService:
                 " server needs (test cards, helpers, key prefixes); add it as spec/README.md shows"
             )
         self.test_mode: TestMode = test_mode
-        self.max_metadata = int(spec.limits.get("max_metadata_keys", 50))
-        self.retention_s = float(spec.idempotency.get("retention_hours", 24)) * 3600
+        self.max_metadata = spec.limits.max_metadata_keys
+        self.retention_s = spec.idempotency.retention_s
         self._handlers: dict[str, Handler] = {
             "createCheckout": self._create_checkout,
             "retrieveCheckout": self._retrieve_checkout,
@@ -123,10 +130,10 @@ class CheckoutService:
             if record is not None:
                 if record.operation == operation and record.body_hash == digest:
                     return record.status, record.response, True
-                conflict = self.spec.idempotency.get("conflict") or {}
+                conflict = self.spec.idempotency.conflict
                 raise ApiError(
-                    int(conflict.get("http", 409)),
-                    str(conflict.get("code", "idempotency_key_reused")),
+                    conflict.http,
+                    conflict.code,
                     "This Idempotency-Key was used with another body or operation; "
                     "use a new key for a new request.",
                 )
@@ -281,13 +288,8 @@ class CheckoutService:
             status, operation, self.facts_for(checkout, operation, body)
         )
         if isinstance(decision, Answer):
-            guard = self._rejected_guard(status, operation, decision)
-            raise ApiError(
-                decision.http,
-                decision.code,
-                self._refusal(guard, checkout, operation, body),
-                "/amount" if guard is not None and guard.startswith("amount_") else None,
-            )
+            text = refusal_text(self.lifecycle, status, operation, decision, checkout, body)
+            raise ApiError(decision.http, decision.code, text.message, text.param)
         stamp = now_utc()
         if decision.effect == "refund":
             remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
@@ -306,43 +308,6 @@ class CheckoutService:
         checkout["updated"] = stamp
         store.put_checkout(checkout, merchant, mode)
         return checkout
-
-    def _rejected_guard(self, status: str, operation: str, answer: Answer) -> str | None:
-        """The guard whose rejection ``answer`` is (None for a forbidden status)."""
-        if self.lifecycle.forbidden_answer(status, operation) is not None:
-            return None
-        return next(
-            (
-                r.guard
-                for r in self.lifecycle.rejections
-                if r.source == status and r.operation == operation and r.answer == answer
-            ),
-            None,
-        )
-
-    def _refusal(
-        self,
-        guard: str | None,
-        checkout: Mapping[str, Any],
-        operation: str,
-        body: Mapping[str, Any],
-    ) -> str:
-        remaining = int(checkout["amount"]) - int(checkout["refunded_amount"])
-        if guard == "amount_exceeds":
-            return f"Refund of {body.get('amount')} exceeds the {remaining} left to refund."
-        if guard == "amount_partial":
-            return f"A reservation is released whole; omit amount or send {remaining}."
-        allowed = sorted(
-            {
-                t.source
-                for t in self.lifecycle.transitions
-                if t.source and self.lifecycle.trigger_operation(t) == operation
-            }
-        )
-        return (
-            f"Cannot {operation} a checkout in status '{checkout['status']}'; "
-            f"it needs status {', '.join(repr(s) for s in allowed) or 'none'}."
-        )
 
     # -- customers ---------------------------------------------------------------------------
     def _create_customer(

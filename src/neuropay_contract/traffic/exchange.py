@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ..errors import NeuropayError
 from ..reports.writer import KEY_PATTERN
+from ..spec import DEFAULT_KEY_PREFIXES
 from ..wellformed import key_mode, read_authorization
 
 # Headers whose value is a credential: kept only as "<key N>" labels.
@@ -34,7 +35,7 @@ class KeyLabels:
 
     def __init__(self, prefixes: Mapping[str, str] | None = None) -> None:
         self._labels: dict[str, str] = {}
-        self.prefixes = dict(prefixes or {"test": "sk_test_", "live": "sk_live_"})
+        self.prefixes = dict(prefixes or DEFAULT_KEY_PREFIXES)
 
     def classify(self, authorization: str | None) -> tuple[str, str | None, str | None]:
         """(auth state ``bearer|missing|malformed``, key label, key mode) of a header value."""

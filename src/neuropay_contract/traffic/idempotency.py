@@ -41,8 +41,8 @@ class IdempotencyTracker:
     def __init__(self, spec: ApiSpec) -> None:
         self.spec = spec
         self._idem: dict[tuple[str, str], _IdemRecord] = {}
-        self.idem_header = str(spec.idempotency.get("header", "Idempotency-Key")).lower()
-        self.replay_header = str(spec.idempotency.get("replay_header", "")).lower()
+        self.idem_header = spec.idempotency.header.lower()
+        self.replay_header = spec.idempotency.replay_header.lower()
 
     def observe(self, c: Checked, op: Operation) -> bool:
         """Checks a request that reuses an Idempotency-Key; True when it is a replay."""
@@ -54,17 +54,13 @@ class IdempotencyTracker:
         request = _canonical(c.request_json, ex.request_body)
         response = _canonical(c.response_json, ex.response_body)
         found = self._idem.get((ex.key_label, key))
-        conflict = self.spec.idempotency.get("conflict") or {}
+        conflict = self.spec.idempotency.conflict
         code = (
             c.response_json.get("error", {}).get("code")
             if isinstance(c.response_json, dict)
             else None
         )
-        if (
-            found is None
-            and c.request_ok
-            and code == conflict.get("code", "idempotency_key_reused")
-        ):
+        if found is None and c.request_ok and code == conflict.code:
             c.add(
                 "idempotency.false-conflict",
                 "server",
@@ -91,8 +87,8 @@ class IdempotencyTracker:
                 expected="a new key for a new request",
                 object_id=object_id,
                 expect=Expectation(
-                    int(conflict.get("http", 409)),
-                    str(conflict.get("code", "idempotency_key_reused")),
+                    conflict.http,
+                    conflict.code,
                     "idempotency.key-reuse-accepted",
                 ),
             )
@@ -101,7 +97,7 @@ class IdempotencyTracker:
                     "idempotency.key-reuse-accepted",
                     "server",
                     "a reused Idempotency-Key with another body was answered as a new request",
-                    expected=f"{conflict.get('http', 409)} {conflict.get('code', '')}".strip(),
+                    expected=f"{conflict.http} {conflict.code}",
                     received=ex.status,
                     object_id=object_id,
                 )
