@@ -58,7 +58,7 @@ bench-server: setup ## reference server vs prism mock under wrk
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_server
 
 bench-contract: setup ## this suite vs plain schemathesis run
-	$(BIN)/python -m neuropay_contract.benchmarks.bench_contract
+	$(BIN)/python -m tests.benchmarks.bench_contract
 
 bench-docs: setup ## neuropay docs vs redocly build-docs
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_docs

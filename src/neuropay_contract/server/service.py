@@ -108,12 +108,6 @@ class CheckoutService:
         return set(self._handlers)
 
     # -- entry point -------------------------------------------------------------------------
-    def call(
-        self, operation: str, caller: Caller, body: dict[str, Any], idem_key: str | None
-    ) -> tuple[int, Response, bool]:
-        """Run one operation in one transaction: (HTTP status, body, replayed)."""
-        return self.store.run(lambda store: self.run_in(store, operation, caller, body, idem_key))
-
     def run_in(
         self,
         store: Tables,

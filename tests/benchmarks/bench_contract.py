@@ -1,4 +1,5 @@
-"""`make bench-contract`: this suite vs plain `schemathesis run` on the same spec and server, in one
+"""`make bench-contract` (``python -m tests.benchmarks.bench_contract`` from a checkout: it needs
+the catalog of broken servers in tests/, which is not shipped): this suite vs plain `schemathesis run` on the same spec and server, in one
 run: wall time, requests, requests per second, how many catalog faults each detects, and the time
 of each red run (one fault, `--profile ci`) with its max and median against the 3-minute goal."""
 
@@ -14,9 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .._resources import checkout_root
-from ..contract.cli import run_suite_subprocess
-from ..server import create_app, key_triplet, serve_app
+from neuropay_contract.contract.cli import run_suite_subprocess
+from neuropay_contract.server import create_app, key_triplet, serve_app
+
+from ..catalog.faults import FAULTS  # the catalog of broken servers
+from ..catalog.partial import PARTIAL_SERVERS as PARTIAL
 
 ST = str(Path(sys.executable).with_name("st"))
 ST_EXAMPLES = os.environ.get("BENCH_ST_EXAMPLES", "50")
@@ -66,14 +69,6 @@ def plain(url: str, key: str) -> tuple[int, float, int]:
 
 
 def main() -> int:
-    root = checkout_root()
-    if root is None:
-        print("bench-contract runs from a checkout (it uses tests/catalog)")
-        return 2
-    sys.path.insert(0, str(root))
-    from tests.catalog.faults import FAULTS  # the catalog of broken servers
-    from tests.catalog.partial import PARTIAL_SERVERS as PARTIAL
-
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app()
         keys = key_triplet(app.state.keys)
