@@ -3,7 +3,6 @@ and carried into pytest and back unchanged."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,17 +14,6 @@ from neuropay_contract.contract.settings import (
     SettingsError,
 )
 from neuropay_contract.spec import load_spec
-
-
-def _parse(args: list[str]) -> dict[str, Any]:
-    """What the plugin's options would hold after pytest parsed ``args``."""
-    values: dict[str, Any] = {}
-    flags = iter(args)
-    for flag in flags:
-        if flag.startswith("--hypothesis-seed="):
-            continue
-        values[flag] = next(flags)
-    return values
 
 
 def test_keys_come_from_the_environment_only_with_a_target() -> None:
@@ -65,25 +53,24 @@ def test_environment_fills_profile_and_timeout_and_options_win() -> None:
     assert RunSettings.from_options({}, {}).timeout == DEFAULT_TIMEOUT
 
 
-def test_settings_survive_the_trip_through_pytest_options() -> None:
-    settings = RunSettings.from_options(
-        {
-            "target_url": "https://api.example.com",
-            "api_key": "sk_test_a",
-            "live_api_key": "sk_live_c",
-            "profile": "ci",
-            "seed": 42,
-            "report_dir": "out",
-            "spec_path": "spec.yaml",
-            "timeout": 4.0,
-            "card_id_success": "card_ok",
-        },
-        {},
-    )
-    parsed = _parse(settings.pytest_args())
-    back = RunSettings.from_pytest(lambda flag: parsed.get(flag), {})
-    assert back == settings
-    assert back.report_dir == Path("out") and back.cards["card_id_success"] == "card_ok"
+def test_every_row_is_a_click_and_a_pytest_option() -> None:
+    """The options table generates both: one row, one ``neuropay test`` option, one pytest option
+    (with the same long name unless the row names pytest's own)."""
+    from neuropay_contract.contract.cli import test_command
+    from neuropay_contract.contract.options import OPTIONS, add_pytest_options
+
+    click_names = {p.name: p for p in test_command.params}
+    pytest_flags: set[str] = set()
+
+    class Group:
+        def addoption(self, flag: str, **kwargs: Any) -> None:
+            pytest_flags.add(flag)
+
+    add_pytest_options(Group())
+    for option in OPTIONS:
+        assert option.long in click_names[option.name].opts
+        assert option.pytest_long in pytest_flags
+    assert RunSettings().transport.headers == ()
 
 
 def test_a_live_key_as_the_main_key_is_refused() -> None:

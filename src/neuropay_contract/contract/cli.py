@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -13,11 +14,12 @@ from rich.console import Console
 from .._resources import contract_suite_path
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
 from ..outputs import ensure_dir
-from ..reports.formats import file_names
+from ..project_config import read_project_config
 from ..results import RunResults
 from ..spec import load_spec
-from .plugin import FINAL_KEY, RESULTS_KEY
-from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings
+from .options import click_options
+from .plugin import FINAL_KEY, RESULTS_KEY, given_settings
+from .settings import RunSettings
 from .terminal import ProgressPlugin, print_summary
 
 
@@ -83,13 +85,12 @@ def run_suite(
         "ignore::DeprecationWarning",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        *settings.pytest_args(),
     ]
     if keyword:
         args += ["-k", keyword]
     _hypothesis_home()
     collector = _Collector()
-    plugins: list[object] = [collector]
+    plugins: list[object] = [collector, given_settings(settings)]
     bar = ProgressPlugin(progress) if progress is not None and not verbose else None
     if bar is not None:
         plugins.append(bar)
@@ -162,56 +163,8 @@ def run_suite_subprocess(
 
 
 @click.command("test")
-@click.option(
-    "--target-url",
-    help="Server to test (or $NEUROPAY_TARGET_URL; default: the embedded reference server).",
-)
-@click.option("--api-key", help="Test API key (or $NEUROPAY_API_KEY).")
-@click.option(
-    "--second-api-key", help="Test key of another merchant (or $NEUROPAY_SECOND_API_KEY)."
-)
-@click.option("--live-api-key", help="Live key of the first merchant (or $NEUROPAY_LIVE_API_KEY).")
-@click.option(
-    "--profile",
-    type=click.Choice(sorted(PROFILES)),
-    default="ci",
-    show_default=True,
-    help="How hard to look: dev (fast), ci, deep.",
-)
-@click.option("--seed", type=int, default=None, help="Seed for generated data (reproducible runs).")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=Path("reports"),
-    show_default=True,
-    help=f"Where {', '.join(file_names())} go.",
-)
-@click.option("--spec", type=click.Path(path_type=Path), default=None, help="Spec to test against.")
+@click_options
 @click.option("-k", "keyword", default=None, help="Only checks matching this pytest -k expression.")
-@click.option(
-    "--card-number-success",
-    default=None,
-    help="Hosted-page card number that succeeds on the target.",
-)
-@click.option("--card-number-decline", default=None, help="Hosted-page card number that declines.")
-@click.option(
-    "--card-id-success", default=None, help="Card id that pays automatically on the target."
-)
-@click.option("--card-id-decline", default=None, help="Card id that declines automatic payment.")
-@click.option(
-    "--timeout",
-    envvar="NEUROPAY_TIMEOUT",
-    type=click.FloatRange(min=0.1),
-    default=None,
-    help=f"Seconds to wait for each answer of the target (or $NEUROPAY_TIMEOUT; {DEFAULT_TIMEOUT:g}).",
-)
-@click.option(
-    "--operations",
-    default=None,
-    metavar="ID,...",
-    help="Certify only these operations (operationIds): checks of the others are not covered, "
-    "and the verdict covers the subset.",
-)
 @click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
 @click.option(
     "--list-rules",
@@ -228,29 +181,18 @@ def run_suite_subprocess(
     help="With --list-rules: text (default) or md (Markdown, as contract_tests/RULES.md).",
 )
 def test_command(
-    target_url: str | None,
-    api_key: str | None,
-    second_api_key: str | None,
-    live_api_key: str | None,
-    profile: str,
-    seed: int | None,
-    report_dir: Path,
-    spec: Path | None,
     keyword: str | None,
-    card_number_success: str | None,
-    card_number_decline: str | None,
-    card_id_success: str | None,
-    card_id_decline: str | None,
-    timeout: float | None,
-    operations: str | None,
     verbose: bool,
     list_format: str | None,
     rules_format: str | None,
+    **options: Any,
 ) -> int:
     """Certify a server against the spec: fuzzing, auth, every lifecycle transition and forbidden
     move, money invariants, metadata, customers, idempotency.
 
     With no --target-url it starts the embedded reference server on a free loopback port.
+    Options may also come from [tool.neuropay.test] of pyproject.toml or [test] of
+    neuropay.toml (the command line wins, then the environment, then the file).
     Exit 0 conformant, 1 contract violations, 2 could not test.
     """
     if list_format is not None:
@@ -261,23 +203,9 @@ def test_command(
     if rules_format is not None:
         raise click.UsageError("--format goes with --list-rules")
     settings = RunSettings.from_options(
-        {
-            "target_url": target_url,
-            "api_key": api_key,
-            "second_api_key": second_api_key,
-            "live_api_key": live_api_key,
-            "profile": profile,
-            "seed": seed,
-            "report_dir": report_dir,
-            "spec_path": spec,
-            "timeout": timeout,
-            "card_number_success": card_number_success,
-            "card_number_decline": card_number_decline,
-            "card_id_success": card_id_success,
-            "card_id_decline": card_id_decline,
-            "operations": operations,
-        }
+        options, config=read_project_config("test"), cli_defaults=True
     )
+    spec = settings.spec_path
     if spec is not None and not spec.exists():
         raise NeuropayError(f"spec file {spec} does not exist")
     # An unreadable spec, or one without the lifecycle the suite is built from, stops here with
@@ -294,6 +222,7 @@ def test_command(
         )
     if keyword:
         _check_keyword(keyword)
+    report_dir = settings.report_dir or Path("reports")
     ensure_dir(report_dir, "the reports")
     console = Console(highlight=False, soft_wrap=True)
     code, results, error = run_suite(settings, keyword, verbose, Console(stderr=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
     from hypothesis import settings
 
     from .client import ContractClient
+from .options import add_pytest_options
 from .results_builder import RunState, build_results, check_result
-from .settings import DEFAULT_TIMEOUT, PROFILES, RunSettings, RunTarget
+from .settings import DEFAULT_PROFILE, PROFILES, RunSettings, RunTarget
 
 RESULTS_KEY = pytest.StashKey[RunState]()
 
@@ -41,61 +43,25 @@ def run_client(config: pytest.Config, target: RunTarget, http: httpx.Client) -> 
 SETTINGS_KEY = pytest.StashKey[RunSettings]()
 
 
+GIVEN_KEY = pytest.StashKey[RunSettings]()
+
+
+class given_settings:
+    """A plugin object that hands a run's settings, built by ``neuropay test``, to this plugin:
+    the object itself, not options serialised to strings and parsed again."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[GIVEN_KEY] = self.settings
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("neuropay", "neuropay contract suite")
-    # Defaults are None: RunSettings fills them from the environment, once for the CLI and pytest.
-    group.addoption(
-        "--target-url",
-        default=None,
-        help="base URL of the server under test (default: the embedded reference server)",
-    )
-    group.addoption("--api-key", default=None, help="test API key (default: $NEUROPAY_API_KEY)")
-    group.addoption(
-        "--second-api-key",
-        default=None,
-        help="test key of another merchant, for isolation checks ($NEUROPAY_SECOND_API_KEY)",
-    )
-    group.addoption(
-        "--live-api-key",
-        default=None,
-        help="live key of the first merchant, for test/live isolation ($NEUROPAY_LIVE_API_KEY)",
-    )
-    group.addoption(
-        "--profile",
-        default=None,
-        choices=sorted(PROFILES),
-        help="how hard to look: dev (fast, the default), ci, deep ($NEUROPAY_PROFILE)",
-    )
-    group.addoption(
-        "--seed", type=int, default=None, help="seed for generated data (reproducible runs)"
-    )
-    group.addoption("--report-dir", default=None, help="write results.json and reports here")
-    group.addoption(
-        "--operations",
-        default=None,
-        help="certify only these operations (comma-separated operationIds): checks of others "
-        "are not covered and the verdict covers the subset",
-    )
-    group.addoption(
-        "--request-timeout",
-        type=float,
-        default=None,
-        help=f"seconds to wait for each answer of the target ($NEUROPAY_TIMEOUT, {DEFAULT_TIMEOUT:g})",
-    )
-    group.addoption(
-        "--np-spec", default=None, help="spec to test against (default: the bundled spec)"
-    )
-    for name in (
-        "card-number-success",
-        "card-number-decline",
-        "card-id-success",
-        "card-id-decline",
-    ):
-        group.addoption(
-            f"--{name}",
-            default=None,
-            help=f"override the spec's test-mode {name.replace('-', ' ')}",
-        )
+    # One pytest option per row of the options table (defaults None: RunSettings fills them
+    # from the environment and the configuration file, once for the CLI and pytest).
+    add_pytest_options(parser.getgroup("neuropay", "neuropay contract suite"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,36 +87,48 @@ def pytest_configure(config: pytest.Config) -> None:
             database=None,
             print_blob=False,
         )
-    hypothesis_seed = config.getoption("--hypothesis-seed", None)
-    if config.getoption("--seed") is None:
-        # Every run has a seed, shown in the header, the summary and the reports, so a red run
-        # can be replayed with --seed (xdist workers receive the controller's choice).
-        given = str(hypothesis_seed) if hypothesis_seed is not None else ""
-        config.option.seed = int(given) if given.isdigit() else secrets.randbelow(2**31)
-    if hypothesis_seed is None:
-        # --seed alone makes every property and fuzz check reproducible, as --hypothesis-seed does
-        # (the same global Hypothesis uses for it).
-        from hypothesis import core
-
-        core.global_force_seed = int(config.option.seed)  # type: ignore[assignment]
     state = RunState(started=time.time())
     config.stash[RESULTS_KEY] = state
     global ACTIVE_PROFILE, ACTIVE_SPEC_PATH
-    try:
-        run = RunSettings.from_pytest(config.getoption)
-    except NeuropayError as exc:
-        # Reported when the suite's first fixture asks for the settings (pytest.exit here would
-        # stop runs of unrelated tests that merely have the plugin installed).
-        state.error = str(exc)
-        run = RunSettings()
-    else:
+    run = config.stash.get(GIVEN_KEY, None)
+    if run is None:
+        try:
+            run = RunSettings.from_pytest(config.getoption)
+        except NeuropayError as exc:
+            # Reported when the suite's first fixture asks for the settings (pytest.exit here
+            # would stop runs of unrelated tests that merely have the plugin installed).
+            state.error = str(exc)
+            run = None
+    hypothesis_seed = config.getoption("--hypothesis-seed", None)
+    if run is not None and run.seed is None:
+        # Every run has a seed, shown in the header, the summary and the reports, so a red run
+        # can be replayed with --seed (xdist workers receive the controller's choice).
+        given = str(hypothesis_seed) if hypothesis_seed is not None else ""
+        run = replace(run, seed=int(given) if given.isdigit() else secrets.randbelow(2**31))
+        config.option.np_seed = run.seed  # what xdist workers read back
+    if run is not None:
         config.stash[SETTINGS_KEY] = run
-    ACTIVE_PROFILE = run.profile
-    ACTIVE_SPEC_PATH = str(run.spec_path) if run.spec_path else None
+        if hypothesis_seed is None:
+            # --seed alone makes every property and fuzz check reproducible, as
+            # --hypothesis-seed does (the same global Hypothesis uses for it).
+            from hypothesis import core
+
+            core.global_force_seed = run.seed  # type: ignore[assignment]
+        if run.max_failures:
+            config.option.maxfail = run.max_failures  # pytest's own "stop after N failures"
+        if run.max_examples:
+            settings.register_profile(
+                f"np-{run.profile}",
+                settings.get_profile(f"np-{run.profile}"),
+                max_examples=run.max_examples,
+            )
+    ACTIVE_PROFILE = run.profile if run else DEFAULT_PROFILE
+    ACTIVE_SPEC_PATH = str(run.spec_path) if run and run.spec_path else None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    seed = config.getoption("--seed")
+    run = config.stash.get(SETTINGS_KEY, None)
+    seed = run.seed if run else None
     return f"neuropay: profile {ACTIVE_PROFILE}, seed {seed} (replay: --seed {seed})"
 
 

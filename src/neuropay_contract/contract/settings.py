@@ -1,9 +1,11 @@
 """What a contract run is told: the target, its keys, how hard to look, where reports go.
 
-:class:`RunSettings` is built once from options (the CLI's or pytest's) and the environment and
-validated in one place; ``neuropay test`` turns it into pytest options with :meth:`pytest_args`
-and the plugin reads it back with :meth:`from_pytest`, so a new option is one field, one entry in
-:data:`OPTIONS` and its use. :class:`RunTarget` is the resolved target the checks run against.
+:class:`RunSettings` is built once from the options (:data:`.options.OPTIONS`, the CLI's or
+pytest's), the environment and the project's configuration file, and validated in one place.
+``neuropay test`` hands the object itself to the pytest run (:func:`.plugin.given_settings`);
+plain ``pytest contract_tests`` builds it with :meth:`from_pytest`. A new option is one row of
+:data:`.options.OPTIONS`, one field here and its use. :class:`RunTarget` is the resolved target
+the checks run against.
 """
 
 from __future__ import annotations
@@ -16,19 +18,28 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import NeuropayError
+from ..project_config import ProjectConfig, read_project_config
+from .options import BY_NAME, DEFAULT_PROFILE, DEFAULT_TIMEOUT, PROFILES, from_pytest_options
 
 if TYPE_CHECKING:
+    import httpx
+    import requests
+
     from ..spec import ApiSpec
     from .reach import PaymentMeans
 
-PROFILES: dict[str, dict[str, int]] = {
-    # max_examples for property and fuzz checks, stateful steps
-    "dev": {"examples": 4, "fuzz": 4, "stateful_steps": 6},
-    "ci": {"examples": 25, "fuzz": 25, "stateful_steps": 12},
-    "deep": {"examples": 100, "fuzz": 100, "stateful_steps": 25},
-}
-DEFAULT_PROFILE = "dev"  # plain pytest; `neuropay test` defaults to ci
-DEFAULT_TIMEOUT = 10.0  # seconds per HTTP exchange with the target
+__all__ = [
+    "CARD_OPTIONS",
+    "DEFAULT_PROFILE",
+    "DEFAULT_TIMEOUT",
+    "KEY_OPTIONS",
+    "PROFILES",
+    "RunSettings",
+    "RunTarget",
+    "SettingsError",
+    "Transport",
+    "target_url_problem",
+]
 
 # The three keys: option, environment variable, and the name a report shows instead of the key.
 KEY_OPTIONS = (
@@ -56,6 +67,33 @@ def target_url_problem(url: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Transport:
+    """How the run talks to the target beyond its keys: extra headers (never reported), TLS
+    verification (True, False or a CA bundle file) and a client certificate."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    verify: bool | str = True
+    client_cert: str | None = None
+
+    def http_client(self, timeout: float) -> httpx.Client:
+        """An httpx client that sends the headers on every request (client-level headers are
+        not part of the recorded request, so no report shows them)."""
+        import httpx
+
+        return httpx.Client(
+            timeout=timeout, headers=dict(self.headers), verify=self.verify, cert=self.client_cert
+        )
+
+    def configure(self, session: requests.Session) -> requests.Session:
+        """The same for a requests session (schemathesis' calls)."""
+        session.headers.update(dict(self.headers))
+        session.verify = self.verify
+        if self.client_cert:
+            session.cert = self.client_cert
+        return session
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """One contract run's options, validated (see :meth:`from_options`)."""
 
@@ -72,6 +110,9 @@ class RunSettings:
     # --operations: the operationIds certified (None: all); checked against the spec by
     # :meth:`operations_problem` once the spec is loaded
     operations: tuple[str, ...] | None = None
+    transport: Transport = Transport()
+    max_examples: int | None = None
+    max_failures: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -80,23 +121,57 @@ class RunSettings:
 
     @property
     def limits(self) -> dict[str, int]:
-        return PROFILES[self.profile]
+        return profile_limits(self.profile, self.max_examples)
 
     @classmethod
     def from_options(
-        cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+        cls,
+        options: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        config: ProjectConfig | None = None,
+        cli_defaults: bool = False,
     ) -> RunSettings:
-        """Settings from typed options (None = not given) and the environment.
+        """Settings from typed options (None = not given), the environment and the project's
+        configuration file, in that order of precedence; with ``cli_defaults``, then the
+        defaults of ``neuropay test`` (profile ci, reports in ``reports``).
 
         Keys typed without a target are an error (the embedded server makes its own, so the run
-        would look like it tested them); keys from the environment are then ignored. The target,
-        profile and timeout fall back to ``NEUROPAY_TARGET_URL``, ``NEUROPAY_PROFILE`` and
-        ``NEUROPAY_TIMEOUT``. Raises :class:`SettingsError`.
+        would look like it tested them); keys from the environment are then ignored, and keys
+        are never read from a file. Raises :class:`SettingsError`.
         """
         env = os.environ if environ is None else environ
-        url = options.get("target_url") or env.get("NEUROPAY_TARGET_URL") or None
+        config = _by_option_name(config or ProjectConfig())
+        for key in config.values:
+            option = BY_NAME.get(key)
+            if option is None:
+                raise SettingsError(
+                    f"{config.where(key)}: unknown option; the options are "
+                    f"{', '.join(o.name.replace('_', '-') for o in BY_NAME.values() if not o.secret)}"
+                )
+            if option.secret:
+                raise SettingsError(
+                    f"{config.where(key)}: API keys are not read from files (they would be "
+                    f"committed); set ${option.env} instead"
+                )
+
+        def pick(name: str) -> tuple[Any, str]:
+            """The value of option ``name`` and where it came from (for messages)."""
+            option = BY_NAME[name]
+            value = options.get(name)
+            if value is not None and value != ():
+                return value, option.long
+            if option.env and env.get(option.env):
+                return env[option.env], f"${option.env}"
+            if name in config.values:
+                return config.values[name], config.where(name.replace("_", "-"))
+            if cli_defaults and option.cli_default is not None:
+                return option.cli_default, option.long
+            return None, option.long
+
+        url = pick("target_url")[0] or None
         keys: dict[str, str | None] = {}
         if url:
+            url = str(url)
             problem = target_url_problem(url)
             if problem:
                 raise SettingsError(problem)
@@ -113,34 +188,53 @@ class RunSettings:
                     f"{' and '.join(typed)} given without --target-url: the embedded reference "
                     "server makes its own keys; pass --target-url to test your server"
                 )
-        profile = str(options.get("profile") or env.get("NEUROPAY_PROFILE") or DEFAULT_PROFILE)
+        profile = str(pick("profile")[0] or DEFAULT_PROFILE)
         if profile not in PROFILES:
             raise SettingsError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
-        timeout_value = options.get("timeout") or env.get("NEUROPAY_TIMEOUT") or DEFAULT_TIMEOUT
-        try:
-            timeout = float(timeout_value)
-        except ValueError:
-            raise SettingsError(f"timeout {timeout_value!r} is not a number of seconds") from None
+        timeout_value, timeout_from = pick("timeout")
+        timeout = _number(timeout_value, timeout_from, float) if timeout_value else DEFAULT_TIMEOUT
         if not timeout > 0:
             raise SettingsError(f"timeout {timeout_value!r} must be more than 0 seconds")
-        seed = options.get("seed")
-        operations = options.get("operations")
+        seed = _number(*pick("seed"), int)
+        operations = pick("operations")[0]
         if isinstance(operations, str):
             operations = [op.strip() for op in operations.split(",") if op.strip()]
             if not operations:
                 raise SettingsError("--operations needs at least one operationId")
-        report_dir = options.get("report_dir")
-        spec_path = options.get("spec_path")
+        report_dir = pick("report_dir")[0]
+        spec_path = pick("spec_path")[0]
         return cls(
             target_url=url.rstrip("/") if url else None,
             profile=profile,
-            seed=int(seed) if seed is not None else None,
+            seed=seed,
             report_dir=Path(report_dir) if report_dir else None,
             spec_path=Path(spec_path) if spec_path else None,
             timeout=timeout,
-            cards={name: options.get(name) or None for name in CARD_OPTIONS},
-            operations=tuple(operations) if operations else None,
+            cards={name: pick(name)[0] or None for name in CARD_OPTIONS},
+            operations=tuple(str(op) for op in operations) if operations else None,
+            transport=Transport(
+                headers=_headers(*pick("headers")),
+                verify=_tls_verify(*pick("tls_verify")),
+                client_cert=_existing_file(*pick("client_cert")),
+            ),
+            max_examples=_at_least_one(*pick("max_examples")),
+            max_failures=_at_least_one(*pick("max_failures")),
             **keys,
+        )
+
+    @classmethod
+    def from_pytest(
+        cls,
+        option: Callable[[str], Any],
+        environ: Mapping[str, str] | None = None,
+        config: ProjectConfig | None = None,
+    ) -> RunSettings:
+        """Settings from the plugin's pytest options (``config.getoption``), the environment and
+        the working directory's configuration file."""
+        return cls.from_options(
+            from_pytest_options(option),
+            environ,
+            read_project_config("test") if config is None else config,
         )
 
     def operations_problem(self, spec: ApiSpec) -> str | None:
@@ -171,49 +265,107 @@ class RunSettings:
             embedded_run = True
             url, key, second, live = embedded
         return RunTarget(
-            url, key, second, live, embedded_run, self.profile, spec, means, self.timeout
+            url,
+            key,
+            second,
+            live,
+            embedded_run,
+            self.profile,
+            spec,
+            means,
+            self.timeout,
+            self.transport,
+            self.max_examples,
         )
 
-    # -- to and from pytest ----------------------------------------------------------------------
-    def pytest_args(self) -> list[str]:
-        """The plugin's options that carry these settings into a pytest run."""
-        args = ["--profile", self.profile, "--request-timeout", str(self.timeout)]
-        values: list[tuple[str, str | None]] = [
-            ("--target-url", self.target_url),
-            *((flag, getattr(self, name)) for name, flag, _variable in KEY_OPTIONS),
-            ("--np-spec", str(self.spec_path) if self.spec_path else None),
-            ("--report-dir", str(self.report_dir) if self.report_dir else None),
-            *((_flag(name), value) for name, value in self.cards.items()),
-            ("--operations", ",".join(self.operations) if self.operations else None),
-        ]
-        args += [part for flag, value in values if value for part in (flag, value)]
-        if self.seed is not None:
-            args += ["--seed", str(self.seed), f"--hypothesis-seed={self.seed}"]
-        return args
 
-    @classmethod
-    def from_pytest(
-        cls, option: Callable[[str], Any], environ: Mapping[str, str] | None = None
-    ) -> RunSettings:
-        """Settings from the plugin's pytest options (``config.getoption``) and the environment."""
-        options: dict[str, Any] = {
-            "target_url": option("--target-url"),
-            "profile": option("--profile"),
-            "seed": option("--seed"),
-            "report_dir": option("--report-dir"),
-            "spec_path": option("--np-spec"),
-            "timeout": option("--request-timeout"),
-            "operations": option("--operations"),
-        }
-        for name, flag, _variable in KEY_OPTIONS:
-            options[name] = option(flag)
-        for name in CARD_OPTIONS:
-            options[name] = option(_flag(name))
-        return cls.from_options(options, environ)
+def _by_option_name(config: ProjectConfig) -> ProjectConfig:
+    """The file's keys as the options' names: a key is the long option (``header``, ``spec``)
+    or the settings name (``headers``, ``spec_path``)."""
+    aliases = {o.long.removeprefix("--").replace("-", "_"): o.name for o in BY_NAME.values()}
+    values: dict[str, Any] = {}
+    for key, value in config.values.items():
+        name = aliases.get(key, key)
+        if name in values:
+            raise SettingsError(f"{config.where(key)}: the option is set twice")
+        values[name] = value
+    return ProjectConfig(values, config.path)
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def profile_limits(profile: str, max_examples: int | None = None) -> dict[str, int]:
+    """The profile's budgets, with --max-examples for property and fuzz checks when given."""
+    values = dict(PROFILES[profile])
+    if max_examples:
+        values["examples"] = values["fuzz"] = max_examples
+    return values
+
+
+def _number(value: Any, source: str, kind: type[int] | type[float]) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise SettingsError(f"{source} {value!r} is not a number")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        what = "a number of seconds" if kind is float else "an integer"
+        raise SettingsError(f"{source} {value!r} is not {what}") from None
+
+
+def _at_least_one(value: Any, source: str) -> int | None:
+    number = _number(value, source, int)
+    if number is not None and number < 1:
+        raise SettingsError(f"{source} {value!r} must be 1 or more")
+    return number  # type: ignore[no-any-return]
+
+
+def _headers(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    """``NAME:VALUE`` strings (or, from a file, a table of names to values) as pairs."""
+    if not value:
+        return ()
+    if isinstance(value, Mapping):
+        items = [f"{name}:{text}" for name, text in value.items()]
+    elif isinstance(value, str):
+        items = [value]
+    else:
+        items = [str(v) for v in value]
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        name, colon, text = item.partition(":")
+        name = name.strip()
+        if (
+            not colon
+            or not name
+            or any(c in name for c in " \t\r\n")
+            or any(c in text for c in "\r\n")
+        ):
+            raise SettingsError(f"{source} {item!r} is not NAME:VALUE")
+        if name.lower() == "authorization":
+            raise SettingsError(
+                f"{source} {name}: the run sends its own keys as Authorization; use --api-key"
+            )
+        pairs.append((name, text.strip()))
+    return tuple(pairs)
+
+
+def _tls_verify(value: Any, source: str) -> bool | str:
+    """true, false, or a CA bundle file that exists."""
+    if value is None or value is True or str(value).lower() == "true":
+        return True
+    if value is False or str(value).lower() == "false":
+        return False
+    path = _existing_file(value, source)
+    assert path is not None
+    return path
+
+
+def _existing_file(value: Any, source: str) -> str | None:
+    if value is None or value == "":
+        return None
+    path = Path(str(value))
+    if not path.is_file():
+        raise SettingsError(f"{source} {value}: no such file")
+    return str(path)
 
 
 @dataclass
@@ -230,10 +382,16 @@ class RunTarget:
     spec: ApiSpec
     means: PaymentMeans
     timeout: float = DEFAULT_TIMEOUT
+    transport: Transport = Transport()
+    max_examples: int | None = None
 
     @property
     def limits(self) -> dict[str, int]:
-        return PROFILES[self.profile]
+        return profile_limits(self.profile, self.max_examples)
+
+    def http_client(self) -> httpx.Client:
+        """A client of the target: its timeout, extra headers and TLS settings."""
+        return self.transport.http_client(self.timeout)
 
     def key_problem(self) -> str | None:
         """Why these keys cannot be right (None when they can). The suite creates, pays and
