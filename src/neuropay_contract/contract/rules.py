@@ -1,13 +1,20 @@
-"""The contract rule catalogue: every rule a check of the suite can report, with what it checks.
+"""The contract rule catalogue: every rule a check of the suite or a finding of the traffic
+checker can report, with what it checks.
 
 A failure in a report names its rule id; this is where a reader looks the id up (``neuropay test
---list-rules``, ``contract_tests/RULES.md``). A new check raises an id registered here: a test
-scans the suite and the engine for rule ids and fails on any that is missing.
+--list-rules``, ``contract_tests/RULES.md``, ``neuropay proxy|audit --list-rules``). A new check
+raises an id registered here: tests scan the suite, the engine and the traffic checker for rule
+ids and fail on any that is missing. The traffic checker reuses a suite rule where it judges the
+same thing (:data:`TRAFFIC_SHARED`); its own rules (:data:`TRAFFIC_RULES`) never reuse a suite id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -480,6 +487,221 @@ _RULES: list[Rule] = [
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+# Suite rules the traffic checker reports too, with the same meaning, on recorded traffic.
+TRAFFIC_SHARED = frozenset(
+    {
+        "auth.bearer-syntax",
+        "auth.merchant-isolation",
+        "auth.mode-isolation",
+        "auth.test-helper-live-key",
+        "idempotency.replay-header",
+        "lifecycle.forbidden-answer",
+        "lifecycle.rejection-answer",
+        "lifecycle.transition-target",
+        "lifecycle.unchanged-after-refusal",
+        "metadata.merge",
+        "money.refund-cap",
+        "money.refunded-equals-sum",
+        "precedence.order",
+        "transport.no-answer",
+    }
+)
+
+# The traffic checker's own rules: a client-side rule blames the client's request, a server-side
+# rule the server's answer.
+_TRAFFIC_ONLY: list[Rule] = [
+    Rule(
+        "request.unknown-path",
+        "Requests go to paths of the spec",
+        "the path is a spec path (client)",
+    ),
+    Rule(
+        "request.method",
+        "Requests use the operation's method",
+        "the method is the operation's (client)",
+    ),
+    Rule(
+        "request.auth",
+        "Requests carry a Bearer key",
+        "Authorization: Bearer with a key of a known mode (client)",
+    ),
+    Rule(
+        "request.too-large",
+        "Bodies stay within x-limits",
+        "the body is at most max_body_bytes (client)",
+    ),
+    Rule(
+        "request.content-type",
+        "Bodies are sent as JSON",
+        "Content-Type application/json, UTF-8 (client)",
+    ),
+    Rule(
+        "request.json",
+        "Bodies are I-JSON",
+        "the body is UTF-8 I-JSON within max_json_depth (client)",
+    ),
+    Rule(
+        "request.body-schema",
+        "Bodies match the request schema",
+        "the body validates against the operation's schema (client)",
+    ),
+    Rule(
+        "request.header",
+        "Request headers match their schema",
+        "required headers are sent and valid (client)",
+    ),
+    Rule(
+        "idempotency.key-reused",
+        "An Idempotency-Key names one request",
+        "a key is not reused with another body or operation (client)",
+    ),
+    Rule(
+        "lifecycle.forbidden-operation",
+        "Operations respect the status",
+        "no operation x-lifecycle forbids in the object's status (client)",
+    ),
+    Rule(
+        "lifecycle.rejected-operation",
+        "Operations meet their guards",
+        "no request whose guard x-lifecycle rejects (client)",
+    ),
+    Rule(
+        "money.refund-exceeds-remaining",
+        "Refunds stay within what is left",
+        "no refund larger than the amount left to refund (client)",
+    ),
+    Rule("response.server-error", "No 5xx answers", "the server does not fail with HTTP 5xx"),
+    Rule(
+        "response.status-undocumented",
+        "Statuses are documented",
+        "the status is one the operation documents",
+    ),
+    Rule(
+        "response.allow-header",
+        "405 answers list the allowed methods",
+        "Allow names the path's methods",
+    ),
+    Rule("response.json", "Answers are JSON", "the answer has a JSON body (or is 204)"),
+    Rule(
+        "response.content-type",
+        "Answers are typed as JSON",
+        "Content-Type is application/json or +json",
+    ),
+    Rule(
+        "response.body-schema",
+        "Answers match their schema",
+        "a 2xx body validates against the documented schema",
+    ),
+    Rule(
+        "response.header",
+        "Response headers match their schema",
+        "documented required headers are present and valid",
+    ),
+    Rule(
+        "response.error-envelope",
+        "Refusals use the error envelope",
+        "a 4xx/5xx body is the Error schema",
+    ),
+    Rule(
+        "response.error-code",
+        "Error codes go with their status",
+        "the code's x-error-codes status is the answer's",
+    ),
+    Rule(
+        "response.valid-request-refused",
+        "Valid requests are not refused by generic rules",
+        "a request breaking no rule gets no generic refusal",
+    ),
+    Rule(
+        "response.wrong-refusal",
+        "Refusals answer the rule broken",
+        "a refused request gets the x-precedence answer of its first broken rule",
+    ),
+    Rule(
+        "response.accepted-invalid-request",
+        "Invalid requests are refused",
+        "a request the spec refuses is not accepted",
+    ),
+    Rule(
+        "auth.key-refusal",
+        "Bad keys are refused as such",
+        "a bad credential gets the api_key step's 401 answer",
+    ),
+    Rule(
+        "idempotency.false-conflict",
+        "A key's first use is no conflict",
+        "the first valid use of a key is not answered as a reuse",
+    ),
+    Rule(
+        "idempotency.key-reuse-accepted",
+        "Reused keys are refused",
+        "a key reused with another body answers the conflict",
+    ),
+    Rule(
+        "idempotency.replay-differs",
+        "Replays answer the first answer",
+        "a retry with the same key and body gets the first answer",
+    ),
+    Rule(
+        "lifecycle.refused-allowed",
+        "Allowed moves are not refused",
+        "an operation x-lifecycle allows is not refused",
+    ),
+    Rule(
+        "lifecycle.status-contradiction",
+        "Statuses change only by operations",
+        "an object's status changes only through a transition",
+    ),
+    Rule(
+        "money.refund-record",
+        "Refunds are recorded",
+        "a refund adds its record with the amount refunded",
+    ),
+    Rule(
+        "money.refunded-amount",
+        "refunded_amount grows by the refund",
+        "after a refund the refunded amount grows by it",
+    ),
+]
+TRAFFIC_RULES: dict[str, Rule] = {
+    **{rule_id: RULES[rule_id] for rule_id in sorted(TRAFFIC_SHARED)},
+    **{rule.id: rule for rule in _TRAFFIC_ONLY},
+}
+_COLLISIONS = [rule.id for rule in _TRAFFIC_ONLY if rule.id in RULES]
+if _COLLISIONS:  # a traffic rule under a suite id would mean two things in one report
+    raise ValueError(f"traffic rules reuse suite ids: {', '.join(_COLLISIONS)}")
+
+
+def traffic_rules_text() -> str:
+    """The traffic checker's rules for a terminal (``neuropay proxy|audit --list-rules``)."""
+    width = max(len(rule_id) for rule_id in TRAFFIC_RULES)
+    return "".join(
+        f"{r.id:<{width}}  {r.title}: {r.checks}"
+        + (" [also a suite rule]" if r.id in TRAFFIC_SHARED else "")
+        + "\n"
+        for r in sorted(TRAFFIC_RULES.values(), key=lambda r: r.id)
+    )
+
+
+def list_rules_option(text: Callable[[], str]) -> Callable[[F], F]:
+    """A ``--list-rules`` flag that prints ``text()`` and exits before any other option is
+    checked (like ``--version``)."""
+    import click
+
+    def show(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value and not ctx.resilient_parsing:
+            click.echo(text(), nl=False)
+            ctx.exit(0)
+
+    return click.option(
+        "--list-rules",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=show,
+        help="Print every rule a finding can name, with what it checks, and exit.",
+    )
 
 
 def rule(rule_id: str) -> Rule:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..contract.rules import list_rules_option, traffic_rules_text
 from ..spec import load_spec
 from .checker import TrafficChecker
 from .cli import finish
@@ -25,6 +26,7 @@ def audit_file(traffic: Path, spec_path: Path | None) -> TrafficChecker:
 
 
 @click.command("audit")
+@list_rules_option(traffic_rules_text)
 @click.argument("traffic", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI document.")
 @click.option(

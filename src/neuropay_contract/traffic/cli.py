@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..contract.rules import list_rules_option, traffic_rules_text
 from ..contract.settings import target_url_problem
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, NeuropayError, TargetError
 from ..reports.writer import write_reports
@@ -28,6 +29,7 @@ def check_reachable(target: str, timeout: float) -> None:
 
 
 @click.command("proxy")
+@list_rules_option(traffic_rules_text)
 @click.option("--target", required=True, help="The API server to forward to (http or https URL).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
