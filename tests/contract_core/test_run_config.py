@@ -182,3 +182,31 @@ def test_neuropay_test_reads_pyproject_and_keeps_headers_out_of_reports(tmp_path
     for report in (tmp_path / "out").iterdir():
         if report.is_file():
             assert "trace-secret-4242" not in report.read_text(errors="replace"), report.name
+
+
+@pytest.mark.parametrize(("limit", "failed"), [(None, 3), (1, 1)], ids=["all", "max-failures-1"])
+def test_max_failures_stops_early(tmp_path: Path, limit: int | None, failed: int) -> None:
+    """Against a server that ignores keys on retrieve, the key checks of retrieveCheckout fail;
+    --max-failures 1 stops the run at the first."""
+    import json
+
+    from neuropay_contract.contract.cli import run_suite_subprocess
+    from neuropay_contract.server import create_app, key_triplet, serve_app
+
+    from ..catalog.faults import FAULTS
+
+    fault = next(f for f in FAULTS if f.name == "auth-ignored-on-retrieve")
+    app = create_app()
+    extra = ("--max-failures", str(limit)) if limit else ()
+    with serve_app(fault.apply(app)) as url:
+        proc = run_suite_subprocess(
+            url,
+            key_triplet(app.state.keys),
+            tmp_path,
+            select="test_requires_valid_key and retrieveCheckout",
+            extra=extra,
+        )
+    app.state.store.close()
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert summary["failed"] == failed if limit else summary["failed"] >= failed
