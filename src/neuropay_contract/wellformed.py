@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .documents import escape_pointer
@@ -30,6 +31,7 @@ __all__ = [
     "parse_json",
     "read_authorization",
     "request_media_ok",
+    "utc_timestamp",
 ]
 
 
@@ -186,6 +188,14 @@ def request_media_ok(header: str | None) -> bool:
         if name.strip().lower() == "charset"
     ]
     return media.lower() == "application/json" and all(c == "utf-8" for c in charsets)
+
+
+# -- timestamps --------------------------------------------------------------------------------
+def utc_timestamp(stamp: float | None = None, timespec: str = "seconds") -> str:
+    """An RFC 3339 UTC timestamp ending in ``Z``, as the spec's ``date-time`` fields and every
+    report write them; ``stamp`` is seconds since the epoch (default: now)."""
+    moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
+    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 # -- the credential ----------------------------------------------------------------------------

@@ -167,3 +167,11 @@ def test_audit_of_a_refund_beyond_a_double_blames_nobody(
     assert [(f.rule, f.side) for f in audit_file(declared_only, None).findings] == []
     findings = [(f.rule, f.side) for f in audit_file(both, None).findings]
     assert findings == [("request.json", "client")]
+
+
+def test_timestamps_are_written_one_way() -> None:
+    from neuropay_contract.wellformed import utc_timestamp
+
+    assert utc_timestamp(0) == "1970-01-01T00:00:00Z"
+    assert utc_timestamp(1.5, "milliseconds") == "1970-01-01T00:00:01.500Z"
+    assert utc_timestamp().endswith("Z")

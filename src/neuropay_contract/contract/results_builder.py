@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..results import (
     RunResults,
 )
 from ..untrusted import bounded, clip
+from ..wellformed import utc_timestamp
 from .checks import (
     NOT_COVERED_PREFIX,
     ContractViolation,
@@ -53,8 +53,7 @@ def spec_digest(path: Path) -> str:
 
 
 def now_iso(stamp: float | None = None) -> str:
-    moment = datetime.fromtimestamp(stamp, UTC) if stamp is not None else datetime.now(UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_timestamp(stamp)
 
 
 def _no_answer(exc: BaseException) -> str | None:

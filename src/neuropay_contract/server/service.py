@@ -9,7 +9,6 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import SpecError
@@ -22,6 +21,7 @@ from ..lifecycle import (
     request_facts,
 )
 from ..spec import ApiSpec, TestMode
+from ..wellformed import utc_timestamp
 from .records import CheckoutRecord, CustomerRecord, ErrorEnvelope
 from .storage import IdempotencyRecord, Storage, Tables
 
@@ -56,7 +56,7 @@ Handler = Callable[[Tables, Caller, dict[str, Any]], Response]
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_timestamp(timespec="microseconds")
 
 
 def new_id() -> str:

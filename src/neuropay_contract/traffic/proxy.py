@@ -7,7 +7,6 @@ import json
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import IO, Any
 
 import httpx
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ..wellformed import utc_timestamp
 from .checker import TrafficChecker
 from .exchange import Exchange, KeyLabels, clean_headers, object_of, redact_text
 from .findings import Finding
@@ -126,7 +126,7 @@ class ValidatingProxy:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = utc_timestamp(timespec="milliseconds")
         kept = _Kept(self.request_keep)
         stream = request.stream()
         # Read up to the kept prefix first (enforce mode judges the request before forwarding);

@@ -7,7 +7,6 @@ import hashlib
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..results import (
     RunResults,
     Step,
 )
+from ..wellformed import utc_timestamp
 from .checker import TrafficChecker
 from .exchange import Exchange, redact_text
 from .findings import Finding
@@ -31,7 +31,7 @@ MAX_REPORTED_OBJECTS = 300
 
 
 def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_timestamp(stamp)
 
 
 def _body(raw: bytes) -> Any:
