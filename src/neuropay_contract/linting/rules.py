@@ -16,6 +16,7 @@ from ..lifecycle import cells
 from ..spec import ApiSpec, escape_pointer, load_spec
 from .extension_schemas import extension_problems
 from .refs import isolate
+from .ruleset import OFF, Ruleset
 from .validator import validator_findings
 
 LEVELS = ("info", "warning", "error")  # ascending: --fail-on LEVEL fails on it and above
@@ -52,6 +53,17 @@ Rule = Callable[[ApiSpec], Iterator[Finding]]
 RULES: dict[str, tuple[str, Rule]] = {}
 # Every rule's severity, rules outside RULES included; a rule registered without one is an error.
 SEVERITIES: dict[str, str] = {"NP000": "error", "NP012": "error"}
+# The rules that run outside RULES (the validator first, the $ref policy before it).
+OUTSIDE = {
+    "NP000": "openapi-spec-validator accepts the document (OpenAPI 3.0 or 3.1)",
+    "NP012": "no external $ref is followed (files only with --allow-local-refs)",
+}
+
+
+def summaries() -> dict[str, str]:
+    """Every rule id, in order, with its one-line summary."""
+    table = {**OUTSIDE, **{rule_id: summary for rule_id, (summary, _fn) in RULES.items()}}
+    return dict(sorted(table.items()))
 
 
 def rule(rule_id: str, summary: str, severity: str = "error") -> Callable[[Rule], Rule]:
@@ -411,11 +423,17 @@ def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
                 )
 
 
-def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) -> LintReport:
+def lint_spec(
+    path: str | Path | None = None,
+    allow_local_refs: bool = False,
+    ruleset: Ruleset | None = None,
+) -> LintReport:
     """Lint a spec file. Raises SpecError (exit 2) only when the file cannot be read as a document.
 
     External ``$ref``s are never fetched: each becomes an NP012 finding unless ``allow_local_refs``
-    lets a relative file inside the spec's folder be inlined (see :mod:`.refs`)."""
+    lets a relative file inside the spec's folder be inlined (see :mod:`.refs`). ``ruleset``
+    (the project's configuration) turns rules off or changes their severity, per file or node."""
+    ruleset = ruleset or Ruleset()
     loaded = load_spec(path, positions=True)
     spec_path = Path(str(loaded.path))
     document, refused = isolate(loaded.document, spec_path, allow_local_refs)
@@ -433,18 +451,16 @@ def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) ->
     ]
     if not any(f.rule == "NP000" for f in findings):
         for rule_id, (_summary, fn) in RULES.items():
+            if not ruleset.enabled(rule_id, spec_path):
+                continue
             try:
                 findings.extend(fn(spec))
             except (SpecError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 findings.append(_f(rule_id, "#", f"rule could not run on this document: {exc}"))
-    report.findings = [
-        Finding(
-            f.rule,
-            f.pointer,
-            f.message,
-            loaded.line_of(f.pointer),
-            f.severity or SEVERITIES.get(f.rule, "error"),
-        )
-        for f in findings
-    ]
+    for f in findings:
+        default = f.severity or SEVERITIES.get(f.rule, "error")
+        severity = ruleset.severity(f.rule, default, spec_path, f.pointer)
+        if severity != OFF:
+            line = loaded.line_of(f.pointer)
+            report.findings.append(Finding(f.rule, f.pointer, f.message, line, severity))
     return report

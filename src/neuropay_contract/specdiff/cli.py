@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from .accept import apply_acceptances, read_accept_file
 from .differ import diff_documents
 from .gate import major_bumped
 from .model import Severity, Side
-from .render import REPORT_SCHEMA_PATH, render, render_rules
+from .render import CI_FORMATS, FORMATS, REPORT_SCHEMA_PATH, render, render_rules
 from .rules import RULES
 from .source import load_document
 
@@ -20,8 +21,9 @@ from .source import load_document
 @click.argument("old", required=False)
 @click.argument("new", required=False)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True,
-    help="text for terminals, md for PR comments, json for tools (see --json-schema).",
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+    help="text for terminals, md for PR comments, json for tools (see --json-schema), sarif for "
+    "code scanning, junit for test reports (a test case per rule), github for annotations.",
 )  # fmt: skip
 @click.option(
     "--fail-on", type=click.Choice(["breaking", "warning", "never"]), default="breaking",
@@ -63,21 +65,26 @@ def diff_command(
     if json_schema:
         click.echo(REPORT_SCHEMA_PATH.read_text(encoding="utf-8").rstrip())
         return EXIT_OK
+    wanted = Side(side)
+    concerned = [r for r in RULES.values() if r.side.concerns(wanted)]
     if show_rules:
-        wanted = Side(side)
-        click.echo(render_rules([r for r in RULES.values() if r.side.concerns(wanted)], fmt))
+        click.echo(render_rules(concerned, fmt if fmt in ("md", "json") else "text"))
         return EXIT_OK
     if old is None or new is None:
         raise UsageError("spec diff needs OLD and NEW (files or git:REF[:PATH]); see --help")
     cwd = Path.cwd()
     accepted = read_accept_file(accept_file) if accept_file else []
-    report = diff_documents(load_document(old, cwd), load_document(new, cwd))
-    report = apply_acceptances(report, accepted).filtered(Side(side))
-    click.echo(render(report, fmt))
+    lines = fmt in CI_FORMATS
+    started = time.perf_counter()
+    report = diff_documents(load_document(old, cwd, lines), load_document(new, cwd, lines))
+    report = apply_acceptances(report, accepted).filtered(wanted)
     worst = report.worst()
+    bump_accepted = allow_major_bump and major_bumped(report) and worst is Severity.BREAKING
+    fail_rank = None if fail_on == "never" or bump_accepted else Severity(fail_on).rank
+    click.echo(render(report, fmt, concerned, fail_rank, time.perf_counter() - started))
     if fail_on == "never":
         return EXIT_OK
-    if allow_major_bump and major_bumped(report) and worst is Severity.BREAKING:
+    if bump_accepted:
         click.echo(
             f"breaking changes accepted: info.version {report.old.version} -> "
             f"{report.new.version} is a new major version",

@@ -93,6 +93,26 @@ class Document:
 
     source: str
     content: dict[str, object]
+    lines: dict[str, int] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def file(self) -> str:
+        """The file the document is (``git:REF:PATH`` names PATH)."""
+        if self.source.startswith("git:"):
+            _ref, _, path = self.source[len("git:") :].partition(":")
+            return path or "spec/openapi.yaml"
+        return self.source
+
+    def line_of(self, pointer: str | None) -> int | None:
+        """The line of ``pointer`` (or of its closest recorded parent), when positions were read."""
+        if self.lines is None or pointer is None:
+            return None
+        key = pointer.removeprefix("#")
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rsplit("/", 1)[0]
+        return None
 
     @property
     def title(self) -> str:

@@ -7,15 +7,28 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from .. import __version__, ci_formats
 from .model import Change, DiffReport, Rule, Severity
 
 REPORT_SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 SCHEMA_ID = "https://neuropay-contract.invalid/schemas/spec-diff-report/v1"
 _TITLES = {Severity.BREAKING: "Breaking", Severity.WARNING: "Warnings", Severity.SAFE: "Safe"}
+FORMATS = ("text", "md", "json", "sarif", "junit", "github")
+CI_FORMATS = ("sarif", "junit", "github")  # those that point at lines of the new file
+_LEVEL = {Severity.BREAKING: "error", Severity.WARNING: "warning", Severity.SAFE: "note"}
 
 
-def render(report: DiffReport, fmt: str) -> str:
-    """The report in ``fmt`` (text, md or json)."""
+def render(
+    report: DiffReport,
+    fmt: str,
+    rules: list[Rule] | None = None,
+    fail_rank: int | None = None,
+    seconds: float = 0.0,
+) -> str:
+    """The report in ``fmt`` (one of :data:`FORMATS`). The CI formats list ``rules`` (the rule
+    table) and fail the changes whose severity ranks at least ``fail_rank`` (None: none fails)."""
+    if fmt in CI_FORMATS:
+        return _ci(report, fmt, rules or [], fail_rank, seconds)
     if fmt == "json":
         return json.dumps(to_json(report), indent=2)
     if fmt == "md":
@@ -110,6 +123,36 @@ def _markdown(report: DiffReport) -> str:
     if not report.changes:
         lines += ["", "No changes that affect clients or servers."]
     return "\n".join(lines)
+
+
+def _ci(
+    report: DiffReport, fmt: str, rules: list[Rule], fail_rank: int | None, seconds: float
+) -> str:
+    """SARIF, JUnit or GitHub annotations: each change on the new file's line of its node (the
+    old file's for a removal), which is where a reviewer reads it in a pull request."""
+    found = []
+    for c in report.changes:
+        side = report.new if c.new_pointer else report.old
+        pointer = c.new_pointer or c.old_pointer
+        where = f" ({_where(c)})" if c.operations else ""
+        found.append(
+            ci_formats.Annotation(
+                c.rule.id,
+                _LEVEL[c.severity],
+                f"{c.severity.value} for {c.side.value}{where}: {c.reason}",
+                side.file,
+                side.line_of(pointer),
+                pointer,
+                fail_rank is not None and c.severity.rank >= fail_rank,
+            )
+        )
+    if fmt == "github":
+        return ci_formats.github(found)
+    infos = [ci_formats.RuleInfo(r.id, r.summary, _LEVEL[r.severity]) for r in rules]
+    if fmt == "junit":
+        suite = f"neuropay spec diff {report.old.source} {report.new.source}"
+        return ci_formats.junit(suite, infos, found, seconds)
+    return json.dumps(ci_formats.sarif("neuropay spec diff", __version__, infos, found), indent=2)
 
 
 def _md(text: str) -> str:

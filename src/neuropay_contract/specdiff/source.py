@@ -12,8 +12,9 @@ from .model import Document
 DEFAULT_GIT_PATH = "spec/openapi.yaml"
 
 
-def load_document(source: str, cwd: Path | None = None) -> Document:
-    """Parse ``source`` (a path or ``git:REF[:PATH]``) into a checked OpenAPI document."""
+def load_document(source: str, cwd: Path | None = None, positions: bool = False) -> Document:
+    """Parse ``source`` (a path or ``git:REF[:PATH]``) into a checked OpenAPI document;
+    ``positions`` also records each node's line (for annotations on the file)."""
     if source.startswith("git:"):
         text = _git_text(source, cwd or Path.cwd())
     else:
@@ -26,18 +27,18 @@ def load_document(source: str, cwd: Path | None = None) -> Document:
             raise SpecError(f"{source} is a directory, not a spec file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"cannot read {source}: {exc}") from None
-    return parse_document(text, source)
+    return parse_document(text, source, positions)
 
 
-def parse_document(text: str, source: str) -> Document:
+def parse_document(text: str, source: str, positions: bool = False) -> Document:
     """Parse YAML or JSON text (safely: depth and alias limits) and check it is OpenAPI 3.x."""
-    content, _ = documents.parse_document(text, source)
+    content, lines = documents.parse_document(text, source, positions)
     if not isinstance(content, dict) or "openapi" not in content:
         raise SpecError(f"{source} is not an OpenAPI document (no 'openapi' field)")
     version = str(content.get("openapi"))
     if not version.startswith("3."):
         raise SpecError(f"{source} is OpenAPI {version}; spec diff reads OpenAPI 3.0 and 3.1")
-    return Document(source, content)
+    return Document(source, content, lines)
 
 
 def _git_text(source: str, cwd: Path) -> str:
