@@ -423,6 +423,25 @@ def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
                 )
 
 
+def _without_regex_duplicates(findings: list[Finding]) -> list[Finding]:
+    """The validator's "is not a 'regex'" is the NP013 finding of the same pattern, told less
+    precisely (which mode, which character): keep NP013's. The validator names the node at the
+    schema holding it or, for a nested schema, relative to that schema (``#/properties/x/...``)."""
+    dialect = [f.pointer for f in findings if f.rule == "NP013"]
+
+    def same(pointer: str) -> bool:
+        return any(
+            p == pointer
+            or p.startswith(pointer + "/")
+            or (pointer != "#" and p.endswith(pointer[1:]))
+            for p in dialect
+        )
+
+    return [
+        f for f in findings if not (f.rule == "NP000" and "regex" in f.message and same(f.pointer))
+    ]
+
+
 def lint_spec(
     path: str | Path | None = None,
     allow_local_refs: bool = False,
@@ -449,14 +468,18 @@ def lint_spec(
         for pointer, message in validator_findings(spec.document, spec.openapi_version)
         if not any(pointer == h or pointer.startswith(h + "/") for h in hidden)
     ]
-    if not any(f.rule == "NP000" for f in findings):
-        for rule_id, (_summary, fn) in RULES.items():
-            if not ruleset.enabled(rule_id, spec_path):
-                continue
-            try:
-                findings.extend(fn(spec))
-            except (SpecError, KeyError, TypeError, AttributeError, ValueError) as exc:
-                findings.append(_f(rule_id, "#", f"rule could not run on this document: {exc}"))
+    # Every rule runs, even on a document the validator refuses: one debatable error must not
+    # hide the rest. A rule the document's shape defeats says so in one finding.
+    invalid = any(f.rule == "NP000" for f in findings)
+    for rule_id, (_summary, fn) in RULES.items():
+        if not ruleset.enabled(rule_id, spec_path):
+            continue
+        try:
+            findings.extend(fn(spec))
+        except (SpecError, KeyError, TypeError, AttributeError, ValueError) as exc:
+            reason = " (the document is not valid OpenAPI: see NP000)" if invalid else ""
+            findings.append(_f(rule_id, "#", f"rule could not run on this document{reason}: {exc}"))
+    findings = _without_regex_duplicates(findings)
     for f in findings:
         default = f.severity or SEVERITIES.get(f.rule, "error")
         severity = ruleset.severity(f.rule, default, spec_path, f.pointer)
