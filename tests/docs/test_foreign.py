@@ -3,12 +3,14 @@ credential variables, and a search that finds operations by what their descripti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from neuropay_contract.docs import render_docs
+from neuropay_contract.docs.search import PHRASE_LIMIT, _plain
 from neuropay_contract.spec import ApiSpec, load_spec
 
 from .._fixtures import REALSPECS
@@ -85,4 +87,52 @@ def test_search_finds_what_descriptions_say(tmp_path: Path, page: Any) -> None:
     assert "PostRefunds" in hits.first.text_content()
     browser.fill("#search", "refund zebra")  # every word must match
     assert browser.locator("#results .none").text_content() == "No match"
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def _index(folder: Path) -> dict[str, Any]:
+    html = (folder / "index.html").read_text()
+    start = html.index('<script type="application/json" id="search-index">')
+    body = html[html.index(">", start) + 1 : html.index("</script>", start)]
+    parsed: dict[str, Any] = json.loads(body.replace("<\\/", "</"))
+    return parsed
+
+
+def test_the_index_holds_every_word_of_a_long_description_once(tmp_path: Path) -> None:
+    """PayPal's orders.patch describes its patchable paths 2,500 characters in: indexed too,
+    and the index stays small: no text twice, no word twice past the phrase head."""
+    paypal = next(p for p in REALSPECS if "paypal" in p.name)
+    spec = load_spec(paypal)
+    render_docs(spec, tmp_path, ["html"])
+    index = _index(tmp_path)
+    patch = next(e for e in index["entries"] if e["name"] == "orders.patch")
+    text = index["texts"][patch["t"]]
+    description = spec.operations["orders.patch"].raw["description"]
+    assert description.index("client_configuration") > 2000
+    assert "client_configuration" in text
+    assert len(text) < len(description) / 2  # the words, not the markup and repetitions
+    assert len(index["texts"]) == len(set(index["texts"]))
+    assert len(index["texts"]) < len(index["entries"]) / 2  # shared field descriptions
+    size = len(json.dumps(index, ensure_ascii=False))
+    assert size < 0.35 * (tmp_path / "index.html").stat().st_size
+
+
+def test_a_long_text_keeps_its_head_and_each_later_word_once() -> None:
+    long = "Head words here. " * 30 + "the <b>zebra</b> crossing; zebra again " * 50 + "omega"
+    text = _plain(long)
+    assert text.startswith("Head words here.")
+    assert text.count("zebra") == 1 and text.endswith("omega")
+    assert len(text) <= PHRASE_LIMIT + len(" zebra crossing; again omega")
+
+
+@pytest.mark.browser
+def test_search_finds_a_word_deep_in_a_long_description(tmp_path: Path, page: Any) -> None:
+    paypal = next(p for p in REALSPECS if "paypal" in p.name)
+    render_docs(load_spec(paypal), tmp_path, ["html"])
+    browser = page.page
+    browser.goto((tmp_path / "index.html").as_uri())
+    browser.fill("#search", "client_configuration")
+    hits = browser.locator("#results a")
+    assert "orders.patch" in (hits.first.text_content() or "")
+    assert hits.count() <= 15  # the page of results stays bounded
     assert page.console_errors == [] and page.outside_requests == []

@@ -1,19 +1,38 @@
 """The docs page's search index: one entry per operation, webhook, field and error code, each
 with the words a reader may search by (summaries, descriptions, paths, operation ids, field
-names); the page ranks name matches above summary/path matches above description matches."""
+names); the page ranks name matches above summary/path matches above description matches.
+
+Every word of a description is searchable, however long it is, and the index stays small: an
+entry's text is the description's first ``PHRASE_LIMIT`` characters (where a phrase is looked for)
+followed by the distinct words of the rest, and each text is stored once in ``texts`` (a field
+described alike in forty operations costs one text)."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
-TEXT_LIMIT = 400  # characters of description per entry: enough to find it, small enough to ship
+PHRASE_LIMIT = 400  # characters kept as written: whole-query (phrase) matches look here
+_WORD = re.compile(r"[\w./{}-]{2,}")
 
 
 def _plain(markdown: str) -> str:
-    """Description text without Markdown or HTML markup, one line, bounded."""
-    text = re.sub(r"<[^>]+>|[`*_#>\[\]]|\(https?://[^)]*\)", " ", markdown)
-    return " ".join(text.split())[:TEXT_LIMIT]
+    """Description text without Markdown or HTML markup, one line, every word of it: the head
+    as written, then each further word once (the search matches words, not their order)."""
+    # "_" is emphasis only at a word's edge: snake_case names (PayPal's fields) stay whole
+    text = re.sub(r"<[^>]+>|[`*#>\[\]]|(?<!\w)_+|_+(?!\w)|\(https?://[^)]*\)", " ", markdown)
+    words = text.split()
+    head = " ".join(words)[:PHRASE_LIMIT]
+    cut = head.rfind(" ") if len(head) == PHRASE_LIMIT else len(head)
+    head = head[: max(cut, 0)]
+    seen = {w.lower() for w in _WORD.findall(head)}
+    rest = []
+    for word in _WORD.findall(" ".join(words)[len(head) :]):
+        lowered = word.lower()
+        if lowered not in seen:
+            seen.add(lowered)
+            rest.append(word)
+    return " ".join([head, *rest]).strip()
 
 
 if TYPE_CHECKING:  # the model builds the index from its operations
@@ -24,9 +43,10 @@ def search_index(
     groups: list[tuple[str, str, list[OperationDoc]]],
     hooks: list[OperationDoc],
     errors: list[dict[str, Any]],
-) -> list[dict[str, str]]:
-    """The entries the page's search box looks through: operations, webhooks, fields, errors."""
-    entries = []
+) -> dict[str, Any]:
+    """What the page's search box looks through: ``entries`` (operations, webhooks, fields,
+    errors), each naming its text by position in ``texts``."""
+    entries: list[dict[str, Any]] = []
     everything = [op for _tag, _description, ops in groups for op in ops] + hooks
     for op in everything:
         entries.append(
@@ -58,4 +78,7 @@ def search_index(
                 "anchor": f"err-{error['code']}",
             }
         )
-    return entries
+    texts: dict[str, int] = {}
+    for entry in entries:
+        entry["t"] = texts.setdefault(entry.pop("text"), len(texts))
+    return {"entries": entries, "texts": list(texts)}
