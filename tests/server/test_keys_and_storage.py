@@ -253,3 +253,44 @@ def test_a_non_loopback_host_warns_that_the_sandbox_is_reachable() -> None:
     assert result.returncode == 2
     assert [is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "localhost")] == [True] * 4
     assert [is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com")] == [False] * 4
+
+
+def test_a_start_on_a_busy_port_stores_no_key_and_the_next_start_prints_them(
+    tmp_path: Path,
+) -> None:
+    """The first start fails (the port is taken): no key may be generated and stored unshown;
+    the next start generates and prints them in full."""
+    import socket
+
+    db = tmp_path / "sandbox.sqlite3"
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        port = str(busy.getsockname()[1])
+        failed = neuropay("mock", "--port", port, "--db", str(db))
+    finally:
+        busy.close()
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("neuropay: error: cannot listen on 127.0.0.1:")
+    assert "sk_" not in failed.stdout + failed.stderr
+    assert not db.exists() or neuropay("mock", "keys", "list", "--db", str(db)).stdout == ""
+    proc, _url, keys = start_mock(db)  # three new keys, printed in full
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert len(keys) == 3
+
+
+def test_a_restart_shows_prefixes_and_how_to_make_a_new_key(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    proc, _url, keys = start_mock(db)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    printed: list[str] = []
+    proc, _url, _ = start_mock(db, new_keys=0, printed=printed)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    out = "".join(printed)
+    assert f"{display_prefix(keys[0])}… (stored)" in out
+    assert f"neuropay mock keys add --merchant merchant-1 --mode test --db {db}" in out
+    assert all(key not in out for key in keys)

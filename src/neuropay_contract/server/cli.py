@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -176,6 +177,18 @@ def mock_command(
             " (plain HTTP, test data, keys in headers); use 127.0.0.1 unless you mean it",
             err=True,
         )
+    # Listen first, then open the database: a start that cannot listen (a busy port) must not
+    # generate and store keys it never gets to print. Connections made meanwhile wait in the
+    # backlog.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
     console = None if quiet or workers > 1 else Console()
     try:
         app = create_app(
@@ -187,27 +200,15 @@ def mock_command(
             frame_ancestors=framers,
         )
     except BaseException:
+        sock.close()
         if console is not None:
             console.close()
         raise
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        app.state.store.close()
-        if console is not None:
-            console.close()
-        raise NeuropayError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    # Listen before printing the URL: connections made as soon as it shows wait in the backlog.
-    sock.listen(2048)
     shown_host = host if ":" not in host else f"[{host}]"
     bound = f"http://{shown_host}:{sock.getsockname()[1]}"
     served_by = f", {workers} workers" if workers > 1 else ""
     click.echo(f"neuropay mock: {bound} (database {app.state.store.description}{served_by})")
-    _show_keys(app)
+    _show_keys(app, db)
     click.echo(f"  docs: {bound}/docs (samples aimed at this server)")
     click.echo(f"  try: curl -X POST {bound}/checkout/create -H 'Authorization: Bearer <key>' ...")
     sys.stdout.flush()
@@ -240,16 +241,24 @@ def mock_command(
     return 0
 
 
-def _show_keys(app: Any) -> None:
+def _show_keys(app: Any, db: str | None) -> None:
     generated = app.state.generated_keys
     if generated:
         click.echo("  new keys, shown only now (the database keeps only their hashes):")
         for key in generated:
             click.echo(f"  {key.mode:4} key of {key.merchant}: {key.key}")
     shown = {(k.merchant, k.mode) for k in generated}
-    for key in app.state.stored_keys:
-        if (key.merchant, key.mode) not in shown:
-            click.echo(f"  {key.mode:4} key of {key.merchant}: {key.shown} (stored)")
+    stored_only = [k for k in app.state.stored_keys if (k.merchant, k.mode) not in shown]
+    for key in stored_only:
+        click.echo(f"  {key.mode:4} key of {key.merchant}: {key.shown} (stored)")
+    if stored_only:
+        # The database keeps only hashes: a key not at hand is made anew, never shown again.
+        first = stored_only[0]
+        click.echo(
+            "  a stored key is shown by its prefix only; without it at hand, make a new one:"
+            f" neuropay mock keys add --merchant {first.merchant} --mode {first.mode}"
+            + (f" --db {shlex.quote(db)}" if db else "")
+        )
 
 
 def _open_store(ctx: click.Context, db: str | None) -> Any:
