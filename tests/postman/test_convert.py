@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from neuropay_contract.postman import convert, diff_collection
+from neuropay_contract.postman.diff import VARIABLE, substitute_variables
 from neuropay_contract.postman.schema_tests import ajv_schema
 from neuropay_contract.sampling import Sampler
 from neuropay_contract.spec import ApiSpec, load_spec
@@ -364,3 +365,46 @@ def test_yaml_dates_and_integer_status_keys_convert(tmp_path: Path) -> None:
     item = json.loads(out.read_text())["item"][0]["item"][0]
     assert json.loads(item["request"]["body"]["raw"]) == {"day": "2020-01-01"}
     assert item["response"][0]["body"] == '"2021-02-02"'
+
+
+def test_variables_inside_json_strings_are_text() -> None:
+    """Adyen's /forward example holds "Basic {{credentials}}" inside a JSON string: Postman
+    substitutes it as text, so must the diff (it used to become a quoted value, breaking the
+    string, and the body "did not parse")."""
+    raw = (
+        '{"headers": {"Authorization": "Basic {{credentials}}", "X-Id": "{{id}}"},'
+        ' "amount": {{amount}}, "note": "say \\"{{who}}\\" twice", "brace": "}}{{"}'
+    )
+    data = json.loads(substitute_variables(raw))
+    assert data["headers"]["Authorization"] == f"Basic {VARIABLE}"
+    assert data["headers"]["X-Id"] == VARIABLE and data["amount"] == VARIABLE
+    assert data["note"] == f'say "{VARIABLE}" twice' and data["brace"] == "}}{{"
+
+
+def test_a_conversion_with_variables_in_example_strings_diffs_clean() -> None:
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Forward", "version": "1"},
+        "servers": [{"url": "https://api.example/v72"}],
+        "paths": {"/forward": {"post": {
+            "operationId": "forward",
+            "requestBody": {"content": {"application/json": {
+                "schema": {"type": "object", "required": ["headers"], "properties": {
+                    "headers": {"type": "object", "additionalProperties": {
+                        "type": "string", "pattern": "^(Basic|Bearer) [A-Za-z0-9=]+$"}},
+                    "count": {"type": "integer"},
+                }},
+                "example": {"headers": {"Authorization": "Basic {{credentials}}"}, "count": 2},
+            }}},
+            "responses": {"200": {"description": "ok"}},
+        }}},
+    }  # fmt: skip
+    spec = ApiSpec(document)
+    collection = convert(spec, tests=True)
+    assert "Basic {{credentials}}" in json.dumps(collection)
+    assert diff_collection(spec, collection) == []
+    # a real drift in the same body is still found
+    request = next(_requests(collection["item"]))["request"]
+    request["body"]["raw"] = request["body"]["raw"].replace('"count": 2', '"count": "two"')
+    drifts = [d.message for d in diff_collection(spec, collection)]
+    assert any("'two' is not of type 'integer'" in m for m in drifts), drifts

@@ -55,10 +55,37 @@ def _template_match(spec_path: str, path: str) -> bool:
     return re.match(pattern, path) is not None or spec_path == path
 
 
-# A Postman variable stands for a value the diff cannot know: it replaces every {{var}} in a body
-# and errors about it (type, pattern, enum ...) are not drift.
+# A Postman variable stands for a value the diff cannot know, and errors about it (type, pattern,
+# enum ...) are not drift. Where it stands for a JSON value ({"amount": {{amount}}}) it becomes
+# the VARIABLE string; inside a JSON string ("Basic {{credentials}}") it is text, replaced by
+# VARIABLE's text so the string stays a string.
 VARIABLE = "\u0000postman-variable"
-_VARIABLE_RE = re.compile(r'"\{\{[^}]+\}\}"|\{\{[^}]+\}\}')
+_VARIABLE_RE = re.compile(r"\{\{[^{}\n\"]+\}\}")
+_IN_STRING = json.dumps(VARIABLE)[1:-1]
+
+
+def substitute_variables(raw: str) -> str:
+    """``raw`` with every Postman ``{{variable}}`` replaced: as a JSON value outside strings, as
+    text inside them (Postman substitutes text; only where it stands decides what it is)."""
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(raw):
+        match = _VARIABLE_RE.match(raw, i) if raw.startswith("{{", i) else None
+        if match:
+            out.append(_IN_STRING if in_string else json.dumps(VARIABLE))
+            i = match.end()
+            continue
+        ch = raw[i]
+        if in_string and ch == "\\":
+            out.append(raw[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            in_string = not in_string
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _where(path: Iterable[Any]) -> str:
@@ -74,7 +101,7 @@ _PLACEHOLDER_RE = re.compile(r"^<[A-Za-z][A-Za-z0-9-]*>$")
 
 def _mentions_variable(instance: Any) -> bool:
     if isinstance(instance, str):
-        return instance == VARIABLE or _PLACEHOLDER_RE.match(instance) is not None
+        return VARIABLE in instance or _PLACEHOLDER_RE.match(instance) is not None
     if isinstance(instance, dict):
         return any(_mentions_variable(v) for v in instance.values())
     if isinstance(instance, list):
@@ -103,7 +130,7 @@ def _body_drift(spec: ApiSpec, op: Operation, request: dict[str, Any]) -> list[s
         ):
             return [f"Content-Type is {header.get('value')!r}, the spec wants application/json"]
     try:
-        data = parse_json(_VARIABLE_RE.sub(lambda _: json.dumps(VARIABLE), raw), "the body")
+        data = parse_json(substitute_variables(raw), "the body")
     except DocumentError as exc:
         return [str(exc)]
     messages: list[str] = []
