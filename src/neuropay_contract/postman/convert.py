@@ -17,6 +17,7 @@ from typing import Any
 from ..sampling import Sampler
 from ..spec import HTTP_METHODS, ApiSpec, Operation
 from .auth import AuthPlan, SecurityMapper
+from .schema_tests import SCHEMAS_VARIABLE, AjvSchemas, tests_for
 
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAMESPACE = uuid.UUID("6f1d2c0e-8a5b-4c3d-9e7f-0a1b2c3d4e5f")
@@ -61,6 +62,7 @@ class Converter:
         servers = spec.servers
         self.base_url = server_url(servers[0]) if servers else "http://localhost"
         self.hosts: dict[str, str] = {self.base_url: "baseUrl"}  # server URL -> variable
+        self.schemas = AjvSchemas(spec, shared=True)  # the test scripts' schemas, each once
 
     # -- values ----------------------------------------------------------------------------
     def param_value(self, param: Mapping[str, Any]) -> Any:
@@ -279,8 +281,6 @@ class Converter:
         return saved
 
     def item(self, op: Operation) -> dict[str, Any]:
-        from .schema_tests import tests_for
-
         request = self.request(op)
         item: dict[str, Any] = {
             "id": stable_id("request", op.operation_id),
@@ -292,7 +292,10 @@ class Converter:
             item["event"] = [
                 {
                     "listen": "test",
-                    "script": {"type": "text/javascript", "exec": tests_for(self.spec, op)},
+                    "script": {
+                        "type": "text/javascript",
+                        "exec": tests_for(self.spec, op, self.schemas),
+                    },
                 }
             ]
         return item
@@ -357,6 +360,18 @@ class Converter:
             )
         if self.global_auth.auth is not None and self.global_auth.auth["type"] != "noauth":
             collection["auth"] = self.global_auth.auth
+        if self.schemas.definitions:
+            # every schema the test scripts refer to, once (see schema_tests)
+            collection["variable"].append(
+                {
+                    "key": SCHEMAS_VARIABLE,
+                    "value": json.dumps(
+                        self.schemas.definitions, separators=(",", ":"), default=str
+                    ),
+                    "type": "string",
+                    "description": "The response schemas the test scripts check, shared.",
+                }
+            )
         return collection
 
 
