@@ -48,7 +48,9 @@ class TrafficChecker:
             return []
         self.checked += 1
         checked = self.validator.check(exchange)
-        if not exchange.answered_by_proxy:  # refused by the proxy: the target never saw it
+        # refused by the proxy: the target never saw it; a spec without x-lifecycle and friends
+        # has no objects to follow
+        if not exchange.answered_by_proxy and self.validator.ours:
             self.tracker.observe(checked)
         operation = checked.operation.operation_id if checked.operation else None
         self.requests[operation or f"{exchange.method} {exchange.path}"] += 1
@@ -61,6 +63,16 @@ class TrafficChecker:
                     exchange, operation, list(checked.findings)
                 )
         return checked.findings
+
+    @property
+    def scope(self) -> str:
+        """What the checks cover, as the reports state it."""
+        if self.validator.ours:
+            return "the spec's schemas, x-lifecycle, money, idempotency and refusal rules"
+        return (
+            "schema checks only: the spec has none of neuropay's x- extensions, so no error "
+            "envelope, key format, lifecycle, money or idempotency rule is assumed"
+        )
 
     @property
     def total_findings(self) -> int:

@@ -135,7 +135,8 @@ def finish(
     unchecked: int = 0,
 ) -> int:
     """Write the reports and the one-line summary; the exit code."""
-    results = build_results(checker, target, started, profile)
+    scoped = profile if checker.validator.ours else f"{profile} (schema checks only)"
+    results = build_results(checker, target, started, scoped)
     written = write_reports(results, report_dir)
     sides = checker.sides
     kept = len(checker.findings)
@@ -147,4 +148,6 @@ def finish(
         + f"; reports in {written['html'].parent}"
         + (f"; {unchecked} exchange(s) not checked (the checks fell behind)" if unchecked else "")
     )
+    if not checker.validator.ours:
+        click.echo(f"neuropay {profile}: {checker.scope}")
     return EXIT_VIOLATIONS if total else EXIT_OK

@@ -15,6 +15,7 @@ from ..spec import ApiSpec, Operation
 from ..wellformed import NotJson, is_json_media, media_type, parse_json, request_media_ok
 from .exchange import Exchange
 from .findings import Expectation, Finding, Side
+from .paths import PathMatcher
 
 _NOT_PARSED = object()
 
@@ -88,6 +89,11 @@ class ExchangeValidator:
         self.paths: dict[str, list[str]] = {}
         for op in spec.operations.values():
             self.paths.setdefault(op.path, []).append(op.method)
+        self.matcher = PathMatcher(spec)
+        # Neuro-Pay's conventions (the error envelope, Bearer sk_ keys, limits, x-precedence's
+        # refusals, the lifecycle) apply only to a spec that declares them; for any other spec
+        # the exchanges get the spec's own schema checks only.
+        self.ours = uses_our_extensions(spec)
         self.error_codes = spec.error_codes
         self.max_depth = spec.max_json_depth
         self.secured = bool(spec.document.get("security"))
@@ -115,10 +121,14 @@ class ExchangeValidator:
             self._validators[key] = validator
         return validator.first_error(instance)
 
+    def spec_path(self, ex: Exchange) -> str | None:
+        """The spec's path the exchange is a request to (templates, servers' base paths)."""
+        return self.matcher.spec_path(ex.path)
+
     def is_api(self, ex: Exchange) -> bool:
         """Whether an exchange is an API call at all: a spec path, or a JSON or keyed request
         to another path (a hosted page's HTML and form posts are not the API's traffic)."""
-        if ex.path in self.paths:
+        if self.spec_path(ex) is not None:
             return True
         return ex.auth != "missing" or is_json_media(_media(ex.request_headers))
 
@@ -130,16 +140,18 @@ class ExchangeValidator:
 
     def check_request(self, ex: Exchange) -> Checked:
         """The client-side checks alone (what ``--mode enforce`` decides on)."""
-        checked = Checked(ex, self.spec.operation_for(ex.method, ex.path))
+        path = self.spec_path(ex)
+        checked = Checked(ex, self.spec.operation_for(ex.method, path) if path else None)
         self._request(checked)
         return checked
 
     # -- the request -------------------------------------------------------------------------
     def _request(self, c: Checked) -> None:
         ex, op = c.exchange, c.operation
+        path = self.spec_path(ex)
         if op is None:
-            if ex.path in self.paths:
-                allowed = ", ".join(sorted(set(self.paths[ex.path])))
+            if path is not None:
+                allowed = ", ".join(sorted(set(self.paths[path])))
                 c.add(
                     "request.method",
                     "client",
@@ -148,7 +160,8 @@ class ExchangeValidator:
                     received=ex.method,
                     expect=Expectation(405, "method_not_allowed", step="method"),
                 )
-                self._key(c)  # x-precedence orders the method and the key
+                if self.ours:
+                    self._key(c)  # x-precedence orders the method and the key
             else:
                 c.add(
                     "request.unknown-path",
@@ -157,6 +170,9 @@ class ExchangeValidator:
                     received=ex.path,
                     expect=Expectation(404, "not_found", step="path"),
                 )
+            return
+        if not self.ours:
+            self._schema_only_request(c)
             return
         self._key(c)
         helpers = self.spec.test_mode.helpers if self.spec.test_mode else {}
@@ -239,6 +255,29 @@ class ExchangeValidator:
                     expect=Expectation(400, "invalid_request", step="idempotency_key"),
                 )
 
+    def _schema_only_request(self, c: Checked) -> None:
+        """A request to a spec without our extensions: its JSON body against the request schema,
+        nothing else (no limits, no key format, no expected refusal)."""
+        ex, op = c.exchange, c.operation
+        if op is None or op.request_schema is None or not ex.request_body:
+            return
+        if not is_json_media(_media(ex.request_headers)) or ex.request_truncated:
+            return  # a form or a file: not judged
+        parsed = _parse(ex.request_body, 10_000)
+        if parsed is _NOT_PARSED:
+            c.add("request.json", "client", "the body is sent as JSON but is not valid JSON")
+            return
+        c.request_json = parsed
+        error = self._first_error(op.request_schema, parsed)
+        if error is not None:
+            c.add(
+                "request.body-schema",
+                "client",
+                f"the body breaks {op.operation_id}'s request schema at {_pointer(error)}: "
+                f"{error.message[:300]}",
+                received=error.instance,
+            )
+
     def _key(self, c: Checked) -> None:
         ex = c.exchange
         if not self.secured or ex.auth == "bearer":
@@ -298,8 +337,8 @@ class ExchangeValidator:
                 )
             if documented is not None:
                 self._headers(c, documented.headers)
-        elif status == 405 and ex.path in self.paths:
-            allowed = set(self.paths[ex.path])
+        elif status == 405 and self.spec_path(ex) is not None:
+            allowed = set(self.paths[self.spec_path(ex) or ""])
             offered = {m.strip().upper() for m in ex.response_headers.get("allow", "").split(",")}
             if not allowed <= offered:
                 c.add(
@@ -309,6 +348,9 @@ class ExchangeValidator:
                     expected=", ".join(sorted(allowed)),
                     received=ex.response_headers.get("allow"),
                 )
+        if not self.ours:
+            self._schema_only_answer(c, status, media, parsed)
+            return
         if not ex.response_body and status != 204:
             c.add("response.json", "server", f"HTTP {status} with an empty body", received="")
             return
@@ -354,6 +396,39 @@ class ExchangeValidator:
                 expected=f"{wanted.http} {wanted.code or ''}".strip(),
                 received=status,
                 object_id=_object_id(parsed) or _object_id(c.request_json),
+            )
+
+    def _schema_only_answer(self, c: Checked, status: int, media: str, parsed: Any) -> None:
+        """An answer from a spec without our extensions: the documented response's schema for
+        that status (errors too: no envelope is assumed), when the answer is JSON."""
+        ex, op = c.exchange, c.operation
+        if op is None or ex.response_truncated:
+            return
+        documented = (
+            op.responses.get(str(status))
+            or op.responses.get(f"{str(status)[0]}XX")
+            or op.responses.get("default")
+        )
+        if documented is None or documented.schema is None:
+            return  # nothing documented to check the body against
+        if not ex.response_body or not is_json_media(media) or parsed is _NOT_PARSED:
+            c.add(
+                "response.json",
+                "server",
+                f"HTTP {status} of {op.operation_id} is documented as JSON, the answer is "
+                + ("empty" if not ex.response_body else media or "untyped"),
+                expected="application/json",
+            )
+            return
+        c.response_json = parsed
+        error = self._first_error(documented.schema, parsed)
+        if error is not None:
+            c.add(
+                "response.body-schema",
+                "server",
+                f"the {status} body of {op.operation_id} breaks its schema at "
+                f"{_pointer(error)}: {error.message[:300]}",
+                received=error.instance if not isinstance(error.instance, dict | list) else None,
             )
 
     def _refusal(self, c: Checked, status: int, code: str) -> None:
@@ -441,6 +516,14 @@ class ExchangeValidator:
                         f"the {name} header breaks its schema: {bad.message[:200]}",
                         received=value[:300],
                     )
+
+
+# The extensions that make a spec Neuro-Pay's kind: with none, no convention of ours applies.
+OUR_EXTENSIONS = ("x-lifecycle", "x-test-mode", "x-idempotency", "x-limits", "x-precedence")
+
+
+def uses_our_extensions(spec: ApiSpec) -> bool:
+    return any(name in spec.document for name in OUR_EXTENSIONS) or bool(spec.error_codes)
 
 
 def _object_id(body: Any) -> str | None:
