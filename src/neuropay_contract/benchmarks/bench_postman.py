@@ -21,6 +21,7 @@ GOAL_MEMORY = 2.0  # and at most 1/this of the peak memory
 def _compare(spec: Path, tmp: Path, theirs_cli: Path) -> tuple[float, float]:
     neuropay = Path(sys.executable).with_name("neuropay")
     ours_cmd = [str(neuropay), "postman", "convert", str(spec), "-o", f"{tmp}/ours.json"]
+    tests_cmd = [*ours_cmd[:-1], f"{tmp}/tests.json", "--tests"]
     theirs_cmd = [str(theirs_cli), "-s", str(spec), "-o", f"{tmp}/theirs.json"]
     # Runs alternate (ours, theirs, ours, ...) so a change in machine load hits both alike.
     ours_runs, theirs_runs = [], []
@@ -31,6 +32,7 @@ def _compare(spec: Path, tmp: Path, theirs_cli: Path) -> tuple[float, float]:
     theirs_t = statistics.median(t for t, _ in theirs_runs)
     ours_mem = max(m for _, m in ours_runs)
     theirs_mem = max(m for _, m in theirs_runs)
+    tests_t, tests_mem = run_timed(tests_cmd, repeat=1)  # --tests: schemas shared, bounded
     ours_size = Path(f"{tmp}/ours.json").stat().st_size
     theirs_size = Path(f"{tmp}/theirs.json").stat().st_size
     speed, memory = theirs_t / ours_t, theirs_mem / ours_mem
@@ -47,6 +49,11 @@ def _compare(spec: Path, tmp: Path, theirs_cli: Path) -> tuple[float, float]:
         f"{memory:>9.2f}x (>1: neuropay smaller)"
     )
     print(f"{'output size (KiB)':22}{ours_size / 1024:>18.0f}{theirs_size / 1024:>20.0f}")
+    tests_size = Path(f"{tmp}/tests.json").stat().st_size
+    print(
+        f"{'with --tests':22}{tests_t:>17.2f}s {tests_mem / 1024:>6.0f} MiB {tests_size / 1024:>6.0f} KiB"
+        " (one run; openapi2postmanv2 has no tests)"
+    )
     return speed, memory
 
 
