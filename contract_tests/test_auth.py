@@ -10,6 +10,7 @@ import pytest
 from _support import example_body, id_field, op_params
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.checks import ContractViolation, check_error, check_unchanged
+from neuropay_contract.contract.rules import NEAR_KEY_KINDS
 
 # How each kind reads in a failure's title: "createCheckout with an unknown key was not refused".
 KEY_WORDING = {
@@ -51,6 +52,62 @@ def test_requires_valid_key(np_client: ContractClient, operation: str, kind: str
         f"{operation} {KEY_WORDING[kind]} was not refused with {code}",
         subject=f"{operation} {KEY_WORDING[kind]}",
     )
+    check_bearer_challenge(resp, operation, KEY_WORDING[kind])
+
+
+def check_bearer_challenge(resp: Any, operation: str, wording: str) -> None:
+    """A 401 names the scheme to authenticate with (RFC 9110 11.6.1): WWW-Authenticate: Bearer,
+    the scheme in any case, parameters (a realm) allowed."""
+    challenge = resp.headers.get("www-authenticate", "")
+    if challenge.split(" ", 1)[0].strip().lower() != "bearer":
+        raise ContractViolation(
+            "auth.www-authenticate",
+            "A 401 without the Bearer challenge",
+            f"{operation} {wording} answered 401 with WWW-Authenticate: {challenge!r}",
+            operation=operation,
+            expected={"WWW-Authenticate": "Bearer"},
+            received={"WWW-Authenticate": challenge or None},
+        )
+
+
+def near_key(key: str, kind: str) -> str:
+    """The run's own valid key altered one way (NEAR_KEY_KINDS): never a valid key itself.
+    Spaces before or after the whole value are optional whitespace that HTTP strips, so the
+    "spaced" variants put them where HTTP keeps them: inside the credential."""
+    half = len(key) // 2
+    variants = {
+        "appended": key + "0",
+        "prefix": key[:-1],
+        "other-case": key.swapcase(),
+        "inner-space": f"{key[:half]} {key[half:]}",
+        "trailing-token": f"{key} {key}",
+    }
+    return variants[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(NEAR_KEY_KINDS))
+@pytest.mark.parametrize("operation", op_params("auth"))
+def test_only_the_exact_key_authenticates(
+    np_client: ContractClient, operation: str, kind: str
+) -> None:
+    """Keys are compared exactly: the run's key with a character more or less, in another
+    case or with a space inside is 401 invalid_api_key, with the envelope and nothing else."""
+    assert np_client.api_key is not None
+    header = f"Bearer {near_key(np_client.api_key, kind)}"
+    resp = np_client.call(
+        operation, example_body(operation), api_key=None, headers={"Authorization": header}
+    )
+    wording = f"with the run's key altered ({NEAR_KEY_KINDS[kind]})"
+    check_error(
+        np_client.spec,
+        resp,
+        401,
+        "invalid_api_key",
+        "auth.exact-key",
+        f"{operation} {wording} was not refused with invalid_api_key",
+        subject=f"{operation} {wording}",
+    )
+    check_bearer_challenge(resp, operation, wording)
 
 
 # The scheme is case-insensitive (RFC 9110 11.1) and followed by one or more spaces (RFC 6750).

@@ -52,6 +52,28 @@ def test_delete_answers_the_customer_as_it_was(np_client: ContractClient) -> Non
         )
 
 
+@pytest.mark.np_check(category="customers", operation="deleteCustomer")
+def test_delete_answer_shows_the_saved_cards(np_driver: Driver, np_client: ContractClient) -> None:
+    """The customer as it was includes its saved cards: the answer lists them as retrieve did."""
+    made = np_client.call("createCustomer", customer_body())
+    check_status(made, 200, "objects.delete-answer", "createCustomer was refused")
+    customer_id = made.json_object()["customer_id"]
+    np_driver.save_card(customer_id)
+    before = np_client.call("retrieveCustomer", {"customer_id": customer_id}).json_object()
+    deleted = np_client.call("deleteCustomer", {"customer_id": customer_id})
+    check_status(deleted, 200, "objects.delete-answer", "deleteCustomer was refused")
+    shown = deleted.json_object().get("savedCards")
+    if shown != before.get("savedCards"):
+        _fail(
+            "objects.delete-answer",
+            "deleteCustomer did not answer the saved cards the customer had",
+            f"retrieve listed {before.get('savedCards')!r}, the delete answer {shown!r}",
+            "deleteCustomer",
+            expected={"savedCards": before.get("savedCards")},
+            received={"savedCards": shown},
+        )
+
+
 @pytest.mark.np_check(category="metadata", operation="updateCheckout")
 def test_updated_moves_only_when_something_changes(
     np_driver: Driver, np_client: ContractClient

@@ -1231,3 +1231,109 @@ FAULTS = [
         _helpers_accept_live_keys,
     ),
 ]
+
+
+# == issue 20 part B: faults at the edges of what the suite explores ============================
+# (values at the edges of their domain, every way to reach a transition, long sequences, exact
+# credentials, the explicit rules of the HTTP layer). Each passes the suite of before part B.
+def _options_answered_204(app: Any) -> Asgi:
+    """A CORS-minded server: OPTIONS on an operation path is a 204 preflight answer."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = [(b"allow", b"POST, OPTIONS"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _no_www_authenticate(app: Any) -> Asgi:
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def strip(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 401:
+                headers = message["headers"]
+                message = {
+                    **message,
+                    "headers": [(k, v) for k, v in headers if k.lower() != b"www-authenticate"],
+                }
+            await send(message)
+
+        await app(scope, receive, strip)
+
+    return wrapped
+
+
+def _delete_forgets_cards(path: str, req: Any, status: int, resp: Any) -> Any:
+    if path == "/checkout/delete-customer" and status == 200:
+        return status, {**resp, "savedCards": [], "default_card_id": None}, {}
+    return None
+
+
+def _plain_http_refusals(app: Any) -> Asgi:
+    """Served by uvicorn's own HTTP protocol, which refuses malformed HTTP in text/plain."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    app.http_protocol = HttpToolsProtocol
+    return app  # type: ignore[no-any-return]
+
+
+def _keys_case_insensitive(header: str, keys: list[str]) -> str | None:
+    scheme, _, token = header.partition(" ")
+    match = next((k for k in keys if k.lower() == token.strip().lower()), None)
+    return f"{scheme} {match}" if match else header
+
+
+def _key_prefix_match(header: str, keys: list[str]) -> str | None:
+    """Keys compared on their stored length only: anything appended is ignored."""
+    scheme, _, token = header.partition(" ")
+    match = next((k for k in keys if token.strip().startswith(k)), None)
+    return f"{scheme} {match}" if match else header
+
+
+FAULTS += [
+    Fault(
+        "options-answered-204",
+        "OPTIONS on an operation path answers 204 (a CORS preflight) instead of 405",
+        ("protocol.method-not-allowed",),
+        _options_answered_204,
+        select="test_other_methods",
+    ),
+    Fault(
+        "no-www-authenticate",
+        "401 answers without WWW-Authenticate",
+        ("auth.www-authenticate",),
+        _no_www_authenticate,
+        select="test_auth",
+    ),
+    Fault(
+        "delete-forgets-saved-cards",
+        "deleteCustomer answers the customer without its saved cards (metadata kept)",
+        ("objects.delete-answer",),
+        _answers(_delete_forgets_cards),
+        select="test_objects",
+    ),
+    Fault(
+        "plain-http-refusals",
+        "malformed HTTP is refused in text/plain, without the envelope",
+        ("protocol",),
+        _plain_http_refusals,
+        select="test_raw_http",
+    ),
+    Fault(
+        "keys-case-insensitive",
+        "API keys compared without case",
+        ("auth.exact-key",),
+        _authorization_rewritten(_keys_case_insensitive),
+        select="test_auth",
+    ),
+    Fault(
+        "key-prefix-match",
+        "a key with characters appended is accepted",
+        ("auth.exact-key",),
+        _authorization_rewritten(_key_prefix_match),
+        select="test_auth",
+    ),
+]

@@ -28,7 +28,9 @@ def run_suite(
 def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
     keys = list(key_triplet(app.state.keys))
-    with serve_app(fault.apply(app)) as url:
+    broken = fault.apply(app)
+    # A fault of the HTTP layer itself names the protocol to serve with (None: the sandbox's).
+    with serve_app(broken, http=getattr(broken, "http_protocol", None)) as url:
         proc = run_suite(url, keys, tmp_path, select=fault.select)
     app.state.store.close()
     assert proc.returncode == 1, (

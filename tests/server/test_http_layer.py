@@ -58,6 +58,18 @@ def test_any_method_gets_the_envelope(shared: RunningServer, method: str) -> Non
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
 
 
+def test_head_and_unknown_methods_are_answered(shared: RunningServer) -> None:
+    """HEAD gets its 405 head (the body-less answer is not held back), and a method the HTTP
+    parser does not know is answered like any other: 405 on an operation's path, 404 elsewhere."""
+    head = raw(shared, b"HEAD /checkout/create HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 405") and b"\r\nallow: POST\r\n" in head
+    answer = raw(shared, b"NEUROPAY-PROBE /checkout/create HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, error = envelope(answer)
+    assert (status, error["code"]) == (405, "method_not_allowed") and b"allow: POST" in answer
+    status, error = envelope(raw(shared, b"NEUROPAY-PROBE /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert (status, error["code"]) == (404, "not_found")
+
+
 @pytest.mark.parametrize(
     "request_bytes",
     [

@@ -25,9 +25,11 @@ def serve_app(
     host: str = "127.0.0.1",
     port: int = 0,
     lifespan: Literal["on", "off"] = "off",
+    http: Any = None,
 ) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT``).
-    ``lifespan="on"`` for apps that hold resources to release at shutdown (the proxy's pool)."""
+    ``lifespan="on"`` for apps that hold resources to release at shutdown (the proxy's pool);
+    ``http`` another uvicorn HTTP protocol class than the sandbox's (the catalog's faults)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -44,7 +46,7 @@ def serve_app(
         access_log=False,
         lifespan=lifespan,
         timeout_graceful_shutdown=2,
-        http=SandboxProtocol,
+        http=http or SandboxProtocol,
         ws="none",  # no WebSocket: an Upgrade request is an ordinary request here
     )
     server = uvicorn.Server(config)
