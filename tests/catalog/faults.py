@@ -1337,3 +1337,45 @@ FAULTS += [
         select="test_auth",
     ),
 ]
+
+
+def _bmp_only(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join(ch if ord(ch) <= 0xFFFF else "\ufffd" for ch in value)
+    if isinstance(value, dict):
+        return {_bmp_only(k): _bmp_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bmp_only(v) for v in value]
+    return value
+
+
+def _astral_replaced(path: str, req: Any, status: int, resp: Any) -> Any:
+    """A store whose text columns hold three UTF-8 bytes a character (MySQL's utf8mb3)."""
+    if status == 200:
+        return status, _bmp_only(resp), {}
+    return None
+
+
+def _amount_int32(path: str, req: Any, status: int, resp: Any) -> Any:
+    """Amounts in a signed 32-bit column, saturating at its maximum."""
+    if _is_checkout(resp) and resp["amount"] > 2**31 - 1:
+        return status, {**resp, "amount": 2**31 - 1}, {}
+    return None
+
+
+FAULTS += [
+    Fault(
+        "astral-replaced",
+        "characters outside the BMP are stored as U+FFFD",
+        ("values.round-trip",),
+        _answers(_astral_replaced),
+        select="test_values",
+    ),
+    Fault(
+        "amount-int32",
+        "amounts above 2^31 - 1 are stored as 2^31 - 1",
+        ("values.round-trip",),
+        _answers(_amount_int32),
+        select="test_values",
+    ),
+]

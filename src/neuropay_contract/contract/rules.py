@@ -85,6 +85,13 @@ RAW_HTTP_KINDS = {
 
 _PART_B_RULES: list[Rule] = [
     Rule(
+        "values.round-trip",
+        "Values at the edges of their domain are kept exactly",
+        "each creating operation stores every field's edge values (bounds, 2^31/2^32/2^53, "
+        "every enum value, longest, non-ASCII and astral text, full maps) and its answer and "
+        "every later answer showing the object give them back exactly",
+    ),
+    Rule(
         "auth.exact-key",
         "Only the exact key authenticates",
         "the run's key with a character appended or cut, in another case or with a space inside "
