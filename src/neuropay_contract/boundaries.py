@@ -19,7 +19,7 @@ from .sampling import Sampler
 
 # Where integer stores overflow or lose precision: signed and unsigned 32 bits, doubles.
 INTEGER_EDGES = (2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53 - 1, 2**53, 2**53 + 1)
-NON_ASCII = "Åsa Ørsted – naïve café ß"
+NON_ASCII = "Åsa Ørsted, naïve café ß"
 ASTRAL = "𝄞 Music 😀 𠜎"  # U+1D11E, U+1F600, U+2070E
 _unique = itertools.count(1)
 
