@@ -1379,3 +1379,58 @@ FAULTS += [
         select="test_values",
     ),
 ]
+
+
+def _idempotency_keeps_last(count: int) -> Callable[[Any], Asgi]:
+    """An idempotency cache of ``count`` keys: a retry after more keyed writes runs anew."""
+
+    def apply(app: Any) -> Asgi:
+        recent: list[bytes] = []
+
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                key = dict(scope["headers"]).get(b"idempotency-key")
+                if key is not None:
+                    if key not in recent[-count:]:
+                        headers = [(k, v) for k, v in scope["headers"] if k != b"idempotency-key"]
+                        scope = {**scope, "headers": headers} if key in recent else scope
+                    recent.append(key)
+                    del recent[: -count * 4]
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return apply
+
+
+def _saved_card_always_captures(app: Any) -> Asgi:
+    """Automatic payment with a saved card ignores capture false (test card ids honour it)."""
+    service = _service(app)
+    original = service._create_checkout
+
+    def create(store: Any, caller: Any, body: dict[str, Any]) -> CheckoutRecord:
+        card = str(body.get("card_id") or "")
+        if card and not card.startswith("card_test_"):
+            body = {**body, "capture": True}
+        return original(store, caller, body)
+
+    service._create_checkout = create  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+FAULTS += [
+    Fault(
+        "idempotency-keeps-last-8",
+        "the idempotency store keeps the last 8 keys: a later retry is processed again",
+        ("sequences.retry-after-writes",),
+        _idempotency_keeps_last(8),
+        select="test_sequences",
+    ),
+    Fault(
+        "saved-card-always-captures",
+        "a checkout paid with a saved card and capture false is paid, not reserved",
+        ("lifecycle", "checkouts"),
+        _saved_card_always_captures,
+        select="test_transition_ways",
+    ),
+]

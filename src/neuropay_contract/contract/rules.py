@@ -85,6 +85,29 @@ RAW_HTTP_KINDS = {
 
 _PART_B_RULES: list[Rule] = [
     Rule(
+        "lifecycle.every-way",
+        "Every way to make a transition lands where the spec says",
+        "each test card id, a saved card, each helper card and the hosted page, with each "
+        "capture flag the guards allow: accepted, the target status in the answer and read back",
+    ),
+    Rule(
+        "sequences.refunds-exhausted",
+        "Refunds add up to the last cent",
+        "partial refunds until nothing is left: status, refunded_amount and the refunds list "
+        "right after each, in the answer and read back; one more is refused",
+    ),
+    Rule(
+        "sequences.repeated-updates",
+        "Many updates merge in order",
+        "a dozen metadata updates in a row, each merged into what the previous left",
+    ),
+    Rule(
+        "sequences.retry-after-writes",
+        "Retries are replayed after many other writes",
+        "a keyed refund retried after 30 other keyed writes answers the first answer and "
+        "refunds once",
+    ),
+    Rule(
         "values.round-trip",
         "Values at the edges of their domain are kept exactly",
         "each creating operation stores every field's edge values (bounds, 2^31/2^32/2^53, "
