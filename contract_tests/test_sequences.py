@@ -30,7 +30,9 @@ def test_refunds_until_nothing_is_left(np_driver: Driver, np_client: ContractCli
     lifecycle = SPEC.require_lifecycle()
     checkout = np_driver.reach("paid", capture=True, amount=AMOUNT)
     refunded: list[int] = []
-    steps: list[int | None] = [AMOUNT // 10 + i for i in range(PARTIALS)] + [None, 1]
+    # partial refunds, then the rest (no amount), then one more with nothing left
+    steps: list[int | None] = [AMOUNT // 10 + i for i in range(PARTIALS)]
+    steps += [None, 1]
     for step, amount in enumerate(steps, 1):
         body: dict[str, Any] = {"checkout_id": checkout["checkout_id"]}
         if amount is not None:
