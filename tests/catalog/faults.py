@@ -1414,7 +1414,7 @@ def _saved_card_always_captures(app: Any) -> Asgi:
             body = {**body, "capture": True}
         return original(store, caller, body)
 
-    service._create_checkout = create  # type: ignore[method-assign]
+    service._handlers["createCheckout"] = create
     return app  # type: ignore[no-any-return]
 
 
