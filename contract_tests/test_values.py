@@ -14,7 +14,7 @@ import pytest
 
 from _support import ID_FIELDS, OPERATIONS, SPEC, example_body, id_field
 from neuropay_contract.boundaries import edge_values
-from neuropay_contract.contract import ContractClient, ContractViolation
+from neuropay_contract.contract import ContractClient, ContractViolation, Driver, not_covered
 from neuropay_contract.contract.checks import check_response_schema, check_status
 from neuropay_contract.spec import Operation
 
@@ -94,7 +94,9 @@ CREATES = [
 
 
 @pytest.mark.parametrize("op", CREATES)
-def test_edge_values_read_back_exactly(np_client: ContractClient, op: Operation) -> None:
+def test_edge_values_read_back_exactly(
+    np_driver: Driver, np_client: ContractClient, op: Operation
+) -> None:
     edges = field_edges(op)
     base = {
         k: v
@@ -128,6 +130,34 @@ def test_edge_values_read_back_exactly(np_client: ContractClient, op: Operation)
             )
             if shown.json_object().get("deleted") is True:
                 break  # the object is gone: later readers answer 404
+        _compare_after_payment(np_driver, made.json_object(), sent)
+
+
+def _compare_after_payment(driver: Driver, made: dict[str, Any], sent: dict[str, Any]) -> None:
+    """A later answer of the lifecycle: the customer pays (the event moving the new object on
+    with a payment that succeeds) and the answer still shows every value as sent."""
+    from neuropay_contract.lifecycle import capture_allows, wanted_outcome
+    from neuropay_contract.lifecycle.guards import SUCCESS
+
+    if LIFECYCLE is None or made.get("object") != LIFECYCLE.schema.lower():
+        return
+    capture = bool(sent.get("capture", True))
+    t = next(
+        (
+            t
+            for t in LIFECYCLE.transitions
+            if t.source == made.get(LIFECYCLE.field)
+            and t.event
+            and capture_allows(t.guard, capture)
+            and wanted_outcome(t.guard) == SUCCESS
+        ),
+        None,
+    )
+    if t is None:
+        return
+    after = driver.perform(t, made, capture)
+    op = LIFECYCLE.trigger_operation(t) or t.name
+    _compare({f: v for f, v in sent.items() if f != LIFECYCLE.field}, after, op, sent)
 
 
 def _compare(
@@ -162,3 +192,99 @@ def _same(sent: Any, shown: Any) -> bool:
             _same(a, b) for a, b in zip(sent, shown, strict=True)
         )
     return bool(sent == shown)
+
+
+LIFECYCLE = SPEC.lifecycle
+EFFECT_OPS = sorted(
+    {
+        op
+        for t in (LIFECYCLE.transitions if LIFECYCLE else ())
+        if t.effect and t.source and (op := LIFECYCLE.trigger_operation(t)) is not None
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(op, marks=pytest.mark.np_check(category="values", operation=op))
+        for op in EFFECT_OPS
+    ],
+)
+def test_edge_values_in_effect_records(
+    np_driver: Driver, np_client: ContractClient, operation: str
+) -> None:
+    """An operation whose transition has an effect (a refund) records what it was sent: each
+    field's edges (amounts across the word sizes, every reason and its alias, the longest and
+    astral details) come back exactly in the record it appends, in the answer and read back."""
+    assert LIFECYCLE is not None
+    op = SPEC.operation(operation)
+    edges = field_edges(op)
+    amount_schema = SPEC.deref(
+        SPEC.deref(SPEC.schemas[LIFECYCLE.schema])
+        .get("properties", {})
+        .get(LIFECYCLE.amount_field, {})
+    )
+    total = int(amount_schema.get("maximum", 10**6))
+    for k in range(max(len(values) for values in edges.values())):
+        sent = {name: values[k % len(values)] for name, values in edges.items()}
+        source, capture = _source_for(operation, sent, total)
+        checkout = np_driver.reach(source, capture, **{LIFECYCLE.amount_field: total})
+        body = {"checkout_id": checkout["checkout_id"], **sent}
+        resp = np_client.call(operation, body)
+        check_status(
+            resp, 200, "values.round-trip", f"{operation} refused values its schema allows"
+        )
+        for where, shown in (
+            ("answer", resp.json_object()),
+            ("retrieve", np_driver.retrieve(checkout["checkout_id"])),
+        ):
+            grown = [
+                f
+                for f, v in shown.items()
+                if isinstance(v, list)
+                and isinstance(checkout.get(f), list)
+                and len(v) == len(checkout[f]) + 1
+            ]
+            if not grown:
+                raise ContractViolation(
+                    "values.round-trip",
+                    f"{operation} appended no record",
+                    f"the {where} after {operation} shows no list grown by one record",
+                    operation=operation,
+                    expected={"records": "one more"},
+                    received=shown,
+                )
+            record = shown[grown[0]][-1]
+            _compare(
+                sent, record if isinstance(record, dict) else {}, f"{operation} ({where})", sent
+            )
+
+
+def _source_for(operation: str, sent: dict[str, Any], total: int) -> tuple[str, bool]:
+    """A status (and capture flag) from which ``operation`` with ``sent`` on a fresh checkout of
+    ``total`` makes a transition with an effect, as x-lifecycle decides it."""
+    from neuropay_contract.lifecycle import Transition, capture_allows, plan, request_facts
+
+    assert LIFECYCLE is not None
+    for t in LIFECYCLE.transitions:
+        if not t.effect or t.source is None or LIFECYCLE.trigger_operation(t) != operation:
+            continue
+        for capture in (True, False):
+            if not capture_allows(t.guard, capture):
+                continue
+            try:
+                plan(LIFECYCLE, t.source, capture)
+            except ValueError:
+                continue
+            fake = {
+                LIFECYCLE.amount_field: total,
+                LIFECYCLE.refunded_field: 0,
+                "capture": capture,
+                "refunds": [],
+            }
+            facts = request_facts(LIFECYCLE, SPEC.test_mode, fake, operation, sent)
+            if isinstance(LIFECYCLE.decide(t.source, operation, facts), Transition):
+                return t.source, capture
+    not_covered(f"no status from which {operation} with {sent} makes a transition")
+    raise AssertionError("unreachable")

@@ -1434,3 +1434,25 @@ FAULTS += [
         select="test_transition_ways",
     ),
 ]
+
+
+def _alias_normalized(path: str, req: Any, status: int, resp: Any) -> Any:
+    """The documented alias of a refund reason stored as the published spelling."""
+    if _is_checkout(resp) and any(r.get("reason") == "fraudulent" for r in resp["refunds"]):
+        refunds = [
+            {**r, "reason": "fraudolent" if r.get("reason") == "fraudulent" else r.get("reason")}
+            for r in resp["refunds"]
+        ]
+        return status, {**resp, "refunds": refunds}, {}
+    return None
+
+
+FAULTS += [
+    Fault(
+        "refund-alias-normalized",
+        "a refund with reason fraudulent is recorded as fraudolent",
+        ("values.round-trip",),
+        _answers(_alias_normalized),
+        select="test_values",
+    ),
+]
