@@ -199,7 +199,9 @@ EFFECT_OPS = sorted(
     {
         op
         for t in (LIFECYCLE.transitions if LIFECYCLE else ())
-        if t.effect and t.source and (op := LIFECYCLE.trigger_operation(t)) is not None
+        if t.effect and t.source
+        for op in [LIFECYCLE.trigger_operation(t) if LIFECYCLE else None]
+        if op is not None
     }
 )
 
