@@ -10,6 +10,7 @@ import pytest
 from _support import example_body, id_field, op_params
 from neuropay_contract.contract import ContractClient, Driver, customer_body
 from neuropay_contract.contract.checks import ContractViolation, check_error, check_unchanged
+from neuropay_contract.contract.plugin import ACTIVE_PROFILE
 from neuropay_contract.contract.rules import NEAR_KEY_KINDS
 
 # How each kind reads in a failure's title: "createCheckout with an unknown key was not refused".
@@ -85,8 +86,15 @@ def near_key(key: str, kind: str) -> str:
     return variants[kind]
 
 
+# Keys are read before any operation's own work (x-precedence), so ci alters the key on the
+# first operation only; deep on every operation.
+EXACT_KEY_OPS = op_params("auth")
+if ACTIVE_PROFILE != "deep":
+    EXACT_KEY_OPS = EXACT_KEY_OPS[:1]
+
+
 @pytest.mark.parametrize("kind", sorted(NEAR_KEY_KINDS))
-@pytest.mark.parametrize("operation", op_params("auth"))
+@pytest.mark.parametrize("operation", EXACT_KEY_OPS)
 def test_only_the_exact_key_authenticates(
     np_client: ContractClient, operation: str, kind: str
 ) -> None:
