@@ -68,6 +68,8 @@ def test_head_and_unknown_methods_are_answered(shared: RunningServer) -> None:
     assert (status, error["code"]) == (405, "method_not_allowed") and b"allow: POST" in answer
     status, error = envelope(raw(shared, b"NEUROPAY-PROBE /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert (status, error["code"]) == (404, "not_found")
+    docs = raw(shared, b"NEUROPAY-PROBE /docs HTTP/1.1\r\nHost: x\r\n\r\n")  # the app routes it
+    assert envelope(docs)[0] == 405 and b"allow: GET" in docs
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ import asyncio
 import json
 import re
 from typing import Any
-from urllib.parse import unquote
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -34,15 +33,12 @@ def body_buffered(scope: Any) -> bool:
     return probe is not None and bool(probe())
 
 
-def envelope_bytes(
-    status: int, reason: str, code: str, message: str, allow: str | None = None
-) -> bytes:
+def envelope_bytes(status: int, reason: str, code: str, message: str) -> bytes:
     """A complete HTTP/1.1 answer with the error envelope, closing the connection."""
     body = json.dumps({"error": {"code": code, "message": message, "param": None}}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
-        + (f"allow: {allow}\r\n" if allow else "")
-        + "content-type: application/json\r\n"
+        "content-type: application/json\r\n"
         f"content-length: {len(body)}\r\n"
         "connection: close\r\n\r\n"
     )
@@ -50,24 +46,15 @@ def envelope_bytes(
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-MAX_LINE_BYTES = 8192  # the longest request line read again to tell an unknown method
-# RFC 9110: method = token; origin-form target; HTTP/1.x
-_REQUEST_LINE = re.compile(
-    rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (/[^ ?#\x00-\x20]*)(?:\?[^ ]*)? HTTP/1\.[01]\r?\n"
-)
-
-
-def _extension_method(start: bytes) -> tuple[str | None, str | None]:
-    """(method, path) when ``start`` begins with a valid request line, else (None, None)."""
-    match = _REQUEST_LINE.match(start)
-    if match is None or not _unknown_to_parser(match.group(0)):
-        return None, None
-    return match.group(1).decode("ascii"), unquote(match.group(2).decode("latin-1"))
+# RFC 9110: method = token. llhttp knows a fixed list of methods and refuses the others as
+# malformed; such a request is HTTP all the same, so it is parsed with a stand-in method the app
+# never takes and handed to the app with its own (405 on an API path, 404 elsewhere).
+_METHOD = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ")
+_STAND_IN = b"PROPFIND"
 
 
 def _unknown_to_parser(line: bytes) -> bool:
-    """Whether httptools refuses this request line for its method alone (the refusal being
-    about something else: a bad header, a bad Content-Length)."""
+    """Whether httptools refuses this request line for its method alone."""
 
     class _Ignore:
         pass
@@ -76,21 +63,19 @@ def _unknown_to_parser(line: bytes) -> bool:
         httptools.HttpRequestParser(_Ignore()).feed_data(line + b"Host: h\r\n\r\n")
     except httptools.HttpParserInvalidMethodError:
         return True
-    except httptools.HttpParserError:
+    except Exception:  # any other refusal (or CONNECT's upgrade) is not about the method
         return False
     return False
 
 
-def _api_paths(app: Any) -> frozenset[str]:
-    """The API's operation paths of the served app, through the middleware wrapping it."""
-    for _ in range(8):
-        paths = getattr(app, "api_paths", None)
-        if isinstance(paths, frozenset):
-            return paths
-        app = getattr(app, "app", None)
-        if app is None:
-            break
-    return frozenset()
+def stand_in_method(data: bytes) -> tuple[bytes, str | None]:
+    """``data`` (the start of a message) with a method unknown to the parser replaced by a
+    stand-in, and that method (None when the parser knows it, or the line is not all there)."""
+    line, sep, _ = data.partition(b"\n")
+    match = _METHOD.match(line)
+    if not sep or match is None or not _unknown_to_parser(line + b"\n"):
+        return data, None
+    return _STAND_IN + data[match.end(1) :], match.group(1).decode("ascii")
 
 
 class _CorkedTransport:
@@ -144,8 +129,8 @@ class SandboxProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_since: float | None = None  # when the wait for the current head began
-        self._line = b""  # the start of the current message (its request line)
-        self._reading_line = True  # until the head is complete
+        self._at_start = True  # the next bytes begin a message (its request line)
+        self._real_method: str | None = None  # the method a stand-in replaced, if any
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -157,8 +142,9 @@ class SandboxProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         in_head = self._in_head
-        if self._reading_line and len(self._line) < MAX_LINE_BYTES:  # for send_400_response
-            self._line += data[: MAX_LINE_BYTES - len(self._line)]
+        if self._at_start:
+            self._at_start = False
+            data, self._real_method = stand_in_method(data)
         super().data_received(data)
         # Count what went into a head that is still unfinished (a chunk that also completes the
         # head carries body bytes, which the body limit counts).
@@ -173,12 +159,14 @@ class SandboxProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._line, self._reading_line = b"", True  # the next message starts its own line
+        self._at_start = True  # (bytes of a pipelined next message in the same chunk are not)
 
     def on_headers_complete(self) -> None:
-        self._in_head = self._reading_line = False
+        self._in_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self._real_method is not None:  # the ASGI task has not run yet: it sees the real one
+            self.scope["method"], self._real_method = self._real_method, None
         cycle = self.cycle
         if cycle is not None:
             cycle.transport = _CorkedTransport(cycle.transport)  # type: ignore[assignment]
@@ -195,29 +183,12 @@ class SandboxProtocol(HttpToolsProtocol):
             self._arm_head_timer()
 
     def send_400_response(self, msg: str) -> None:
-        method, path = _extension_method(self._line)
-        if method is not None and path is not None:
-            # A well-formed request with a method the parser does not know (llhttp knows a
-            # fixed list): still HTTP, so answered like any other method, path first.
-            if path in _api_paths(self.app):
-                message = f"{path} only takes POST."
-                self._refuse(message, 405, "Method Not Allowed", "method_not_allowed", "POST")
-            else:
-                self._refuse(f"No such path {path}.", 404, "Not Found", "not_found")
-            return
         self._refuse(f"The request is not valid HTTP/1.1 ({msg.rstrip('.')}).")
 
-    def _refuse(
-        self,
-        message: str,
-        status: int = 400,
-        reason: str = "Bad Request",
-        code: str = "invalid_request",
-        allow: str | None = None,
-    ) -> None:
+    def _refuse(self, message: str) -> None:
         self._cancel_head_timer()
         if not self.transport.is_closing():
-            self.transport.write(envelope_bytes(status, reason, code, message, allow))
+            self.transport.write(envelope_bytes(400, "Bad Request", "invalid_request", message))
             self.transport.close()
 
     # The wait for a head is timed lazily: one timer per connection, which on firing checks
