@@ -127,7 +127,7 @@ def test_many_updates_merge_in_order(np_driver: Driver, np_client: ContractClien
 @pytest.mark.np_check(category="sequences", operation="refundCheckout", status="paid")
 def test_retry_after_many_writes_replays(np_driver: Driver, np_client: ContractClient) -> None:
     """A retry comes back with the first answer however many other keyed writes came between."""
-    header = str(SPEC.idempotency.get("header", "Idempotency-Key"))
+    header = SPEC.idempotency.header
     checkout = np_driver.reach("paid", capture=True, amount=AMOUNT)
     key = f"retry-{secrets.token_hex(8)}"
     body = {"checkout_id": checkout["checkout_id"], "amount": 1}
