@@ -197,9 +197,7 @@ def load_command(
         processes=expect_workers if master else processes,
         interrupted=interrupted,
         gathered=gathered,
-        gates=gates(
-            (gathered.stats or {}).get("total"), p95_ms, p99_ms, max_error_rate, min_rps
-        ),
+        gates=gates((gathered.stats or {}).get("total"), p95_ms, p99_ms, max_error_rate, min_rps),
         error=error,
     )
     written = write_load_reports(outcome, report_dir)
@@ -210,8 +208,7 @@ def load_command(
         f"p95 {total.get('p95_ms')} ms, p99 {total.get('p99_ms')} ms, "
         f"{total.get('failures', 0)} failed; {outcome.total_findings} finding(s); "
         f"model check {model['compared'] - model['failed']}/{model['compared']} checkout(s) "
-        f"as expected"
-        + (f" ({model['uncertain']} cut by the end)" if model["uncertain"] else "")
+        f"as expected" + (f" ({model['uncertain']} cut by the end)" if model["uncertain"] else "")
     )
     for f in outcome.findings[:20]:
         obj = f" {f['object_id']}" if f.get("object_id") else ""

@@ -333,7 +333,7 @@ class Journeys:
         metaData updates of different keys, and one refund retried with its key, all at once."""
         t = self.partial_refund
         assert t is not None and t.source is not None
-        checkout, flag = self.drive(session, "race", t.source, capture=True)
+        checkout, _ = self.drive(session, "race", t.source, capture=True)
         cid = checkout["checkout_id"]
         amount = int(checkout.get(self.lifecycle.amount_field, 0))
         share = max(1, -(-amount // (RACE_WIDTH - 1)))  # together more than the amount

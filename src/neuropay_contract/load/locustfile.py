@@ -11,13 +11,11 @@ needs crosses processes. When the run stops each process reads back its checkout
 with its model and hands its part (findings, timelines, counts) over: a single process writes it to
 the parts folder, a worker sends it to the master, which writes it.
 """
-# ruff: noqa: E402  (locust must be imported first: it patches the standard library)
 
 from __future__ import annotations
 
-import locust  # noqa: F401  (imports gevent and patches the standard library first)
-
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -29,18 +27,19 @@ from typing import Any, ClassVar
 
 import gevent
 import gevent.pool
+import locust
 from locust import FastHttpUser, constant, events
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from neuropay_contract.contract.reach import PaymentMeans
+from neuropay_contract.load.config import LoadConfig
+from neuropay_contract.load.journeys import Call, Journeys, JourneyStopped, Reply
+from neuropay_contract.load.model import Models, compare
 from neuropay_contract.spec import load_spec
 from neuropay_contract.traffic.checker import TrafficChecker
 from neuropay_contract.traffic.exchange import Exchange, KeyLabels, clean_headers, object_of
 from neuropay_contract.traffic.results import exchange_step
-from neuropay_contract.load.config import LoadConfig
-from neuropay_contract.load.journeys import Call, Journeys, JourneyStopped, Reply
-from neuropay_contract.load.model import Models, compare
 
 FLUSH = "neuropay_flush"
 PART = "neuropay_part"
@@ -50,6 +49,7 @@ MAX_TIMELINES = 200
 READBACK_POOL = 16
 EXPECT_HEADER = "X-Neuropay-Expect"
 
+logging.getLogger("httpx").setLevel(logging.WARNING)  # the read-back: one line per request
 CONFIG = LoadConfig.read(os.environ.get("NEUROPAY_LOAD_CONFIG"))
 SPEC = load_spec(Path(CONFIG.spec_path) if CONFIG.spec_path else None)
 JOURNEYS = Journeys(SPEC, PaymentMeans.from_spec(SPEC))
@@ -130,7 +130,7 @@ class JourneySession:
         exchange = Exchange(
             index=STATE.next_index(),
             method=op.method,
-            url=f"{self.user.host.rstrip('/')}{op.path}",
+            url=f"{(self.user.host or '').rstrip('/')}{op.path}",
             request_headers=clean_headers(headers.items(), label),
             request_body=payload,
             started=_now(),
@@ -144,7 +144,7 @@ class JourneySession:
             with self.user.client.request(
                 op.method,
                 op.path,
-                data=payload,
+                data=payload,  # type: ignore[arg-type]  # geventhttpclient sends bytes as they are
                 headers=headers,
                 name=call.step,
                 catch_response=True,
@@ -293,7 +293,10 @@ def _read_back(host: str) -> None:
             exchange.response_body = response.content
             STATE.checker.check(exchange)
             found = compare(
-                model, response.status_code, _json(response.content), JOURNEYS.lifecycle,
+                model,
+                response.status_code,
+                _json(response.content),
+                JOURNEYS.lifecycle,
                 exchange.index,
             )
             STATE.model_counts["compared"] += 1
@@ -349,7 +352,6 @@ def _write_part(part: dict[str, Any], name: str) -> None:
     tmp.replace(folder / f"{name}.json")
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -370,7 +372,6 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
         runner.register_message(PART, on_part)
 
-        @events.test_stop.add_listener
         def _collect(environment: Environment, **_: Any) -> None:
             clients = [c.id for c in runner.clients.all]
             for client in clients:
@@ -383,8 +384,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
                 json.dumps({"workers": len(clients), "received": len(received)})
             )
 
+        environment.events.test_stop.add_listener(_collect)  # type: ignore[no-untyped-call]
 
-@events.test_stop.add_listener
+
 def _on_stop(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, LocalRunner):
         host = environment.host or CONFIG.target_url
@@ -415,7 +417,6 @@ def _sample(environment: Environment) -> None:
         )
 
 
-@events.test_start.add_listener
 def _on_start(environment: Environment, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         _ENVIRONMENT[:] = [environment]
@@ -438,7 +439,6 @@ def _entry(entry: Any) -> dict[str, Any]:
     }
 
 
-@events.quit.add_listener
 def _on_quit(exit_code: int, **_: Any) -> None:
     """The final statistics (after the workers' last reports) for the gates and the report."""
     if not _ENVIRONMENT:
@@ -455,3 +455,13 @@ def _on_quit(exit_code: int, **_: Any) -> None:
         "history": HISTORY,
     }
     _write_part(summary, "stats")
+
+
+events.init.add_listener(_on_init)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_on_stop)  # type: ignore[no-untyped-call]
+events.test_start.add_listener(_on_start)  # type: ignore[no-untyped-call]
+events.quit.add_listener(_on_quit)  # type: ignore[no-untyped-call]
+
+# Loading the spec above took a while after gevent's hub started: without this, the loop's cached
+# clock is that much behind and Locust's --run-time timer fires early by as much.
+gevent.get_hub().loop.update_now()

@@ -116,9 +116,7 @@ def compare(
     cid = model.checkout_id
 
     def finding(rule: str, message: str, expected: Any, received: Any) -> Finding:
-        return Finding(
-            rule, "server", message, exchange, "read-back", cid, expected, received
-        )
+        return Finding(rule, "server", message, exchange, "read-back", cid, expected, received)
 
     if status != 200 or not isinstance(answer, dict):
         return [finding("load.model-missing", f"{cid} read back {status}", 200, status)]
@@ -163,7 +161,8 @@ def compare(
                 answer.get(lifecycle.field),
             )
         )
-    stored = answer.get("metaData") if isinstance(answer.get("metaData"), dict) else {}
+    meta = answer.get("metaData")
+    stored: dict[str, Any] = meta if isinstance(meta, dict) else {}
     lost = {k: v for k, v in model.metadata.items() if stored.get(k) != v}
     if lost:
         found.append(

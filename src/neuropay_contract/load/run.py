@@ -96,13 +96,21 @@ class LocustRun:
         args = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", self.target]
         args += ["--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "0"]
         if self.worker:
-            return [*args, "--worker", "--master-host", self.master_host, "--master-port", str(
-                self.master_port
-            )]
+            return [
+                *args,
+                "--worker",
+                "--master-host",
+                self.master_host,
+                "--master-port",
+                str(self.master_port),
+            ]
         args += ["-u", str(self.users), "-r", str(self.spawn_rate), "-t", f"{self.run_time}s"]
-        args += ["--csv", str(self.report_dir / "locust"), "--html", str(
-            self.report_dir / "locust.html"
-        )]
+        args += [
+            "--csv",
+            str(self.report_dir / "locust"),
+            "--html",
+            str(self.report_dir / "locust.html"),
+        ]
         args += ["--only-summary"]
         if self.ui:
             args += ["--web-host", "127.0.0.1", "--web-port", str(self.ui_port), "--autostart"]
