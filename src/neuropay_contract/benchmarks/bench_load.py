@@ -27,8 +27,18 @@ GOAL = 0.8
 
 def _start_mock(port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "neuropay_contract", "mock", "--port", str(port)]
-        + ["--db", ":memory:", "--api-key", f"{KEY}:test@bench"],
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "mock",
+            "--port",
+            str(port),
+            "--db",
+            ":memory:",
+            "--api-key",
+            f"{KEY}:test@bench",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -46,9 +56,27 @@ def _start_mock(port: int) -> subprocess.Popen[bytes]:
 def _plain(url: str, users: int, seconds: int, out: Path) -> float:
     env = {**os.environ, "NEUROPAY_API_KEY": KEY}
     subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(PLAIN), "--host", url, "--headless"]
-        + ["-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary"]
-        + ["--loglevel", "ERROR", "--csv", str(out / "plain")],
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(PLAIN),
+            "--host",
+            url,
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+            "--csv",
+            str(out / "plain"),
+        ],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -61,9 +89,27 @@ def _plain(url: str, users: int, seconds: int, out: Path) -> float:
 
 def _ours(url: str, users: int, seconds: int, out: Path, processes: int = 1) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, "-m", "neuropay_contract", "load", "--target-url", url, "--api-key", KEY]
-        + ["-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--quiet"]
-        + ["--processes", str(processes), "--report-dir", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "neuropay_contract",
+            "load",
+            "--target-url",
+            url,
+            "--api-key",
+            KEY,
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--quiet",
+            "--processes",
+            str(processes),
+            "--report-dir",
+            str(out),
+        ],
         capture_output=True,
         text=True,
     )

@@ -1,19 +1,17 @@
 """`make bench-load`'s baseline: a plain Locust file sending the same journeys as `neuropay load`
 (the same :class:`Journeys`, so the same requests) with no check, no exchange record and no model:
 what Locust alone drives. Only Locust's own process imports it (Locust patches with gevent)."""
-# ruff: noqa: E402  (locust must be imported first: it patches the standard library)
 
 from __future__ import annotations
 
-import locust  # noqa: F401
-
+import contextlib
 import json
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, constant
+from locust import FastHttpUser, constant, task
 
 from neuropay_contract.contract.reach import PaymentMeans
 from neuropay_contract.load.journeys import DEFAULT_MIX, Call, Journeys, JourneyStopped, Reply
@@ -61,12 +59,10 @@ def _user(name: str, weight: int) -> type[FastHttpUser]:
     class PlainUser(FastHttpUser):
         wait_time = constant(0)
 
-        @locust.task
+        @task
         def journey(self) -> None:
-            try:
+            with contextlib.suppress(JourneyStopped):
                 run(PlainSession(self))
-            except JourneyStopped:
-                pass
 
     PlainUser.__name__ = PlainUser.__qualname__ = f"Plain_{name}"
     PlainUser.weight = weight
