@@ -14,18 +14,23 @@ the parts folder, a worker sends it to the master, which writes it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
+import gevent.lock
+import gevent.os
 import gevent.pool
 import locust
 from locust import FastHttpUser, constant, events
@@ -33,18 +38,18 @@ from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from neuropay_contract.contract.reach import PaymentMeans
+from neuropay_contract.load.checking import frame
 from neuropay_contract.load.config import LoadConfig
 from neuropay_contract.load.journeys import Call, Journeys, JourneyStopped, Reply
 from neuropay_contract.load.model import Models, compare
 from neuropay_contract.spec import load_spec
-from neuropay_contract.traffic.checker import TrafficChecker
 from neuropay_contract.traffic.exchange import Exchange, KeyLabels, clean_headers, object_of
-from neuropay_contract.traffic.results import exchange_step
 
 FLUSH = "neuropay_flush"
 PART = "neuropay_part"
-# How many objects with findings a part carries timelines for (the report shows the first).
-MAX_TIMELINES = 200
+# The checking pipe's size (fcntl F_SETPIPE_SZ, Linux).
+F_SETPIPE_SZ = 1031
+PIPE_BYTES = 1 << 20
 # Concurrent read-backs at the end of the run.
 READBACK_POOL = 16
 EXPECT_HEADER = "X-Neuropay-Expect"
@@ -59,6 +64,65 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class CheckerPipe:
+    """The checking process of this load process (started on first use, so that each process
+    Locust forks gets its own): exchanges go down its stdin, framed, in the order they completed.
+    The pipe is written without blocking (gevent waits for room cooperatively): a full pipe makes
+    only the sending user wait, so the load never outruns its checks unboundedly."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pid = 0
+        self.lock = gevent.lock.Semaphore()
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self.process is None or self.pid != os.getpid():
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "neuropay_contract.load.checking", CONFIG.spec_path or ""],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            self.pid = os.getpid()
+            assert self.process.stdin is not None and self.process.stdout is not None
+            for stream in (self.process.stdin, self.process.stdout):
+                os.set_blocking(stream.fileno(), False)
+            with contextlib.suppress(OSError):  # more slack than the default 64 KiB (Linux)
+                fcntl.fcntl(self.process.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        return self.process
+
+    def _write(self, data: bytes) -> None:
+        process = self._running()
+        assert process.stdin is not None
+        view = memoryview(data)
+        while view:
+            view = view[gevent.os.nb_write(process.stdin.fileno(), view) :]
+
+    def start(self) -> None:
+        """Start checking now (at Locust's init), so the run's seconds are not spent on it."""
+        with self.lock:
+            self._running()
+
+    def send(self, exchange: Exchange) -> None:
+        data = frame("exchange", exchange)
+        # One frame at a time, and one checking process: a write may yield to another greenlet.
+        with self.lock:
+            self._write(data)
+
+    def finish(self, named: Sequence[str]) -> dict[str, Any]:
+        with self.lock:
+            self._write(frame("end", list(named)))
+            process = self._running()
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.close()
+            chunks = []
+            while chunk := gevent.os.nb_read(process.stdout.fileno(), 1 << 16):
+                chunks.append(chunk)
+            process.wait()
+            self.process = None
+        answer: dict[str, Any] = json.loads(b"".join(chunks))
+        return answer
+
+
 class LoadProcess:
     """What one Locust process checked and knows, shared by its users (one gevent thread)."""
 
@@ -66,7 +130,7 @@ class LoadProcess:
         self.reset()
 
     def reset(self) -> None:
-        self.checker = TrafficChecker(SPEC)
+        self.checker = CheckerPipe()
         self.models = Models(JOURNEYS.lifecycle, JOURNEYS.update_op)
         tm = SPEC.test_mode
         self.labels = KeyLabels(tm.key_prefixes if tm else None)
@@ -171,7 +235,7 @@ class JourneySession:
             STATE.models.mark_uncertain(call.body.get("checkout_id"))
             raise
         STATE.end(exchange, target)
-        STATE.checker.check(exchange)
+        STATE.checker.send(exchange)
         answer = _json(exchange.response_body)
         STATE.models.observe(
             call.operation,
@@ -291,7 +355,7 @@ def _read_back(host: str) -> None:
             exchange.status = response.status_code
             exchange.response_headers = clean_headers(response.headers.items())
             exchange.response_body = response.content
-            STATE.checker.check(exchange)
+            STATE.checker.send(exchange)
             found = compare(
                 model,
                 response.status_code,
@@ -312,32 +376,13 @@ def _build_part(label: str, host: str) -> dict[str, Any]:
     if STATE.part is not None:
         return STATE.part
     _read_back(host)
-    checker = STATE.checker
-    findings = [f.to_dict() for f in checker.findings] + STATE.readback_findings
-    steps = {
-        str(index): asdict(exchange_step(kept.exchange, kept.operation))
-        for index, kept in checker.kept.items()
-    }
-    named = {f.get("object_id") for f in findings if f.get("object_id")}
-    timelines = [
-        {
-            "kind": o.kind,
-            "object_id": o.object_id,
-            "owner": o.owner,
-            "events": [asdict(e) for e in o.timeline],
-        }
-        for o in checker.objects
-        if o.object_id in named
-    ][:MAX_TIMELINES]
+    named = sorted({str(f["object_id"]) for f in STATE.readback_findings if f.get("object_id")})
+    checked = STATE.checker.finish(named)
     STATE.part = {
+        **checked,
         "process": label,
-        "checked": checker.checked,
-        "ignored": checker.ignored,
-        "total_findings": checker.total_findings + len(STATE.readback_findings),
-        "requests": dict(checker.requests),
-        "findings": findings,
-        "steps": steps,
-        "timelines": timelines,
+        "total_findings": int(checked["total_findings"]) + len(STATE.readback_findings),
+        "findings": list(checked["findings"]) + STATE.readback_findings,
         "journeys": {name: dict(c) for name, c in STATE.journeys.items()},
         "model": dict(STATE.model_counts),
     }
@@ -354,6 +399,9 @@ def _write_part(part: dict[str, Any], name: str) -> None:
 
 def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
+    if isinstance(runner, LocalRunner | WorkerRunner):
+        # The checking process loads the spec while Locust starts, not during the run.
+        gevent.spawn(STATE.checker.start)
     if isinstance(runner, WorkerRunner):
 
         def flush(environment: Environment, msg: Any, **_: Any) -> None:
