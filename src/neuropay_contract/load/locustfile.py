@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import gevent.lock
 import gevent.os
 import gevent.pool
 import locust
-from locust import FastHttpUser, constant, events
+from locust import FastHttpUser, argument_parser, constant, events
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
@@ -53,6 +54,13 @@ PIPE_BYTES = 1 << 20
 # Concurrent read-backs at the end of the run.
 READBACK_POOL = 16
 EXPECT_HEADER = "X-Neuropay-Expect"
+
+# A Locust worker rebuilds its whole argument parser once per option of each spawn order
+# (runners.py: `k not in argument_parser.default_args_dict()` in a loop): seconds on a busy
+# machine, during which the worker sends no heartbeat and starts no user. The defaults never
+# change within a process: build them once (a fresh copy each call, as before).
+_default_args = functools.cache(argument_parser.default_args_dict)
+argument_parser.default_args_dict = lambda: dict(_default_args())
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # the read-back: one line per request
 CONFIG = LoadConfig.read(os.environ.get("NEUROPAY_LOAD_CONFIG"))
