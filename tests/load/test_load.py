@@ -282,6 +282,49 @@ def test_sigterm_ends_the_run_and_still_writes_reports(tmp_path: Path) -> None:
     assert (tmp_path / "locust.html").exists() and (tmp_path / "load.html").exists()
 
 
+def test_ui_serves_locust_web_ui_on_loopback_during_the_run(tmp_path: Path) -> None:
+    import httpx
+
+    port = free_port()
+    with reference() as (url, key):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "neuropay_contract",
+                "load",
+                "--target-url",
+                url,
+                "--api-key",
+                key,
+                "--report-dir",
+                str(tmp_path),
+                "-u",
+                "2",
+                "-t",
+                "20s",
+                "--ui",
+                "--ui-port",
+                str(port),
+                "--quiet",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        stats: dict[str, Any] = {}
+        deadline = time.monotonic() + 40
+        while not stats and time.monotonic() < deadline:
+            try:
+                stats = httpx.get(f"http://127.0.0.1:{port}/stats/requests", timeout=2).json()
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        out, err = process.communicate(timeout=90)
+    assert "current_rps" in stats and "user_count" in stats
+    assert process.returncode == 0, out + err
+    assert outcome(tmp_path)["verdict"] == "passed"
+
+
 def test_wrong_key_and_unreachable_target_exit_2_before_load(tmp_path: Path) -> None:
     with reference() as (url, key):
         wrong = neuropay_load(url, "sk_test_" + "x" * 32, tmp_path, "-t", "5s")
