@@ -150,6 +150,7 @@ def main() -> int:
     for n, (p, o) in enumerate(zip(plain, ours, strict=True), start=1):
         print(f"{'plain Locust, same journeys, no checks #' + str(n):<44} {p:>10.1f}")
         print(f"{'neuropay load --processes 1 #' + str(n):<44} {o['rps']:>10.1f}")
+        print(f"{'  ratio of round #' + str(n):<44} {o['rps'] / p if p else 0.0:>10.2f}")
     print(f"{'neuropay load --processes 2':<44} {two['rps']:>10.1f}")
     print(
         f"ratio neuropay load / plain Locust (1 process): {ratio:.2f}x "
