@@ -26,6 +26,8 @@ from ..catalog.test_catalog import run_suite
 from ..server._helpers import start_mock
 from .servers import LOAD_FAULTS, LoadFault, slowed
 
+pytestmark = pytest.mark.slow  # each runs Locust for a few seconds
+
 # A run: a few seconds, enough users that the faults' "busy" threshold is crossed.
 RUN = ["--users", "24", "--spawn-rate", "100", "--run-time", "3s", "--quiet"]
 
