@@ -87,7 +87,7 @@ class Journeys:
     def __post_init__(self) -> None:
         self.lifecycle: Lifecycle = self.spec.require_lifecycle()
         lc = self.lifecycle
-        self.idempotent = frozenset(self.spec.idempotency.get("operations") or ())
+        self.idempotent = frozenset(self.spec.idempotency.operations)
         self.create_op = next(
             (op for t in lc.transitions if t.source is None and (op := lc.trigger_operation(t))),
             None,

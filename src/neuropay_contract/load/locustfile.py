@@ -195,7 +195,7 @@ class JourneySession:
         payload = json.dumps(call.body).encode()
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         if call.idempotency_key:
-            headers[str(SPEC.idempotency.get("header", "Idempotency-Key"))] = call.idempotency_key
+            headers[SPEC.idempotency.header] = call.idempotency_key
         if call.expect:
             headers[EXPECT_HEADER] = f"{call.expect[0]} {call.expect[1]}"
         auth, label, mode = STATE.labels.classify(headers["Authorization"])
