@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
-import gevent.lock
 import gevent.os
 import gevent.pool
+import gevent.queue
 import locust
 from locust import FastHttpUser, argument_parser, constant, events
 from locust.env import Environment
@@ -51,6 +51,8 @@ PART = "neuropay_part"
 # The checking pipe's size (fcntl F_SETPIPE_SZ, Linux).
 F_SETPIPE_SZ = 1031
 PIPE_BYTES = 1 << 20
+# Exchanges queued for checking beyond which users wait (bounded memory; the load slows).
+MAX_QUEUED = 20_000
 # Concurrent read-backs at the end of the run.
 READBACK_POOL = 16
 EXPECT_HEADER = "X-Neuropay-Expect"
@@ -73,60 +75,68 @@ def _now() -> str:
 
 
 class CheckerPipe:
-    """The checking process of this load process (started on first use, so that each process
-    Locust forks gets its own): exchanges go down its stdin, framed, in the order they completed.
-    The pipe is written without blocking (gevent waits for room cooperatively): a full pipe makes
-    only the sending user wait, so the load never outruns its checks unboundedly."""
+    """The checking process of this load process (started at init, or on first use, so that each
+    process Locust forks gets its own). Users queue their exchanges without ever yielding; one
+    writer greenlet, which the end of a run never kills, sends them down the checker's stdin,
+    framed, in the order they completed. When checking falls behind, users wait for room after
+    queueing (:meth:`wait_for_room`), so the load never outruns its checks unboundedly."""
 
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         self.pid = 0
-        self.lock = gevent.lock.Semaphore()
-
-    def _running(self) -> subprocess.Popen[bytes]:
-        if self.process is None or self.pid != os.getpid():
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "neuropay_contract.load.checking", CONFIG.spec_path or ""],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-            )
-            self.pid = os.getpid()
-            assert self.process.stdin is not None and self.process.stdout is not None
-            for stream in (self.process.stdin, self.process.stdout):
-                os.set_blocking(stream.fileno(), False)
-            with contextlib.suppress(OSError):  # more slack than the default 64 KiB (Linux)
-                fcntl.fcntl(self.process.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
-        return self.process
-
-    def _write(self, data: bytes) -> None:
-        process = self._running()
-        assert process.stdin is not None
-        view = memoryview(data)
-        while view:
-            view = view[gevent.os.nb_write(process.stdin.fileno(), view) :]
+        self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue()
+        self.writer: gevent.Greenlet | None = None
 
     def start(self) -> None:
-        """Start checking now (at Locust's init), so the run's seconds are not spent on it."""
-        with self.lock:
-            self._running()
+        if self.process is not None and self.pid == os.getpid():
+            return
+        self.pid = os.getpid()
+        self.queue = gevent.queue.Queue()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "neuropay_contract.load.checking", CONFIG.spec_path or ""],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        for stream in (self.process.stdin, self.process.stdout):
+            os.set_blocking(stream.fileno(), False)
+        with contextlib.suppress(OSError):  # more slack than the default 64 KiB (Linux)
+            fcntl.fcntl(self.process.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        self.writer = gevent.spawn(self._write_all, self.process, self.queue)
+
+    @staticmethod
+    def _write_all(process: subprocess.Popen[bytes], queue: gevent.queue.Queue[Any]) -> None:
+        assert process.stdin is not None
+        fd = process.stdin.fileno()
+        while True:
+            kind, payload = queue.get()
+            view = memoryview(frame(kind, payload))
+            while view:
+                view = view[gevent.os.nb_write(fd, view) :]
+            if kind == "end":
+                return
 
     def send(self, exchange: Exchange) -> None:
-        data = frame("exchange", exchange)
-        # One frame at a time, and one checking process: a write may yield to another greenlet.
-        with self.lock:
-            self._write(data)
+        self.start()
+        self.queue.put_nowait(("exchange", exchange))
+
+    def wait_for_room(self) -> None:
+        while self.queue.qsize() > MAX_QUEUED:
+            gevent.sleep(0.01)
 
     def finish(self, named: Sequence[str]) -> dict[str, Any]:
-        with self.lock:
-            self._write(frame("end", list(named)))
-            process = self._running()
-            assert process.stdin is not None and process.stdout is not None
-            process.stdin.close()
-            chunks = []
-            while chunk := gevent.os.nb_read(process.stdout.fileno(), 1 << 16):
-                chunks.append(chunk)
-            process.wait()
-            self.process = None
+        self.start()
+        assert self.process is not None and self.writer is not None
+        self.queue.put_nowait(("end", list(named)))
+        self.writer.join()
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+        chunks = []
+        while chunk := gevent.os.nb_read(process.stdout.fileno(), 1 << 16):
+            chunks.append(chunk)
+        process.wait()
+        self.process = None
         answer: dict[str, Any] = json.loads(b"".join(chunks))
         return answer
 
@@ -242,8 +252,9 @@ class JourneySession:
             STATE.end(exchange, target)
             STATE.models.mark_uncertain(call.body.get("checkout_id"))
             raise
+        # Nothing below yields before the exchange is queued for checking and in the model: a
+        # user stopped at the end of the run cannot lose an answer it already has.
         STATE.end(exchange, target)
-        STATE.checker.send(exchange)
         answer = _json(exchange.response_body)
         STATE.models.observe(
             call.operation,
@@ -254,6 +265,8 @@ class JourneySession:
             exchange.overlapped,
             exchange.index,
         )
+        STATE.checker.send(exchange)
+        STATE.checker.wait_for_room()
         return Reply(exchange.status or 0, answer)
 
     def parallel(self, calls: Sequence[Call]) -> list[Reply]:
@@ -409,7 +422,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, LocalRunner | WorkerRunner):
         # The checking process loads the spec while Locust starts, not during the run.
-        gevent.spawn(STATE.checker.start)
+        STATE.checker.start()
     if isinstance(runner, WorkerRunner):
 
         def flush(environment: Environment, msg: Any, **_: Any) -> None:
