@@ -108,6 +108,25 @@ CASES: dict[str, Callable[[dict[str, str]], Case]] = {
     "proxy --spec deep": lambda w: Case(
         ["proxy", "--target", "http://127.0.0.1:9", "--port", "0", "--spec", w["deep_yaml"]]
     ),
+    "load --spec deep": lambda w: Case(
+        [
+            "load",
+            "--target-url",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "sk_test_x",
+            "-t",
+            "5s",
+            "--spec",
+            w["deep_yaml"],
+            "--report-dir",
+            w["folder"],
+        ]
+    ),
+    "load without --run-time": lambda w: Case(
+        ["load", "--target-url", "http://127.0.0.1:9", "--api-key", "sk_test_x"],
+        says="--run-time is required",
+    ),
     "report garbage": lambda w: Case(["report", w["garbage"], "--html", w["existing"]]),
     # a spec without x-test-mode
     "test without x-test-mode": lambda w: Case(

@@ -23,6 +23,10 @@ _COMMANDS = {
         "neuropay_contract.traffic.cli:proxy_command",
         "Validating reverse proxy: check a client's traffic live.",
     ),
+    "load": (
+        "neuropay_contract.load.cli:load_command",
+        "Load a target with lifecycle journeys on Locust; contract checks and SLO gates.",
+    ),
     "audit": (
         "neuropay_contract.traffic.audit:audit_command",
         "Check recorded traffic (HAR, JSON lines) against the spec.",

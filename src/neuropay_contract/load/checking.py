@@ -1,0 +1,95 @@
+"""The checks of one Locust process, in a process of their own (as ``neuropay proxy`` does): the
+load process only sends; each finished exchange goes down a pipe, framed and pickled, in the
+order it completed, and this process feeds them to the :class:`TrafficChecker`. At the end it
+answers with what it found, as JSON on stdout.
+
+Run as ``python -m neuropay_contract.load.checking [SPEC]`` by ``load.locustfile`` only: the frames
+are pickles of our own objects from our own parent, never input from anyone else."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+HEADER = struct.Struct("!I")
+# How many objects with findings the answer carries timelines for.
+MAX_TIMELINES = 200
+
+
+def frame(kind: str, payload: Any) -> bytes:
+    data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def summary(checker: Any, named: set[str]) -> dict[str, Any]:
+    """What the load report needs of a checker: findings, their exchanges, the timelines of the
+    objects with findings (or named by the read-back), and the counts."""
+    from ..traffic.results import exchange_step
+
+    named = named | {f.object_id for f in checker.findings if f.object_id}
+    return {
+        "checked": checker.checked,
+        "ignored": checker.ignored,
+        "total_findings": checker.total_findings,
+        "requests": dict(checker.requests),
+        "findings": [f.to_dict() for f in checker.findings],
+        "steps": {
+            str(index): asdict(exchange_step(kept.exchange, kept.operation))
+            for index, kept in checker.kept.items()
+        },
+        "timelines": [
+            {
+                "kind": o.kind,
+                "object_id": o.object_id,
+                "owner": o.owner,
+                "events": [asdict(e) for e in o.timeline],
+            }
+            for o in checker.objects
+            if o.object_id in named
+        ][:MAX_TIMELINES],
+    }
+
+
+def main(argv: list[str]) -> int:
+    from ..spec import load_spec
+    from ..traffic.checker import TrafficChecker
+
+    checker = TrafficChecker(load_spec(Path(argv[0]) if argv and argv[0] else None))
+    stream = sys.stdin.buffer
+    named: set[str] = set()
+    while True:
+        header = _read_exactly(stream, HEADER.size)
+        if header is None:
+            break
+        body = _read_exactly(stream, HEADER.unpack(header)[0])
+        if body is None:
+            break
+        kind, payload = pickle.loads(body)
+        if kind == "exchange":
+            checker.check(payload)
+        elif kind == "end":
+            named = set(payload)
+            break
+    sys.stdout.write(json.dumps(summary(checker, named), default=str))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
