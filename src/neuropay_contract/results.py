@@ -164,6 +164,8 @@ class RunResults:
     root_causes: list[RootCause] = field(default_factory=list)  # largest first
     not_implemented: list[str] = field(default_factory=list)  # operation ids
     operations_tested: list[str] | None = None  # the subset certified (--operations), or all
+    # --differential: exchanges replayed on the reference, differences, reference bugs
+    differential: dict[str, int] | None = None
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -406,6 +408,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "root_causes": {"type": "array", "items": _ROOT_CAUSE},
         "not_implemented": {"type": "array", "items": {"type": "string"}},
         "operations_tested": {"type": ["array", "null"], "items": {"type": "string"}},
+        "differential": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
         "lifecycle": {
             "type": "array",
             "items": {

@@ -38,6 +38,7 @@ def _file_value(name: str, tmp_path: Path) -> tuple[str, Any]:
         "client_cert": (f'"{pem}"', str(pem)),
         "max_examples": ("7", 7),
         "max_failures": ("3", 3),
+        "differential": ("true", True),
     }
     return values[name]
 

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -46,6 +46,18 @@ class Secrets:
         return value
 
 
+class Observer(Protocol):
+    """Sees every exchange of the run as sent, keys included (``--differential`` replays them):
+    ``begin`` before a request goes out, ``end`` with the exchange (None when no answer came),
+    ``restart`` when a new sequence starts."""
+
+    def begin(self) -> None: ...
+
+    def end(self, exchange: Any) -> None: ...
+
+    def restart(self) -> None: ...
+
+
 @dataclass
 class Recorder:
     """Steps of the current check and request counts per operation, for the results."""
@@ -54,15 +66,20 @@ class Recorder:
     steps: list[Step] = field(default_factory=list)
     per_operation: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # requests of the current check, over all its sequences
+    observer: Observer | None = None
 
     def start_check(self) -> None:
         self.steps = []
         self.requests = 0
+        if self.observer is not None:
+            self.observer.restart()
 
     def restart_sequence(self) -> None:
         """Keep only what follows for the reproduction (a property check calls this per example,
         so a failure reproduces its own example), still counting the check's requests."""
         self.steps = []
+        if self.observer is not None:
+            self.observer.restart()
 
     def record(self, step: Step) -> None:
         self.per_operation[step.operation or f"{step.method} {step.url}"] += 1
@@ -192,12 +209,17 @@ class ContractClient:
             request_headers={k: secrets.redact(v) for k, v in sent.items()},
             request_body=bounded(secrets.redact_any(recorded_body), REQUEST_LIMIT),
         )
+        observer = self.recorder.observer
+        if observer is not None:
+            observer.begin()
         try:
             # chunked: no Content-Length, the body in transfer-encoding chunks
             sendable = iter([payload]) if chunked and payload is not None else payload
             answer = self.http.request(method, url, content=sendable, headers=sent)
         except httpx.TransportError:
             self.recorder.record(step)
+            if observer is not None:
+                observer.end(None)
             raise
         elapsed = (time.perf_counter() - started) * 1000
         try:
@@ -216,4 +238,23 @@ class ContractClient:
         )
         step.elapsed_ms = round(elapsed, 2)
         self.recorder.record(step)
+        if observer is not None:
+            from .answers import Answer
+            from .differential import Exchange
+
+            observer.end(
+                Exchange(
+                    method,
+                    path,
+                    sent,
+                    payload,
+                    operation,
+                    Answer(
+                        answer.status_code,
+                        {k.lower(): v for k, v in answer.headers.items()},
+                        answer.content,
+                    ),
+                    chunked,
+                )
+            )
         return Response(answer.status_code, answer.headers, parsed, answer.text, operation)

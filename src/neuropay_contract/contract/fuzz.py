@@ -51,6 +51,39 @@ def record(recorder: Recorder, case: Any, response: Any, operation: str, base_ur
             elapsed_ms=round(float(getattr(response, "elapsed", 0.0)) * 1000, 2),
         )
     )
+    if recorder.observer is not None:
+        observe(recorder, response, operation, base_url)
+
+
+def observe(recorder: Recorder, response: Any, operation: str, base_url: str) -> None:
+    """Hand schemathesis' exchange, as it went on the wire, to the run's observer."""
+    from .answers import Answer
+    from .differential import Exchange
+
+    assert recorder.observer is not None
+    sent = response.request
+    body = sent.body.encode("utf-8") if isinstance(sent.body, str) else sent.body
+    path = str(sent.url)[len(base_url) :] if str(sent.url).startswith(base_url) else sent.path_url
+    recorder.observer.begin()
+    recorder.observer.end(
+        Exchange(
+            str(sent.method).upper(),
+            path,
+            {str(k): str(v) for k, v in sent.headers.items()},
+            body,
+            operation,
+            Answer(
+                int(response.status_code),
+                {str(k).lower(): _header(v) for k, v in response.headers.items()},
+                bytes(response.content),
+            ),
+        )
+    )
+
+
+def _header(value: Any) -> str:
+    """schemathesis' answers hold each header's values as a list."""
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 class StatusModel:

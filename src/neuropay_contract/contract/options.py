@@ -26,7 +26,7 @@ PROFILES: dict[str, dict[str, int]] = {
 DEFAULT_PROFILE = "dev"  # plain pytest; `neuropay test` defaults to ci
 DEFAULT_TIMEOUT = 10.0  # seconds per HTTP exchange with the target
 
-Kind = Literal["str", "int", "float", "path", "choice", "multi"]
+Kind = Literal["str", "int", "float", "path", "choice", "multi", "flag"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -137,6 +137,12 @@ OPTIONS: tuple[RunOption, ...] = (
         minimum=1,
     ),
     RunOption(
+        "differential",
+        "Replay every request against a fresh embedded reference server and report each answer "
+        "that differs where the spec leaves nothing open (always on with --profile deep).",
+        kind="flag",
+    ),
+    RunOption(
         "max_failures",
         "Stop after this many failed checks (the verdict then covers what ran).",
         kind="int",
@@ -165,6 +171,8 @@ def click_options(function: F) -> F:
         elif option.kind == "multi":
             kwargs["multiple"] = True
             kwargs["default"] = ()
+        elif option.kind == "flag":
+            kwargs["is_flag"] = True
         function = click.option(option.long, option.name, **kwargs)(function)
     return function
 
@@ -183,6 +191,8 @@ def add_pytest_options(group: Any) -> None:
             kwargs["choices"] = list(option.choices)
         elif option.kind == "multi":
             kwargs["action"] = "append"
+        elif option.kind == "flag":
+            kwargs["action"] = "store_true"
         if option.metavar:
             kwargs["metavar"] = option.metavar
         group.addoption(option.pytest_long, **kwargs)

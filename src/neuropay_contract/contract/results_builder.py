@@ -46,6 +46,7 @@ class RunState:
     not_implemented: list[str] = field(default_factory=list)  # found by the preflight
     subset: list[str] | None = None  # --operations: the operations certified
     unavailable: dict[str, str] = field(default_factory=dict)  # operation -> why not called
+    differential: dict[str, int] | None = None  # --differential: its counts, kept up to date
 
 
 def spec_digest(path: Path) -> str:
@@ -310,4 +311,5 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
         root_causes=root_causes,
         not_implemented=not_implemented,
         operations_tested=state.subset,
+        differential=dict(state.differential) if state.differential is not None else None,
     )

@@ -547,6 +547,23 @@ _RULES: list[Rule] = [
         "The target answers",
         "the target neither resets nor stops answering within the timeout",
     ),
+    # -- differential (--differential, --profile deep) -----------------------------------------
+    Rule(
+        "differential.status",
+        "Same status as the reference server",
+        "replayed in order against a fresh reference server, the request gets the same status",
+    ),
+    Rule(
+        "differential.body",
+        "Same answer as the reference server",
+        "every field is equal to the reference's after the spec's normalisation (ids by mapping, "
+        "timestamps by order and schema, hosted-page URLs, x-implementation-defined readings)",
+    ),
+    Rule(
+        "differential.header",
+        "Same headers as the reference server",
+        "every header the spec names (and the media type) equals the reference's",
+    ),
     Rule(
         "suite.error",
         "The check itself failed",

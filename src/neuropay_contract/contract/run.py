@@ -47,7 +47,31 @@ def _with_target(config: pytest.Config, state: RunState, target: RunTarget) -> I
     if problem:
         fail_run(config, problem)
     _preflight(config, target, state.recorder)
-    yield target
+    if not run_settings(config).differential:
+        yield target
+        return
+    from .differential import Server, differential
+
+    keys = {name: getattr(target, name) for name, _flag, _variable in KEY_OPTIONS}
+    with (
+        target.http_client() as target_http,
+        differential(
+            target.spec,
+            Server(target.url, keys),
+            secrets_,
+            target.timeout,
+            target_http,
+            [name for name, _value in run_settings(config).transport.headers],
+        ) as observer,
+    ):
+        # Attached after the preflight: its probes change nothing, and a difference there would
+        # stop the run instead of failing a check.
+        state.recorder.observer = observer
+        state.differential = observer.counts
+        try:
+            yield target
+        finally:
+            state.recorder.observer = None
 
 
 def _preflight(config: pytest.Config, target: RunTarget, recorder: Recorder) -> None:

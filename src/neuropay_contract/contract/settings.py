@@ -113,6 +113,9 @@ class RunSettings:
     transport: Transport = Transport()
     max_examples: int | None = None
     max_failures: int | None = None
+    # --differential (always with --profile deep): every exchange replayed against a fresh
+    # reference server and the answers compared (contract/differential.py)
+    differential: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -219,6 +222,7 @@ class RunSettings:
             ),
             max_examples=_at_least_one(*pick("max_examples")),
             max_failures=_at_least_one(*pick("max_failures")),
+            differential=_on_off(*pick("differential")) or profile == "deep",
             **keys,
         )
 
@@ -346,6 +350,18 @@ def _headers(value: Any, source: str) -> tuple[tuple[str, str], ...]:
             )
         pairs.append((name, text.strip()))
     return tuple(pairs)
+
+
+def _on_off(value: Any, source: str) -> bool:
+    """An on/off option: given on the command line, or true/false from the environment or a file."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise SettingsError(f"{source} {value!r} is not true or false")
 
 
 def _tls_verify(value: Any, source: str) -> bool | str:

@@ -252,6 +252,13 @@ def print_summary(
             f"certified subset (--operations): {escape(', '.join(results.operations_tested))}; "
             "the verdict covers these operations only"
         )
+    if results.differential is not None:
+        counts = results.differential
+        console.print(
+            f"differential: {counts.get('exchanges', 0)} exchanges replayed on a fresh reference "
+            f"server, {counts.get('differences', 0)} differences, "
+            f"{counts.get('reference_bugs', 0)} reference bugs"
+        )
     if results.verdict != "conformant" and results.seed is not None:
         console.print(f"replay the same generated data with --seed {results.seed}")
     if report_dir is not None:
