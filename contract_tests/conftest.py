@@ -91,6 +91,15 @@ def np_live_client(np_client: ContractClient, np_target: RunTarget) -> ContractC
     return np_client.with_key(np_target.live_api_key)
 
 
+@pytest.fixture
+def np_same_merchant_client(np_client: ContractClient, np_target: RunTarget) -> ContractClient:
+    from neuropay_contract.contract import not_covered
+
+    if not np_target.same_merchant_api_key:
+        not_covered("no other test key of the same merchant (--same-merchant-api-key)")
+    return np_client.with_key(np_target.same_merchant_api_key)
+
+
 @pytest.fixture(scope="session")
 def st_session(np_target: RunTarget) -> Iterator[requests.Session]:
     """One HTTP session for schemathesis' calls (its default opens one per call), with the run's

@@ -239,3 +239,21 @@ def test_helpers_refuse_live_keys(np_live_client: ContractClient, operation: str
         "auth.test-helper-live-key",
         f"{operation} accepted a live key",
     )
+
+
+@pytest.mark.np_check(category="auth", operation="retrieveCheckout")
+def test_two_authorization_headers_are_refused(np_client: ContractClient) -> None:
+    """Authorization is not a list header: two of them, both the run's valid key, answer 401
+    invalid_api_key (no credential is picked)."""
+    key = {"Authorization": f"Bearer {np_client.api_key}"}
+    body = {"checkout_id": secrets.token_hex(16)}
+    resp = np_client.call("retrieveCheckout", body, api_key=None, headers=key, also=[*key.items()])
+    check_error(
+        np_client.spec,
+        resp,
+        401,
+        "invalid_api_key",
+        "auth.repeated-header",
+        "retrieveCheckout with two Authorization headers was not refused with invalid_api_key",
+        subject="retrieveCheckout with two Authorization headers",
+    )

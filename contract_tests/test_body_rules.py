@@ -30,12 +30,14 @@ ACCEPTED_TYPES = {
     "charset-utf-8": "application/json; charset=utf-8",
     "upper-case": "Application/JSON",
     "charset-upper-case": "application/json;charset=UTF-8",
+    "other-parameter": "application/json; foo=bar",
 }
 REFUSED_TYPES = {
     "missing": None,
     "structured-suffix": "application/merchant+json",
     "charset-latin-1": "application/json; charset=iso-8859-1",
     "text-json": "text/json",
+    "charset-utf8-alias": "application/json; charset=utf8",
 }
 
 
@@ -180,6 +182,54 @@ def test_email_format_is_asserted(np_client: ContractClient, email: str) -> None
     """format: email is asserted: one @ between non-empty parts, no whitespace or controls."""
     resp = np_client.call("createCustomer", {**customer_body(), "email": email})
     _refused_field(resp, "/email", "formats.email", f"the email {email!r} was accepted")
+
+
+# The readings of format: email the spec decides (x-decides emails.syntax): these are addresses,
+# answered exactly as sent, and these are not (Unicode White_Space, not only ASCII spaces).
+EMAILS_ACCEPTED = {
+    "non-ascii": "Jörg.Ünal@Exämple.se",
+    "dotless-domain": "Admin@localhost",
+    "mixed-case": "Mixed.Case+Tag@Example.COM",
+}
+EMAILS_REFUSED = {
+    "no-break-space": "jane\u00a0doe@example.com",
+    "ideographic-space": "jane@example\u3000.com",
+    "line-separator": "jane@example.com\u2028",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EMAILS_ACCEPTED))
+@pytest.mark.np_check(category="customers", operation="createCustomer")
+def test_emails_are_accepted_and_answered_as_sent(np_client: ContractClient, kind: str) -> None:
+    """A non-ASCII address, a domain without a dot, upper-case letters: accepted, and the
+    customer answers and reads back the address exactly as sent (no case folding)."""
+    email = EMAILS_ACCEPTED[kind]
+    resp = np_client.call("createCustomer", {**customer_body(), "email": email})
+    _expect_ok(resp, "formats.email-readings", f"the email {email!r} was refused", repr(email))
+    customer_id = resp.json_object().get("customer_id")
+    again = np_client.call("retrieveCustomer", {"customer_id": customer_id})
+    answered = [resp.json_object().get("email"), again.json_object().get("email")]
+    if answered != [email, email]:
+        raise ContractViolation(
+            "formats.email-readings",
+            "An email was not answered as sent",
+            f"sent {email!r}, createCustomer answered {answered[0]!r} and retrieveCustomer "
+            f"{answered[1]!r}; emails are stored exactly as sent",
+            operation="createCustomer",
+            expected={"email": email},
+            received={"create": answered[0], "retrieve": answered[1]},
+        )
+
+
+@pytest.mark.parametrize("kind", sorted(EMAILS_REFUSED))
+@pytest.mark.np_check(category="customers", operation="createCustomer")
+def test_emails_with_unicode_spaces_are_refused(np_client: ContractClient, kind: str) -> None:
+    """Whitespace is any Unicode White_Space character: an address holding one is refused."""
+    email = EMAILS_REFUSED[kind]
+    resp = np_client.call("createCustomer", {**customer_body(), "email": email})
+    _refused_field(
+        resp, "/email", "formats.email-readings", f"the email {email!r} ({kind}) was accepted"
+    )
 
 
 @pytest.mark.parametrize("field", ["currency", "returnUrl"])

@@ -191,3 +191,54 @@ def test_the_header_is_ignored_where_not_declared(np_client: ContractClient) -> 
                 expected={"status": 200, "customer_id": customer_id},
                 received={"status": resp.status, "body": resp.body},
             )
+
+
+@pytest.mark.np_check(category="idempotency", operation="createCheckout")
+def test_the_same_request_is_the_body_as_sent(np_client: ContractClient) -> None:
+    """Defaults are not applied before comparing: a create without `capture` and its retry with
+    `capture: true` (the default, the same checkout) are two requests, so the retry answers the
+    conflict and makes nothing."""
+    key = _key()
+    body = {k: v for k, v in create_body().items() if k != "capture"}
+    first = np_client.call("createCheckout", body, headers=key)
+    check_status(first, 200, "idempotency.first-request", "the first create was refused")
+    retry = np_client.call("createCheckout", {**body, "capture": True}, headers=key)
+    check_error(
+        SPEC,
+        retry,
+        CONFLICT.http,
+        CONFLICT.code,
+        "idempotency.body-as-sent",
+        "a retry adding capture: true (the default) was taken for the same request",
+    )
+
+
+@pytest.mark.np_check(category="idempotency", operation="createCheckout")
+def test_two_key_headers_are_refused(np_client: ContractClient) -> None:
+    """Two Idempotency-Key headers (even one a stored key): 400 with x-idempotency's code and
+    param, and nothing runs (no replay of the stored answer, no new checkout)."""
+    key = _key()
+    body = create_body()
+    first = np_client.call("createCheckout", body, headers=key)
+    check_status(first, 200, "idempotency.first-request", "the first create was refused")
+    twice = np_client.call(
+        "createCheckout", body, headers=key, also=[(HEADER, f"contract-{secrets.token_hex(8)}")]
+    )
+    check_error(
+        SPEC,
+        twice,
+        INVALID.http,
+        INVALID.code,
+        "idempotency.repeated-header",
+        f"a request with two {HEADER} headers was not refused",
+    )
+    param = twice.json_object().get("error", {}).get("param")
+    if param != INVALID.param:
+        _violation(
+            "idempotency.repeated-header",
+            f"Two {HEADER} headers were refused with another param",
+            f"param was {param!r}, x-idempotency.invalid_key says {INVALID.param!r}",
+            "createCheckout",
+            expected={"param": INVALID.param},
+            received={"param": param},
+        )

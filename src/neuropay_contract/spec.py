@@ -592,6 +592,27 @@ class ApiSpec:
             raise SpecError(f"x-implementation-defined is malformed: {exc}") from exc
 
     @cached_property
+    def decided_points(self) -> dict[str, tuple[str, ...]]:
+        """``x-decides`` markers anywhere in the document: each point id the spec decides, with
+        the JSON pointers (``#/...``) of the nodes that decide it. A point is *decided* when it
+        is named by such a marker; ``x-implementation-defined`` must not name it too (NP018)."""
+        found: dict[str, list[str]] = {}
+        stack: list[tuple[Any, str]] = [(self.document, "#")]
+        while stack:
+            node, where = stack.pop()
+            if isinstance(node, Mapping):
+                marker = node.get("x-decides")
+                if isinstance(marker, list):
+                    for point in marker:
+                        found.setdefault(str(point), []).append(where)
+                for key, value in node.items():
+                    if key != "x-decides":
+                        stack.append((value, f"{where}/{escape_pointer(str(key))}"))
+            elif isinstance(node, list):
+                stack.extend((item, f"{where}/{i}") for i, item in enumerate(node))
+        return {point: tuple(sorted(pointers)) for point, pointers in sorted(found.items())}
+
+    @cached_property
     def limits(self) -> Limits:
         """``x-limits``, typed."""
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -77,9 +77,21 @@ def _number(token: str) -> float | int:
     return value
 
 
+def _integer(token: str) -> int:
+    """A JSON number without fraction or exponent. Written with more digits than any double
+    holds (a 400-digit integer), it is beyond a double's range like ``1e999``: refused the same
+    way, however it is written (I-JSON 2.2)."""
+    if len(token) > 308 and math.isinf(float(token)):
+        raise NotIJson(f"{token[:40]}... ({len(token)} digits) is beyond the range of a double")
+    return int(token)
+
+
 # Built once: json.loads with hooks builds a decoder per call.
 _DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_float=_number, object_pairs_hook=_unique_names
+    parse_constant=_reject_constant,
+    parse_float=_number,
+    parse_int=_integer,
+    object_pairs_hook=_unique_names,
 )
 
 
@@ -136,17 +148,22 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def lone_surrogate(value: Any) -> tuple[list[str | int], bool] | None:
     """Where the first string in ``value`` that holds a lone UTF-16 surrogate is: valid JSON
     escapes (``"\\ud800"``) that are no character and cannot be encoded, stored as text or
-    shown. (path, whether the string is an object key there), or None when there is none.
-    Iterative, so depth cannot exhaust it."""
+    shown. (path, whether the string is an object key there), or None when there is none."""
+    return first_string(value, lambda text: not _encodable(text))
+
+
+def first_string(value: Any, bad: Callable[[str], bool]) -> tuple[list[str | int], bool] | None:
+    """(path, whether it is an object key there) of the first string in ``value`` that ``bad``
+    holds for, or None. Iterative, so depth cannot exhaust it."""
     stack: list[tuple[Any, list[str | int]]] = [(value, [])]
     while stack:
         node, path = stack.pop()
         if isinstance(node, str):
-            if not _encodable(node):
+            if bad(node):
                 return path, False
         elif isinstance(node, dict):
             for key, child in node.items():
-                if not _encodable(key):
+                if bad(key):
                     return path, True
                 stack.append((child, [*path, key]))
         elif isinstance(node, list):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from neuropay_contract.contract.cli import run_suite_subprocess
-from neuropay_contract.server import create_app, key_triplet, serve_app
+from neuropay_contract.server import create_app, key_triplet, same_merchant_key, serve_app
 
 from ..catalog.faults import FAULTS  # the catalog of broken servers
 from ..catalog.partial import PARTIAL_SERVERS as PARTIAL
@@ -32,10 +32,10 @@ PEER_ON_FAULTS = os.environ.get("BENCH_PEER_FAULTS", "1") != "0"
 
 
 def ours(
-    url: str, keys: tuple[str, str, str], profile: str, report_dir: Path
+    url: str, keys: tuple[str, str, str], profile: str, report_dir: Path, same: str | None = None
 ) -> tuple[int, float, int]:
     started = time.perf_counter()
-    proc = run_suite_subprocess(url, keys, report_dir, profile)
+    proc = run_suite_subprocess(url, keys, report_dir, profile, same_merchant_key=same)
     elapsed = time.perf_counter() - started
     requests = (
         json.loads((report_dir / "results.json").read_text())["summary"]["requests"]
@@ -72,12 +72,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app()
         keys = key_triplet(app.state.keys)
+        same = same_merchant_key(app.state.keys)
         with serve_app(app) as url:
-            code_ours, t_ours, r_ours = ours(url, keys, "ci", Path(tmp) / "ours")
+            code_ours, t_ours, r_ours = ours(url, keys, "ci", Path(tmp) / "ours", same)
             # Red runs are compared with a green run of their own profile.
             code_green, t_green = code_ours, t_ours
             if FAULT_PROFILE != "ci":
-                code_green, t_green, _ = ours(url, keys, FAULT_PROFILE, Path(tmp) / "green")
+                code_green, t_green, _ = ours(url, keys, FAULT_PROFILE, Path(tmp) / "green", same)
             code_st, t_st, r_st = plain(url, keys[0])
         app.state.store.close()
         print("Against the reference server (same spec, same machine, loopback):")
@@ -103,8 +104,9 @@ def main() -> int:
         for index, (name, apply) in enumerate(servers):
             broken = create_app()
             fkeys = key_triplet(broken.state.keys)
+            fsame = same_merchant_key(broken.state.keys)
             with serve_app(apply(broken)) as url:
-                code, took, _ = ours(url, fkeys, FAULT_PROFILE, Path(tmp) / f"f{index}")
+                code, took, _ = ours(url, fkeys, FAULT_PROFILE, Path(tmp) / f"f{index}", fsame)
                 theirs = PEER_ON_FAULTS and plain(url, fkeys[0])[0] != 0
             broken.state.store.close()
             mine = code == 1

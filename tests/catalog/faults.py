@@ -6,9 +6,12 @@ through an ASGI wrapper) and names the rule the contract suite must report."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import gzip
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -841,6 +844,337 @@ def _precedence(*moves: tuple[str, str]) -> Callable[[Any], Asgi]:
     return apply
 
 
+def _objects_of_the_key(app: Any) -> Asgi:
+    """Objects scoped to the key that made them (not the merchant): another key of the same
+    merchant gets 404 for them."""
+    owner: dict[str, bytes] = {}  # checkout or customer id -> the Authorization that made it
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/checkout/"):
+            await app(scope, receive, send)
+            return
+        presented = dict(scope["headers"]).get(b"authorization", b"")
+        raw, replay = await read_body(receive)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        named = (
+            [body.get(f) for f in ("checkout_id", "customer_id")] if isinstance(body, dict) else []
+        )
+        if any(owner.get(str(i), presented) != presented for i in named if i):
+            answer = json.dumps(ApiError(404, "checkout_not_found", "No such object.").body())
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": answer.encode()})
+            return
+        start, answer_body = await answer_of(app, scope, replay)
+        try:
+            made = json.loads(answer_body)
+        except ValueError:
+            made = None
+        if isinstance(made, dict):
+            for field in ("checkout_id", "customer_id"):
+                if isinstance(made.get(field), str):
+                    owner.setdefault(made[field], presented)
+        await send(start)
+        await send({"type": "http.response.body", "body": answer_body})
+
+    return wrapped
+
+
+def _idempotency_per_merchant(app: Any) -> Asgi:
+    """Idempotency keys scoped to the merchant: another key of the merchant replays them."""
+    service = _service(app)
+    original = service.run_in
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        merchant = replace(caller, key_hash=f"merchant:{caller.merchant}:{caller.mode}")
+        return original(store, operation, merchant, body, idem_key)
+
+    service.run_in = call  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _defaults_before_comparing(app: Any) -> Asgi:
+    """The same request compared after the request schema's defaults are applied."""
+    service = _service(app)
+    original = service.run_in
+    spec = service.spec
+
+    def call(store: Any, operation: str, caller: Any, body: Any, idem_key: str | None) -> Any:
+        schema = spec.deref(spec.operation(operation).request_schema or {})
+        defaults = {
+            name: prop["default"]
+            for name, prop in (schema.get("properties") or {}).items()
+            if isinstance(prop, dict) and "default" in prop
+        }
+        return original(store, operation, caller, {**defaults, **body}, idem_key)
+
+    service.run_in = call  # type: ignore[method-assign]
+    return app  # type: ignore[no-any-return]
+
+
+def _first_header_wins(name: bytes) -> Callable[[Any], Asgi]:
+    """A server that reads the first of several ``name`` headers and ignores the others."""
+
+    def apply(app: Any) -> Asgi:
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen = False
+                headers = []
+                for key, value in scope["headers"]:
+                    if key.lower() == name:
+                        if seen:
+                            continue
+                        seen = True
+                    headers.append((key, value))
+                scope = {**scope, "headers": headers}
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return apply
+
+
+def _emails_lower_cased(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return headers, raw
+    if isinstance(body, dict) and isinstance(body.get("email"), str):
+        body["email"] = body["email"].lower()
+        return headers, json.dumps(body).encode()
+    return headers, raw
+
+
+def _ascii_whitespace_only(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """Only ASCII whitespace counts as whitespace in an email: Unicode spaces pass (the
+    reference is handed a plain letter where the client sent one)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return headers, raw
+    if isinstance(body, dict) and isinstance(body.get("email"), str):
+        body["email"] = "".join(
+            "x" if c.isspace() and not c.isascii() else c for c in body["email"]
+        )
+        return headers, json.dumps(body).encode()
+    return headers, raw
+
+
+def _empty_payment_methods(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp) and resp.get("paymentMethods") is None:
+        return status, {**resp, "paymentMethods": []}, {}
+    return None
+
+
+def _paid_a_moment_later(path: str, req: Any, status: int, resp: Any) -> Any:
+    """A checkout paid on creation answers the payment's time as updated, a moment after."""
+    if path == "/checkout/create" and _is_checkout(resp) and resp["status"] != "created":
+        return status, {**resp, "updated": resp["created"][:19] + ".999999Z"}, {}
+    return None
+
+
+def _whole_seconds(path: str, req: Any, status: int, resp: Any) -> Any:
+    """Times kept to the second: changes within one second leave updated where it was."""
+    if _is_checkout(resp):
+        return (
+            status,
+            {**resp, "created": resp["created"][:19] + "Z", "updated": resp["updated"][:19] + "Z"},
+            {},
+        )
+    return None
+
+
+def _integers_echoed_as_sent(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp) and isinstance(req, dict) and isinstance(req.get("amount"), float):
+        return status, {**resp, "amount": req["amount"]}, {}
+    return None
+
+
+def _customer_keeps_empty_metadata(path: str, req: Any, status: int, resp: Any) -> Any:
+    if (
+        path == "/checkout/create-customer"
+        and status == 200
+        and isinstance(req, dict)
+        and isinstance(req.get("metaData"), dict)
+    ):
+        return status, {**resp, "metaData": req["metaData"]}, {}
+    return None
+
+
+def _is_customer(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("object") == "customer"
+
+
+def _cards_newest_first(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_customer(resp) and len(resp["savedCards"]) > 1:
+        return status, {**resp, "savedCards": list(reversed(resp["savedCards"]))}, {}
+    return None
+
+
+def _no_default_card(path: str, req: Any, status: int, resp: Any) -> Any:
+    """No card becomes the default by being saved first (the customer chooses one)."""
+    if _is_customer(resp) and resp["savedCards"]:
+        cards = [{**card, "is_default": False} for card in resp["savedCards"]]
+        return status, {**resp, "savedCards": cards, "default_card_id": None}, {}
+    return None
+
+
+def _same_card_once(path: str, req: Any, status: int, resp: Any) -> Any:
+    """The same card saved again is the card saved before (one entry per number)."""
+    if _is_customer(resp) and resp["savedCards"]:
+        seen: set[tuple[Any, ...]] = set()
+        cards = []
+        for card in resp["savedCards"]:
+            same = (card["brand"], card["last4"], card["exp_month"], card["exp_year"])
+            if same not in seen:
+                seen.add(same)
+                cards.append(card)
+        return status, {**resp, "savedCards": cards}, {}
+    return None
+
+
+def _card_id_dropped_on_decline(path: str, req: Any, status: int, resp: Any) -> Any:
+    if _is_checkout(resp) and resp["status"] == "failed" and resp["card_id"] is not None:
+        return status, {**resp, "card_id": None}, {}
+    return None
+
+
+def _bom_ignored(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    return headers, raw.removeprefix(b"\xef\xbb\xbf")
+
+
+def _noncharacters_refused(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """I-JSON read strictly: a body holding a noncharacter, literal or escaped, is not JSON."""
+    literal = any(chr(c).encode() in raw for c in (0xFFFF, 0xFFFE, *range(0xFDD0, 0xFDF0)))
+    escaped = re.search(rb"\\u(fdd[0-9a-f]|fde[0-9a-f]|fff[ef])", raw, re.IGNORECASE)
+    return headers, (b"{" if literal or escaped else raw)
+
+
+def _long_integers_as_numbers(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """An integer of any length is a number (a schema error above the maximum, not I-JSON's)."""
+    return headers, re.sub(rb"[0-9]{309,}", b"999999999999999999", raw)
+
+
+def _integral_by_text(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """Integral by the text: a fraction with a non-zero digit is no integer, whatever its value."""
+    return headers, re.sub(rb"(\d+)\.0*[1-9]\d*", rb"\1.5", raw)
+
+
+def _names_compared_as_written(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """Names compared before unescaping: "\u0061mount" is another name than "amount"."""
+    return headers, raw.replace(b'"\\u0061mount"', b'"amount_escaped"')
+
+
+def _gzip_decoded(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    if headers.pop(b"content-encoding", b"").lower() == b"gzip":
+        with contextlib.suppress(OSError):  # not gzip after all: the bytes as sent
+            raw = gzip.decompress(raw)
+    return headers, raw
+
+
+def _empty_body_is_json(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    if not raw and b"content-type" not in headers:
+        headers[b"content-type"] = b"application/json"
+    return headers, raw
+
+
+def _tab_separator(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    value = headers.get(b"authorization", b"")
+    if value[:7].lower() == b"bearer\t":
+        headers[b"authorization"] = b"Bearer " + value[7:]
+    return headers, raw
+
+
+def _utf8_alias(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    value = headers.get(b"content-type", b"")
+    headers[b"content-type"] = value.replace(b"charset=utf8", b"charset=utf-8")
+    return headers, raw
+
+
+def _only_charset_parameters(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    value = headers.get(b"content-type", b"").lower()
+    names = [p.split(b"=")[0].strip() for p in value.split(b";")[1:]]
+    if any(name != b"charset" for name in names):
+        headers[b"content-type"] = b"text/plain"
+    return headers, raw
+
+
+def _utf16_lengths(headers: dict[bytes, bytes], raw: bytes) -> Any:
+    """Lengths in UTF-16 units: every astral character counts two (shown as two letters)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return headers, raw
+    return headers, re.sub("[\U00010000-\U0010ffff]", "ab", text).encode()
+
+
+def _charset_on_answers(path: str, req: Any, status: int, resp: Any) -> Any:
+    return status, resp, {"content-type": "application/json; charset=utf-8"}
+
+
+def _path_rewritten(change: Callable[[str, bytes], tuple[str, bytes]]) -> Callable[[Any], Asgi]:
+    """A server that routes by ``change(path, query string)`` instead of the request's path."""
+
+    def apply(app: Any) -> Asgi:
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                path, query = change(scope["path"], scope.get("query_string", b""))
+                scope = {**scope, "path": path, "raw_path": path.encode(), "query_string": query}
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return apply
+
+
+def _lenient_paths(path: str, query: bytes) -> tuple[str, bytes]:
+    return (path.lower().rstrip("/") or "/"), query
+
+
+def _queries_refused(path: str, query: bytes) -> tuple[str, bytes]:
+    return (f"{path}/with-query" if query else path), query
+
+
+def _not_found_without_param(path: str, req: Any, status: int, resp: Any) -> Any:
+    if status == 404 and isinstance(resp, dict) and isinstance(resp.get("error"), dict):
+        return status, {"error": {**resp["error"], "param": None}}, {}
+    return None
+
+
+def _invalid_json_at_root(path: str, req: Any, status: int, resp: Any) -> Any:
+    error = resp.get("error") if isinstance(resp, dict) else None
+    if isinstance(error, dict) and error.get("code") == "invalid_json" and error["param"] is None:
+        return status, {"error": {**error, "param": ""}}, {}
+    return None
+
+
+def _metadata_name_pointer(path: str, req: Any, status: int, resp: Any) -> Any:
+    """A bad metadata key name answered with the pointer of the key itself."""
+    error = resp.get("error") if isinstance(resp, dict) else None
+    metadata = req.get("metaData") if isinstance(req, dict) else None
+    if isinstance(error, dict) and error.get("param") == "/metaData" and isinstance(metadata, dict):
+        bad = next((k for k in metadata if not 1 <= len(k) <= 40), None)
+        if bad is not None:
+            return status, {"error": {**error, "param": f"/metaData/{bad}"}}, {}
+    return None
+
+
+def _release_forgets_reason(path: str, req: Any, status: int, resp: Any) -> Any:
+    """The record of a release says nothing of why (a release is not a refund)."""
+    if _is_checkout(resp) and resp["status"] == "reserve released":
+        refunds = [{**r, "reason": None, "refundDetails": None} for r in resp["refunds"]]
+        return status, {**resp, "refunds": refunds}, {}
+    return None
+
+
 FAULTS = [
     Fault(
         "capture-twice",
@@ -1229,6 +1563,244 @@ FAULTS = [
         "test helpers work with live keys",
         ("auth.test-helper-live-key",),
         _helpers_accept_live_keys,
+    ),
+    Fault(
+        "objects-scoped-to-key",
+        "objects belong to the key that made them: another key of the merchant gets 404",
+        ("auth.same-merchant-objects",),
+        _objects_of_the_key,
+        select="test_scope",
+    ),
+    Fault(
+        "idempotency-keys-per-merchant",
+        "idempotency keys are shared by the API keys of one merchant",
+        ("idempotency.same-merchant-key-scope",),
+        _idempotency_per_merchant,
+        select="test_scope",
+    ),
+    Fault(
+        "idempotency-defaults-applied",
+        "the same request is compared after defaults are applied (capture omitted = true)",
+        ("idempotency.body-as-sent",),
+        _defaults_before_comparing,
+        select="test_the_same_request_is_the_body_as_sent",
+    ),
+    Fault(
+        "first-idempotency-key-wins",
+        "of two Idempotency-Key headers the first is used",
+        ("idempotency.repeated-header",),
+        _first_header_wins(b"idempotency-key"),
+        select="test_two_key_headers_are_refused",
+    ),
+    Fault(
+        "first-authorization-wins",
+        "of two Authorization headers the first is used",
+        ("auth.repeated-header",),
+        _first_header_wins(b"authorization"),
+        select="test_two_authorization_headers_are_refused",
+    ),
+    Fault(
+        "emails-lower-cased",
+        "emails are stored lower-cased",
+        ("formats.email-readings",),
+        _request_rewritten(_emails_lower_cased),
+        select="test_emails_are_accepted",
+    ),
+    Fault(
+        "emails-ascii-whitespace-only",
+        "an email with a Unicode space (U+00A0, U+3000) is accepted",
+        ("formats.email-readings",),
+        _request_rewritten(_ascii_whitespace_only),
+        select="test_emails_with_unicode_spaces",
+    ),
+    Fault(
+        "payment-methods-empty-list",
+        "paymentMethods not sent is answered as []",
+        ("objects.payment-methods",),
+        _answers(_empty_payment_methods),
+        select="test_payment_methods_not_sent",
+    ),
+    Fault(
+        "paid-at-once-two-times",
+        "a checkout paid on creation has updated later than created",
+        ("objects.times-paid-at-once",),
+        _answers(_paid_a_moment_later),
+        select="test_a_checkout_paid_at_once",
+    ),
+    Fault(
+        "whole-second-times",
+        "times kept to the second: quick changes leave updated where it was",
+        ("objects.updated-later",),
+        _answers(_whole_seconds),
+        select="test_every_change_moves_updated_forward",
+    ),
+    Fault(
+        "integers-echoed-as-sent",
+        "an amount sent as 3000.0 is answered as 3000.0",
+        ("objects.integers-answered",),
+        _answers(_integers_echoed_as_sent),
+        select="test_integral_amounts_are_answered",
+    ),
+    Fault(
+        "customer-keeps-empty-metadata",
+        "createCustomer stores metadata keys sent with the empty string",
+        ("objects.customer-empty-metadata",),
+        _answers(_customer_keeps_empty_metadata),
+        select="test_customers_drop_empty_metadata",
+    ),
+    Fault(
+        "saved-cards-newest-first",
+        "savedCards lists the newest card first",
+        ("objects.saved-cards",),
+        _answers(_cards_newest_first),
+        select="test_saved_cards_order_and_default",
+    ),
+    Fault(
+        "first-card-not-default",
+        "the first saved card does not become the default",
+        ("objects.saved-cards",),
+        _answers(_no_default_card),
+        select="test_saved_cards_order_and_default",
+    ),
+    Fault(
+        "same-card-saved-once",
+        "the same card number saved twice is one saved card",
+        ("objects.saved-cards",),
+        _answers(_same_card_once),
+        select="test_saved_cards_order_and_default",
+    ),
+    Fault(
+        "card-id-dropped-on-decline",
+        "a declined automatic payment answers card_id null",
+        ("objects.card-id-declined",),
+        _answers(_card_id_dropped_on_decline),
+        select="test_card_id_stays_on_a_declined_payment",
+    ),
+    Fault(
+        "bom-ignored",
+        "a UTF-8 byte order mark before the body is skipped",
+        ("protocol.bom",),
+        _request_rewritten(_bom_ignored),
+        select="test_wire_details and bom",
+    ),
+    Fault(
+        "noncharacters-refused",
+        "strings holding Unicode noncharacters are refused as invalid_json",
+        ("protocol.noncharacter",),
+        _request_rewritten(_noncharacters_refused),
+        select="test_wire_details and noncharacter",
+    ),
+    Fault(
+        "long-integers-are-numbers",
+        "an integer of 400 digits is a schema error, not beyond I-JSON's range",
+        ("protocol.number-range",),
+        _request_rewritten(_long_integers_as_numbers),
+        select="test_wire_details and beyond",
+    ),
+    Fault(
+        "integral-by-text",
+        "3000.0000000000000001 is no integer (integral by the text, not the value)",
+        ("protocol.integral-by-value",),
+        _request_rewritten(_integral_by_text),
+        select="test_wire_details and integral",
+    ),
+    Fault(
+        "names-compared-as-written",
+        'the names "amount" and "\\u0061mount" are two names',
+        ("protocol.duplicate-after-unescaping",),
+        _request_rewritten(_names_compared_as_written),
+        select="test_wire_details and duplicate",
+    ),
+    Fault(
+        "gzip-bodies-decoded",
+        "Content-Encoding: gzip bodies are decompressed and accepted",
+        ("protocol.content-encoding",),
+        _request_rewritten(_gzip_decoded),
+        select="test_wire_details and gzip",
+    ),
+    Fault(
+        "empty-body-without-type-is-json",
+        "an empty body without Content-Type answers 400 invalid_json instead of 415",
+        ("protocol.media-type-refused",),
+        _request_rewritten(_empty_body_is_json),
+        select="test_wire_details and empty",
+    ),
+    Fault(
+        "tab-after-bearer-accepted",
+        "a TAB between Bearer and the key is accepted",
+        ("auth.separator",),
+        _request_rewritten(_tab_separator),
+        select="test_wire_details and tab",
+    ),
+    Fault(
+        "utf8-alias-accepted",
+        "charset=utf8 is taken for utf-8",
+        ("protocol.media-type-refused",),
+        _request_rewritten(_utf8_alias),
+        select="test_other_media_types_are_refused",
+    ),
+    Fault(
+        "only-charset-parameters",
+        "a Content-Type parameter other than charset is refused",
+        ("protocol.media-type-accepted",),
+        _request_rewritten(_only_charset_parameters),
+        select="test_json_media_type_spellings_are_accepted",
+    ),
+    Fault(
+        "utf16-lengths",
+        "string lengths count UTF-16 units",
+        ("protocol.length-unit",),
+        _request_rewritten(_utf16_lengths),
+        select="test_wire_details and length",
+    ),
+    Fault(
+        "charset-on-answers",
+        "answers carry Content-Type: application/json; charset=utf-8",
+        ("protocol.answer-media-type",),
+        _answers(_charset_on_answers),
+        select="test_answers_are_plain_application_json",
+    ),
+    Fault(
+        "lenient-paths",
+        "paths match in any case and with a trailing slash",
+        ("protocol.exact-paths",),
+        _path_rewritten(_lenient_paths),
+        select="test_wire_details and (slash or case)",
+    ),
+    Fault(
+        "queries-refused",
+        "a query string makes an unknown path",
+        ("protocol.exact-paths",),
+        _path_rewritten(_queries_refused),
+        select="test_wire_details and query",
+    ),
+    Fault(
+        "not-found-without-param",
+        "404s have param null",
+        ("protocol.param-of-not-found",),
+        _answers(_not_found_without_param),
+        select="test_wire_details and param",
+    ),
+    Fault(
+        "invalid-json-param-root",
+        "invalid_json has param '' (the whole body)",
+        ("protocol.param-of-invalid-json",),
+        _answers(_invalid_json_at_root),
+        select="test_wire_details and param",
+    ),
+    Fault(
+        "metadata-name-pointer",
+        "a bad metadata key name points at the key (/metaData/<key>)",
+        ("protocol.param-of-metadata-name",),
+        _answers(_metadata_name_pointer),
+        select="test_wire_details and param",
+    ),
+    Fault(
+        "release-forgets-reason",
+        "the refund record of a release drops the reason and refundDetails sent",
+        ("objects.release-record",),
+        _answers(_release_forgets_reason),
+        select="test_the_release_record_holds_what_was_sent",
     ),
 ]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from neuropay_contract.contract.cli import run_suite_subprocess
-from neuropay_contract.server import create_app, key_triplet, serve_app
+from neuropay_contract.server import create_app, key_triplet, same_merchant_key, serve_app
 
 from .faults import FAULTS, Fault
 
@@ -18,8 +18,15 @@ from .faults import FAULTS, Fault
 def run_suite(
     url: str, keys: list[str], report_dir: Path, seed: int = 1, select: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """The suite with the (test, second, live, same-merchant) keys of ``keys``."""
     return run_suite_subprocess(
-        url, (keys[0], keys[1], keys[2]), report_dir, "dev", seed, select=select
+        url,
+        (keys[0], keys[1], keys[2]),
+        report_dir,
+        "dev",
+        seed,
+        select=select,
+        same_merchant_key=keys[3] if len(keys) > 3 else None,
     )
 
 
@@ -27,7 +34,7 @@ def run_suite(
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
-    keys = list(key_triplet(app.state.keys))
+    keys = [*key_triplet(app.state.keys), *filter(None, [same_merchant_key(app.state.keys)])]
     broken = fault.apply(app)
     # A fault of the HTTP layer itself names the protocol to serve with (None: the sandbox's).
     with serve_app(broken, http=getattr(broken, "http_protocol", None)) as url:
@@ -49,7 +56,7 @@ def test_broken_server_is_caught(fault: Fault, tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", [11, 22, 33])
 def test_reference_server_is_conformant(seed: int, tmp_path: Path) -> None:
     app = create_app()
-    keys = list(key_triplet(app.state.keys))
+    keys = [*key_triplet(app.state.keys), *filter(None, [same_merchant_key(app.state.keys)])]
     with serve_app(app) as url:
         proc = run_suite(url, keys, tmp_path, seed)
     app.state.store.close()

@@ -94,3 +94,25 @@ def test_a_live_key_as_the_main_key_is_refused() -> None:
     assert "live key as --api-key" in (target(live).key_problem() or "")
     assert "same key" in (target("sk_test_a", "sk_test_a").key_problem() or "")
     assert target("sk_test_a", "sk_test_b").key_problem() is None
+
+
+def test_the_same_merchant_key_is_read_and_checked() -> None:
+    """--same-merchant-api-key comes from its option or NEUROPAY_SAME_MERCHANT_API_KEY with a
+    target, reaches the run target, and may be neither another key of the run nor a live key."""
+    spec = load_spec()
+    assert spec.test_mode is not None
+    from neuropay_contract.contract.reach import PaymentMeans
+
+    env = {"NEUROPAY_API_KEY": "sk_test_a", "NEUROPAY_SAME_MERCHANT_API_KEY": "sk_test_d"}
+    settings = RunSettings.from_options({"target_url": "http://127.0.0.1:9"}, env)
+    target = settings.run_target(spec, PaymentMeans.from_spec(spec))
+    assert target.same_merchant_api_key == "sk_test_d"
+    assert target.key_problem() is None
+    for same, words in (
+        ("sk_test_a", "same key as --api-key"),
+        (spec.test_mode.key_prefixes["live"] + "x", "live key as --same-merchant-api-key"),
+    ):
+        target.same_merchant_api_key = same
+        assert words in (target.key_problem() or ""), same
+    with pytest.raises(SettingsError, match="--same-merchant-api-key given without --target-url"):
+        RunSettings.from_options({"same_merchant_api_key": "sk_test_d"}, {})

@@ -91,6 +91,33 @@ def test_the_order_of_checks_is_documented_in_spec_order(docs: Path) -> None:
     assert markdown.index("`path`") < markdown.index("`api_key`") < markdown.index("`schema`")
 
 
+def test_the_points_left_open_are_listed(docs: Path) -> None:
+    """x-implementation-defined becomes "Left open by the spec": one row per point with its id,
+    every reading and why clients must not depend on it, in HTML and Markdown."""
+    free = SPEC.implementation_defined
+    assert free
+    html = (docs / "index.html").read_text()
+    ids = set(check(html).ids)
+    assert "implementation-defined" in ids
+    section = html.split('id="implementation-defined"', 1)[1].split("</table>", 1)[0]
+    markdown = (docs / "api.md").read_text().split("## Left open by the spec", 1)[1]
+    markdown = markdown.split("\n## ", 1)[0]
+    for point in free:
+        assert f"free-{point.id}" in ids
+        assert f"<code>{point.id}</code>" in section
+        assert f"`{point.id}`" in markdown
+        for text in (point.readings[0], point.why):
+            words = text.split("`")[0][:30]  # plain words, before any inline markup
+            assert words in section and words in markdown, words
+
+
+def test_a_spec_leaving_nothing_open_has_no_such_section(tmp_path: Path) -> None:
+    document = {k: v for k, v in SPEC.document.items() if k != "x-implementation-defined"}
+    render_docs(ApiSpec(document), tmp_path)
+    assert 'id="implementation-defined"' not in (tmp_path / "index.html").read_text()
+    assert "Left open by the spec" not in (tmp_path / "api.md").read_text()
+
+
 def test_each_operation_shows_fields_bounds_examples_and_errors() -> None:
     model = DocsModel(SPEC)
     refund = model.operation(SPEC.operation("refundCheckout"))

@@ -268,3 +268,102 @@ def test_precedence_is_checked_beyond_its_schema(
     broken.write_text(yaml.safe_dump(document, sort_keys=False))
     found = [f for f in lint_spec(broken).findings if f.rule == "NP011"]
     assert any(f.pointer == pointer and words in f.message for f in found), found
+
+
+@pytest.mark.parametrize(
+    ("patch", "pointer", "words"),
+    [
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/components/schemas/Amount/x-decides",
+                    "value": ["expiry.durations"],
+                }
+            ],
+            "#/x-implementation-defined/5",
+            "x-decides names it at #/components/schemas/Amount",
+        ),
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/x-implementation-defined/0/where/-",
+                    "value": "#/components/schemas/CreateCheckoutRequest/properties/capture",
+                }
+            ],
+            "#/x-implementation-defined/0/where/2",
+            "decides it with default",
+        ),
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/x-implementation-defined/0/where/-",
+                    "value": "#/components/schemas/Checkout/properties/object",
+                }
+            ],
+            "#/x-implementation-defined/0/where/2",
+            "decides it with const",
+        ),
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/x-implementation-defined/0/where/-",
+                    "value": "#/components/schemas/NoSuchSchema",
+                }
+            ],
+            "#/x-implementation-defined/0/where/2",
+            "points at nothing",
+        ),
+        (
+            [
+                {
+                    "op": "replace",
+                    "path": "/x-implementation-defined/1/id",
+                    "value": "hosted-page.form",
+                }
+            ],
+            "#/x-implementation-defined/1/id",
+            "listed twice",
+        ),
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/x-implementation-defined/3/answers/0/operations",
+                    "value": ["retrieveCheckout", "voidCheckout"],
+                }
+            ],
+            "#/x-implementation-defined/3/answers/0/operations",
+            "unknown operation 'voidCheckout'",
+        ),
+    ],
+    ids=["also-decided", "where-default", "where-const", "where-dangling", "id-twice", "op"],
+)
+def test_implementation_defined_is_checked_beyond_its_schema(
+    tmp_path: Path, patch: list[dict[str, Any]], pointer: str, words: str
+) -> None:
+    """NP018: ids unique, `where` resolves and decides nothing, answer operations exist, and no
+    free point is also named by an x-decides marker."""
+    broken = tmp_path / "openapi.yaml"
+    document = _apply(yaml.safe_load(default_spec_path().read_text()), patch)
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
+    found = [f for f in lint_spec(broken).findings if f.rule == "NP018"]
+    assert [f.pointer for f in found] == [pointer], found
+    assert words in found[0].message
+
+
+def test_the_spec_decides_the_points_it_marks() -> None:
+    """x-decides markers are read from anywhere in the document, with where they stand."""
+    from neuropay_contract.spec import load_spec
+
+    decided = load_spec(default_spec_path()).decided_points
+    assert decided["emails.syntax"] == (
+        "#/components/schemas/CreateCustomerRequest/properties/email",
+        "#/components/schemas/Customer/properties/email",
+    )
+    assert "scope.objects" in decided
+    free = {p.id for p in load_spec(default_spec_path()).implementation_defined}
+    assert free and not free & set(decided)

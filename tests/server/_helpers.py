@@ -28,7 +28,7 @@ def create(client: httpx.Client, **extra: Any) -> dict[str, Any]:
 
 
 def start_mock(
-    db: Path | str, *extra: str, new_keys: int = 3, printed: list[str] | None = None
+    db: Path | str, *extra: str, new_keys: int = 4, printed: list[str] | None = None
 ) -> tuple[subprocess.Popen[str], str, list[str]]:
     """`neuropay mock` on a free port: the process, its URL and the keys it printed (the
     ``new_keys`` it generated; none on a database that has keys, none when keys are given)."""

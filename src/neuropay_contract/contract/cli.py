@@ -128,10 +128,12 @@ def run_suite_subprocess(
     seed: int = 1,
     select: str | None = None,
     extra: tuple[str, ...] = (),
+    same_merchant_key: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys, only
-    the checks ``select`` (a ``-k`` expression) picks when given; the first key travels in the
-    environment, as users are told to pass it."""
+    """`neuropay test` in a fresh process against ``url`` with (test, second, live) keys and
+    optionally another test key of the first merchant, only the checks ``select`` (a ``-k``
+    expression) picks when given; the first key travels in the environment, as users are told
+    to pass it."""
     import sys
 
     return subprocess.run(
@@ -153,6 +155,7 @@ def run_suite_subprocess(
             "--report-dir",
             str(report_dir),
             *(["-k", select] if select else []),
+            *(["--same-merchant-api-key", same_merchant_key] if same_merchant_key else []),
             *extra,
         ],
         capture_output=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -144,8 +144,11 @@ class ContractClient:
         content: bytes | None = None,
         content_type: str | None = "application/json",
         chunked: bool = False,
+        also: Sequence[tuple[str, str]] = (),
     ) -> Response:
-        """Send a request to the operation's path; ``api_key=None`` sends no Authorization.
+        """Send a request to the operation's path; ``api_key=None`` sends no Authorization;
+        ``also``: header lines sent after the others, a name already sent included (a header
+        sent twice).
 
         An operation the target does not implement blocks the check (NotImplementedOperation);
         one outside the certified subset (--operations) leaves it not covered."""
@@ -167,6 +170,7 @@ class ContractClient:
             content_type=content_type,
             operation=operation_id,
             chunked=chunked,
+            also=also,
         )
 
     def request(
@@ -181,6 +185,7 @@ class ContractClient:
         content_type: str | None = "application/json",
         operation: str | None = None,
         chunked: bool = False,
+        also: Sequence[tuple[str, str]] = (),
     ) -> Response:
         key = self.api_key if api_key is _DEFAULT else api_key
         sent: dict[str, str] = {}
@@ -206,7 +211,10 @@ class ContractClient:
             method=method,
             url=url,
             operation=operation,
-            request_headers={k: secrets.redact(v) for k, v in sent.items()},
+            request_headers={
+                **{k: secrets.redact(v) for k, v in sent.items()},
+                **{f"{k} (again)": secrets.redact(v) for k, v in also},
+            },
             request_body=bounded(secrets.redact_any(recorded_body), REQUEST_LIMIT),
         )
         observer = self.recorder.observer
@@ -215,7 +223,8 @@ class ContractClient:
         try:
             # chunked: no Content-Length, the body in transfer-encoding chunks
             sendable = iter([payload]) if chunked and payload is not None else payload
-            answer = self.http.request(method, url, content=sendable, headers=sent)
+            lines = [*sent.items(), *also]
+            answer = self.http.request(method, url, content=sendable, headers=lines)
         except httpx.TransportError:
             self.recorder.record(step)
             if observer is not None:

@@ -78,6 +78,13 @@ OPTIONS: tuple[RunOption, ...] = (
         secret=True,
     ),
     RunOption(
+        "same_merchant_api_key",
+        "Another test key of the first merchant: tells whether objects belong to the merchant, "
+        "as the spec says, or to the key (without it those checks are not covered).",
+        env="NEUROPAY_SAME_MERCHANT_API_KEY",
+        secret=True,
+    ),
+    RunOption(
         "profile",
         "How hard to look: dev (fast), ci, deep. [neuropay test: ci; pytest: dev]",
         kind="choice",

@@ -156,6 +156,17 @@ _RULES: list[Rule] = [
         "another merchant's key gets 404 for a checkout or customer and changes nothing",
     ),
     Rule(
+        "auth.same-merchant-objects",
+        "Objects belong to the merchant, not the key",
+        "another test key of the same merchant (--same-merchant-api-key) reads and changes the "
+        "run key's checkouts and customers, and the run key sees the change",
+    ),
+    Rule(
+        "auth.repeated-header",
+        "Two Authorization headers are refused",
+        "a request with the run's key in two Authorization headers answers 401 invalid_api_key",
+    ),
+    Rule(
         "auth.mode-isolation",
         "Test and live data are apart",
         "a live key of the same merchant does not reach test-mode checkouts",
@@ -274,6 +285,23 @@ _RULES: list[Rule] = [
         "idempotency.same-json-value",
         "The same JSON is the same request",
         "a body written with other spacing or key order is a replay",
+    ),
+    Rule(
+        "idempotency.same-merchant-key-scope",
+        "Idempotency keys belong to the API key",
+        "the same Idempotency-Key and body with another API key of the same merchant is a new "
+        "request: not replayed, not refused",
+    ),
+    Rule(
+        "idempotency.body-as-sent",
+        "The same request is the body as sent",
+        "a retry that adds a field's default value (capture: true) answers the conflict",
+    ),
+    Rule(
+        "idempotency.repeated-header",
+        "Two Idempotency-Key headers are refused",
+        "a request with two Idempotency-Key headers answers 400 invalid_request, param "
+        "Idempotency-Key, and runs nothing",
     ),
     Rule(
         "idempotency.undeclared-ignored",
@@ -480,6 +508,77 @@ _RULES: list[Rule] = [
         "an email without one @ between non-empty parts, or with whitespace, answers 400",
     ),
     Rule(
+        "protocol.bom",
+        "A byte order mark is not JSON",
+        "a body after a UTF-8 byte order mark answers 400 invalid_json",
+    ),
+    Rule(
+        "protocol.noncharacter",
+        "Noncharacters are accepted as sent",
+        "a message holding U+FFFF or an escaped U+FDD0 is accepted and answered as sent",
+    ),
+    Rule(
+        "protocol.number-range",
+        "Numbers beyond a double are not I-JSON",
+        "an integer literal of 400 digits answers 400 invalid_json, like 1e999",
+    ),
+    Rule(
+        "protocol.integral-by-value",
+        "Numbers are read by their value as doubles",
+        "1e-999 is 0 (a schema error of the field) and 3000.0000000000000001 is 3000 (accepted)",
+    ),
+    Rule(
+        "protocol.duplicate-after-unescaping",
+        "Names are compared after unescaping",
+        'the names "amount" and "\\u0061mount" are a duplicate: 400 invalid_json',
+    ),
+    Rule(
+        "protocol.content-encoding",
+        "Coded bodies are refused",
+        "a Content-Encoding other than identity answers 415, whatever the body",
+    ),
+    Rule(
+        "auth.separator",
+        "Spaces, not TABs, follow Bearer",
+        "Authorization: Bearer<TAB><key> answers 401 invalid_api_key",
+    ),
+    Rule(
+        "protocol.answer-media-type",
+        "Answers are plain application/json",
+        "answers, errors too, carry Content-Type: application/json without parameters",
+    ),
+    Rule(
+        "protocol.length-unit",
+        "String lengths count code points",
+        "a message of 1000 emoji is accepted, one of 1001 refused with param /message",
+    ),
+    Rule(
+        "protocol.exact-paths",
+        "Paths are exact, queries ignored",
+        "a trailing slash or another case is 404 not_found; a query string changes nothing",
+    ),
+    Rule(
+        "protocol.param-of-not-found",
+        "A 404 points at the field naming the object",
+        "an unknown checkout or customer id answers 404 with param /checkout_id or /customer_id",
+    ),
+    Rule(
+        "protocol.param-of-invalid-json",
+        "invalid_json has no param",
+        "a body that is not JSON answers 400 invalid_json with param null",
+    ),
+    Rule(
+        "protocol.param-of-metadata-name",
+        "A bad metadata name points at the metadata",
+        "a metadata key of 41 characters answers 400 invalid_request with param /metaData",
+    ),
+    Rule(
+        "formats.email-readings",
+        "Emails are read as the spec decides",
+        "non-ASCII and dotless-domain addresses are accepted and answered as sent (case "
+        "included); Unicode spaces are refused",
+    ),
+    Rule(
         "formats.pattern-full-match",
         "Patterns match the whole value",
         "patterns are ECMA-262: a trailing newline after a matching value answers 400",
@@ -514,6 +613,48 @@ _RULES: list[Rule] = [
         "objects.saved-card-pays",
         "A saved card pays at once",
         "a checkout with a card saved on the hosted page is paid on creation",
+    ),
+    Rule(
+        "objects.saved-cards",
+        "Saved cards: order and default",
+        "the same card saved twice is two cards, listed oldest first; the first saved is the "
+        "default",
+    ),
+    Rule(
+        "objects.card-id-declined",
+        "A declined automatic payment keeps card_id",
+        "a checkout created with a declining card id has that card_id, answered and read back",
+    ),
+    Rule(
+        "objects.release-record",
+        "A release's refund record holds what was sent",
+        "the record of a release has the reason and refundDetails of its request, null when not "
+        "sent",
+    ),
+    Rule(
+        "objects.payment-methods",
+        "paymentMethods not sent is null",
+        "a checkout created without paymentMethods answers and reads back null, never []",
+    ),
+    Rule(
+        "objects.times-paid-at-once",
+        "Created and paid at once is one change",
+        "a checkout paid on creation by card_id has updated equal to created",
+    ),
+    Rule(
+        "objects.updated-later",
+        "Every change moves updated forward",
+        "each of several quick metadata changes makes updated strictly later",
+    ),
+    Rule(
+        "objects.integers-answered",
+        "Integers are answered as integers",
+        "an amount sent as 3000.0 is answered as the JSON integer 3000",
+    ),
+    Rule(
+        "objects.customer-empty-metadata",
+        "Empty metadata values are not stored on customers",
+        "createCustomer drops metaData keys sent with the empty string, like createCheckout",
     ),
     # -- schemas -----------------------------------------------------------------------------
     Rule(

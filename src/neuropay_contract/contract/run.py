@@ -32,7 +32,13 @@ def open_target(config: pytest.Config, spec: ApiSpec) -> Iterator[RunTarget]:
     from ..server import start_server
 
     with start_server(spec=spec) as server:
-        keys = (server.url, server.test_key, server.second_test_key, server.live_key)
+        keys = (
+            server.url,
+            server.test_key,
+            server.second_test_key,
+            server.live_key,
+            server.same_merchant_test_key,
+        )
         target = settings.run_target(spec, means, embedded=keys)
         yield from _with_target(config, state, target)
 
@@ -131,6 +137,10 @@ def _probe(config: pytest.Config, target: RunTarget, client: ContractClient) -> 
             f"preflight: retrieveCheckout of an unknown id at {target.url} answered "
             f"{resp.status} without a JSON body; is this the Neuro-Pay API (check the base path)?",
         )
-    for name, key in (("second", target.second_api_key), ("live", target.live_api_key)):
+    for name, key in (
+        ("second", target.second_api_key),
+        ("live", target.live_api_key),
+        ("same-merchant", target.same_merchant_api_key),
+    ):
         if key and client.with_key(key).call("retrieveCheckout", probe).status == 401:
             fail_run(config, f"the target refused the {name} API key")

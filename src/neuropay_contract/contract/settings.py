@@ -46,6 +46,7 @@ KEY_OPTIONS = (
     ("api_key", "--api-key", "NEUROPAY_API_KEY"),
     ("second_api_key", "--second-api-key", "NEUROPAY_SECOND_API_KEY"),
     ("live_api_key", "--live-api-key", "NEUROPAY_LIVE_API_KEY"),
+    ("same_merchant_api_key", "--same-merchant-api-key", "NEUROPAY_SAME_MERCHANT_API_KEY"),
 )
 CARD_OPTIONS = ("card_number_success", "card_number_decline", "card_id_success", "card_id_decline")
 
@@ -101,6 +102,7 @@ class RunSettings:
     api_key: str | None = None
     second_api_key: str | None = None
     live_api_key: str | None = None
+    same_merchant_api_key: str | None = None
     profile: str = DEFAULT_PROFILE
     seed: int | None = None
     report_dir: Path | None = None
@@ -255,19 +257,20 @@ class RunSettings:
         self,
         spec: ApiSpec,
         means: PaymentMeans,
-        embedded: tuple[str, str, str | None, str | None] | None = None,
+        embedded: tuple[str, str, str | None, str | None, str | None] | None = None,
     ) -> RunTarget:
         """The target of the run: the one given, or the embedded server's (url, test key, second
-        merchant's test key, live key)."""
+        merchant's test key, live key, another test key of the first merchant)."""
         if embedded is None:
             if not self.target_url or not self.api_key:
                 raise SettingsError("no target: pass --target-url and --api-key")
             embedded_run = False
             url, key = self.target_url, self.api_key
             second, live = self.second_api_key, self.live_api_key
+            same = self.same_merchant_api_key
         else:
             embedded_run = True
-            url, key, second, live = embedded
+            url, key, second, live, same = embedded
         return RunTarget(
             url,
             key,
@@ -280,6 +283,7 @@ class RunSettings:
             self.timeout,
             self.transport,
             self.max_examples,
+            same_merchant_api_key=same,
         )
 
 
@@ -400,6 +404,7 @@ class RunTarget:
     timeout: float = DEFAULT_TIMEOUT
     transport: Transport = Transport()
     max_examples: int | None = None
+    same_merchant_api_key: str | None = None  # another test key of the first key's merchant
 
     @property
     def limits(self) -> dict[str, int]:
@@ -415,7 +420,11 @@ class RunTarget:
         second key (that would move real money on a production target)."""
         test_mode = self.spec.test_mode
         live_prefix = test_mode.key_prefixes.get("live") if test_mode else None
-        for option, key in (("--api-key", self.api_key), ("--second-api-key", self.second_api_key)):
+        for option, key in (
+            ("--api-key", self.api_key),
+            ("--second-api-key", self.second_api_key),
+            ("--same-merchant-api-key", self.same_merchant_api_key),
+        ):
             if key and live_prefix and key.startswith(live_prefix):
                 return (
                     f"refusing to run with a live key as {option} (it starts with "
@@ -425,4 +434,12 @@ class RunTarget:
             return "--second-api-key is the same key as --api-key: pass another merchant's"
         if self.live_api_key and self.live_api_key in (self.api_key, self.second_api_key):
             return "--live-api-key is the same key as a test key: pass the live key"
+        if self.same_merchant_api_key and self.same_merchant_api_key in (
+            self.api_key,
+            self.second_api_key,
+        ):
+            return (
+                "--same-merchant-api-key is the same key as --api-key or --second-api-key: pass "
+                "another test key of the --api-key's merchant"
+            )
         return None

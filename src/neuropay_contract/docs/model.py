@@ -330,6 +330,8 @@ class DocsModel:
                 op for _t, _d, ops in groups for op in ops if "customer" in op.id.lower()
             ],
             "idempotency": self.spec.idempotency.as_dict(),
+            # x-implementation-defined: what a client must not depend on, each with its readings
+            "implementation_defined": list(self.spec.implementation_defined),
             "limits": self.spec.limits.as_dict(),
             "precedence": [
                 {

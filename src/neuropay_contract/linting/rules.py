@@ -423,6 +423,74 @@ def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
                 )
 
 
+def _decides_value(node: Any) -> str | None:
+    """What makes a schema node decide its value (``const``, a one-value ``enum``, a
+    ``default``), or None when it leaves the value open."""
+    if not isinstance(node, Mapping):
+        return None
+    if "const" in node:
+        return "const"
+    enum = node.get("enum")
+    if isinstance(enum, list) and len(enum) == 1:
+        return "a single-value enum"
+    if "default" in node:
+        return "default"
+    return None
+
+
+@rule("NP018", "x-implementation-defined is consistent and names no point the spec decides")
+def implementation_defined(spec: ApiSpec) -> Iterator[Finding]:
+    """A free point is *decided* elsewhere when an ``x-decides`` marker names its id, or when a
+    node its ``where`` points at fixes the value (``const``, a one-value ``enum``, ``default``):
+    a point cannot be both left open and decided."""
+    if "x-implementation-defined" not in spec.document:
+        return
+    try:
+        points = spec.implementation_defined
+    except SpecError:
+        return  # the shape is NP011's finding
+    decided = spec.decided_points
+    seen: set[str] = set()
+    for index, point in enumerate(points):
+        pointer = f"#/x-implementation-defined/{index}"
+        if point.id in seen:
+            yield _f("NP018", f"{pointer}/id", f"point id '{point.id}' is listed twice")
+        seen.add(point.id)
+        if point.id in decided:
+            yield _f(
+                "NP018",
+                pointer,
+                f"point '{point.id}' is declared free but x-decides names it at "
+                f"{', '.join(decided[point.id])}: decide it or leave it open, not both",
+            )
+        for where_index, where in enumerate(point.where):
+            try:
+                target = spec.resolve_pointer(where)
+            except SpecError:
+                yield _f(
+                    "NP018",
+                    f"{pointer}/where/{where_index}",
+                    f"'{where}' points at nothing in the document",
+                )
+                continue
+            fixed = _decides_value(target)
+            if fixed is not None:
+                yield _f(
+                    "NP018",
+                    f"{pointer}/where/{where_index}",
+                    f"point '{point.id}' is declared free but '{where}' decides it with {fixed}",
+                )
+        for part_index, part in enumerate(point.answers):
+            for operation in part.operations:
+                if operation not in spec.operations:
+                    yield _f(
+                        "NP018",
+                        f"{pointer}/answers/{part_index}/operations",
+                        f"point '{point.id}' names unknown operation '{operation}'",
+                    )
+
+
+def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) -> LintReport:
 def _without_regex_duplicates(findings: list[Finding]) -> list[Finding]:
     """The validator's "is not a 'regex'" is the NP013 finding of the same pattern, told less
     precisely (which mode, which character): keep NP013's. The validator names the node at the

@@ -144,6 +144,9 @@ class ApiHandler:
         return self.public_url or listening_url(request)
 
     def authenticate(self, request: Request, base_url: str) -> Caller:
+        headers = request.headers.getlist("authorization")
+        if len(headers) > 1:  # not a list header (RFC 9110 11.6.2): no credential is picked
+            raise ApiError(401, "invalid_api_key", "Send one Authorization header, not several.")
         credential = read_authorization(request.headers.get("authorization"))
         if credential.state == "missing":
             raise ApiError(
@@ -233,6 +236,15 @@ class ApiHandler:
                 "unsupported_media_type",
                 f"Send the body as application/json (UTF-8), not {header or 'no Content-Type'}.",
             )
+        # Bodies are not decompressed: a coded body is a media type the server does not take
+        # (RFC 7694 3), whether or not the bytes happen to be JSON.
+        coding = pending.request.headers.get("content-encoding", "").strip().lower()
+        if coding not in ("", "identity"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Send the body uncompressed: Content-Encoding {coding[:40]!r} is not supported.",
+            )
 
     def check_test_mode_only(self, pending: _Pending) -> None:
         assert pending.caller is not None  # x-precedence puts api_key first
@@ -302,7 +314,8 @@ class ApiHandler:
     def idempotency_key(self, request: Request, op: Operation) -> str | None:
         """The request's Idempotency-Key, checked against the operation's own parameter schema;
         None when absent or when the operation does not declare it (then it is ignored)."""
-        value = request.headers.get(self.idem_header)
+        values = request.headers.getlist(self.idem_header)
+        value = values[0] if values else None
         param = next(
             (
                 p
@@ -314,13 +327,14 @@ class ApiHandler:
         if value is None or param is None:
             return None
         errors = self.spec.validation_errors(self.spec.deref(param.get("schema") or {}), value)
-        if errors:
+        if errors or len(values) > 1:  # several keys: none is picked
             answer = self.spec.idempotency.invalid_key
+            reason = errors[0].message[:200] if errors else f"{len(values)} headers were sent"
             raise ApiError(
                 answer.http,
                 answer.code,
-                f"{self.idem_header} must be 1 to 255 printable ASCII characters without spaces: "
-                f"{errors[0].message[:200]}",
+                f"{self.idem_header} must be one header of 1 to 255 printable ASCII characters "
+                f"without spaces: {reason}",
                 answer.param,
             )
         return value

@@ -67,11 +67,14 @@ def make_key(mode: str) -> str:
 
 
 def default_keys() -> list[ApiKey]:
-    """A test key and a live key of one merchant, and a test key of a second merchant."""
+    """A test key and a live key of one merchant, a test key of a second merchant, and a second
+    test key of the first merchant (as after a key rotation: objects belong to the merchant, so
+    it sees what the first key made)."""
     return [
         ApiKey(make_key("test"), "merchant-1", "test"),
         ApiKey(make_key("test"), "merchant-2", "test"),
         ApiKey(make_key("live"), "merchant-1", "live"),
+        ApiKey(make_key("test"), "merchant-1", "test"),
     ]
 
 
@@ -120,6 +123,21 @@ class KeyRing:
 
     def find(self, presented: str) -> StoredKey | None:
         return self._keys.get(key_hash(presented))
+
+
+def same_merchant_key(keys: Iterable[ApiKey]) -> str | None:
+    """Another test key of the merchant of :func:`key_triplet`'s first key (None when there is
+    none): the suite tells with it whether objects belong to the merchant or to the key."""
+    listed = list(keys)
+    first = next(k for k in listed if k.mode == "test")
+    return next(
+        (
+            k.key
+            for k in listed
+            if k is not first and k.mode == "test" and k.merchant == first.merchant
+        ),
+        None,
+    )
 
 
 def key_triplet(keys: Iterable[ApiKey]) -> tuple[str, str, str]:

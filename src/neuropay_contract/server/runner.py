@@ -97,6 +97,13 @@ class RunningServer:
     def live_key(self) -> str:
         return self._key(0, "live")
 
+    @property
+    def same_merchant_test_key(self) -> str | None:
+        """Another test key of the first merchant, if the server has one."""
+        from .keys import same_merchant_key
+
+        return same_merchant_key(self.keys)
+
 
 @contextmanager
 def start_server(
