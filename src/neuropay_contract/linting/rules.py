@@ -490,7 +490,6 @@ def implementation_defined(spec: ApiSpec) -> Iterator[Finding]:
                     )
 
 
-def lint_spec(path: str | Path | None = None, allow_local_refs: bool = False) -> LintReport:
 def _without_regex_duplicates(findings: list[Finding]) -> list[Finding]:
     """The validator's "is not a 'regex'" is the NP013 finding of the same pattern, told less
     precisely (which mode, which character): keep NP013's. The validator names the node at the
