@@ -332,8 +332,8 @@ def test_precedence_is_checked_beyond_its_schema(
             [
                 {
                     "op": "add",
-                    "path": "/x-implementation-defined/3/answers/0/operations",
-                    "value": ["retrieveCheckout", "voidCheckout"],
+                    "path": "/x-implementation-defined/3/answers",
+                    "value": [{"operations": ["retrieveCheckout", "voidCheckout"], "body": "/url"}],
                 }
             ],
             "#/x-implementation-defined/3/answers/0/operations",
