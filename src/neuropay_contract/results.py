@@ -86,6 +86,9 @@ class RootCause:
     received: Any = None
     checks: list[str] = field(default_factory=list)  # ids of every check it explains
     blocked: list[str] = field(default_factory=list)  # those of them it kept from running
+    fix: str = ""  # what to change in the target, one sentence
+    rules: list[str] = field(default_factory=list)  # every rule its checks broke
+    knock_on: list[str] = field(default_factory=list)  # traffic: later findings it caused
 
     @property
     def failed(self) -> list[str]:
@@ -298,6 +301,9 @@ _ROOT_CAUSE = {
         "received": {},
         "checks": {"type": "array", "items": {"type": "string"}},
         "blocked": {"type": "array", "items": {"type": "string"}},
+        "fix": {"type": "string"},
+        "rules": {"type": "array", "items": {"type": "string"}},
+        "knock_on": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": False,
 }
