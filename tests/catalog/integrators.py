@@ -135,17 +135,17 @@ def starlette_mock(keys: tuple[str, str, str]) -> Starlette:
     async def create(request: Request) -> Response:
         who = book.who(request.headers.get("authorization"))
         if not isinstance(who[0], str):
-            return answer(who)  # type: ignore[arg-type]
+            return answer(who)
         body = await request.json()  # a body that is not JSON: Starlette's 500 page
-        return answer(book.create(body, who))  # type: ignore[arg-type]
+        return answer(book.create(body, who))
 
     async def lookup(request: Request) -> tuple[dict[str, Any] | None, Any, Response | None]:
         """The checkout first (as most handlers start), then the rest of the request."""
         who = book.who(request.headers.get("authorization"))
         if not isinstance(who[0], str):
-            return None, None, answer(who)  # type: ignore[arg-type]
+            return None, None, answer(who)
         body = await request.json()
-        record = book.find(body, who)  # type: ignore[arg-type]
+        record = book.find(body, who)
         if record is None:
             return None, body, answer(error(404, "checkout_not_found"))
         return record, body, None
@@ -204,7 +204,7 @@ def http_server_mock(keys: tuple[str, str, str]) -> Iterator[str]:
                 return
             who = book.who(self.headers.get("Authorization"), bare_ok=True)
             if not isinstance(who[0], str):
-                self._send(who)  # type: ignore[arg-type]
+                self._send(who)
                 return
             if length > 65536:
                 self._send(error(413, "payload_too_large"))
@@ -220,7 +220,7 @@ def http_server_mock(keys: tuple[str, str, str]) -> Iterator[str]:
             if not isinstance(body, dict):
                 self._send(error(400, "invalid_request"))
                 return
-            self._send(handler(body, who))  # type: ignore[arg-type]
+            self._send(handler(body, who))
 
     def create(body: dict[str, Any], who: tuple[str, bool]) -> Answer:
         return book.create(body, who)
@@ -347,11 +347,11 @@ def pydantic_style_mock(keys: tuple[str, str, str]) -> Any:
             except ValueError:
                 body = None
             if not isinstance(who[0], str):
-                result = who  # type: ignore[assignment]
+                result = who
             elif not isinstance(body, dict):
                 result = 422, {"detail": [{"loc": ["body"], "msg": "JSON decode error"}]}
             else:
-                result = handler(body, who)  # type: ignore[arg-type]
+                result = handler(body, who)
         data = json.dumps(result[1]).encode()
         sent = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
         await send({"type": "http.response.start", "status": result[0], "headers": sent})

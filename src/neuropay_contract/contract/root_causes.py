@@ -304,6 +304,8 @@ def _describe(
         _behaviour(cause, tuple(key[1:]), first, rules, counted)
         return
     title = first.title
+    if title.endswith(first.rule):  # observed traffic titles a finding "side: rule"
+        title = f"{title}: {_one_line(first.message, 160)}"
     if len(cause.operations) > 1:
         others = [op for op in cause.operations if op != first.operation]
         title += f" (also on {', '.join(others)})"

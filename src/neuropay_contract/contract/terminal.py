@@ -156,6 +156,8 @@ def print_root_causes(results: RunResults, console: Console) -> None:
             f"[red]{index:>2}.[/red] [bold]{escape(cause.title)}[/bold] "
             f"[dim]({escape(cause.rule)}; {explains})[/dim]"
         )
+        if cause.fix:
+            console.print(f"    fix: {escape(short(cause.fix))}")
         if cause.expected is not None or cause.received is not None:
             console.print(f"    expected: {escape(short(cause.expected))}")
             console.print(f"    received: {escape(short(cause.received))}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..contract.curl import sequence_to_curl
+from ..contract.root_causes import STATEFUL_RULES, assign_root_causes
 from ..results import (
     CheckResult,
     Failure,
@@ -87,15 +88,25 @@ def build_results(
     side, one passed check counting the exchanges without a finding."""
     checks: list[CheckResult] = []
     failing: Counter[tuple[str, str]] = Counter()
+    first_on: dict[tuple[str, str], tuple[str, str]] = {}  # (object, kind) -> (check, rule)
+    follows: dict[str, str] = {}
     for number, finding in enumerate(checker.findings, start=1):
         kept = checker.kept.get(finding.exchange)
         step = exchange_step(kept.exchange, kept.operation) if kept is not None else None
         operation = finding.operation or "(not an operation)"
         failing[(operation, finding.side)] += 1
         obj = f" {finding.object_id}" if finding.object_id else ""
+        check_id = f"traffic::{finding.side}::{number}"
+        if finding.object_id and finding.rule.startswith(STATEFUL_RULES):
+            # judged on a part of the object's state (its status, its totals) that an earlier
+            # finding of the same kind on it already got wrong: a knock-on of that finding
+            kind = (finding.object_id, finding.rule.split(".", 1)[0])
+            earlier = first_on.setdefault(kind, (check_id, finding.rule))
+            if earlier[1] != finding.rule:
+                follows[check_id] = earlier[0]
         checks.append(
             CheckResult(
-                id=f"traffic::{finding.side}::{number}",
+                id=check_id,
                 name=f"#{finding.exchange} {operation}{obj}: {finding.rule}",
                 category=finding.side,
                 outcome="failed",
@@ -129,6 +140,7 @@ def build_results(
         if spec_path.name and spec_path.exists()
         else ""
     )
+    root_causes = assign_root_causes(checks, checker.spec, follows)
     finished = time.time()
     return RunResults(
         target_url=target,
@@ -149,6 +161,7 @@ def build_results(
         lifecycle=[],
         error=error,
         objects=_timelines(checker),
+        root_causes=root_causes,
     )
 
 
