@@ -167,6 +167,7 @@ class RunResults:
     root_causes: list[RootCause] = field(default_factory=list)  # largest first
     not_implemented: list[str] = field(default_factory=list)  # operation ids
     operations_tested: list[str] | None = None  # the subset certified (--operations), or all
+    coverage: dict[str, Any] | None = None  # what the run exercised (coverage.build_coverage)
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -308,6 +309,72 @@ _ROOT_CAUSE = {
     "additionalProperties": False,
 }
 
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_SEEN_NOT = {
+    "type": "object",
+    "properties": {"declared": _NAMES, "seen": _NAMES, "not_seen": _NAMES},
+}
+# The coverage map (neuropay_contract.coverage), versioned on its own ("version").
+_COVERAGE = {
+    "type": "object",
+    "required": ["version", "percent", "covered", "reachable", "operations", "lifecycle"],
+    "properties": {
+        "version": {"enum": ["1"]},
+        "percent": {"type": "number", "minimum": 0, "maximum": 100},
+        "covered": {"type": "integer", "minimum": 0},
+        "reachable": {"type": "integer", "minimum": 0},
+        "operations": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "requests_answered": {"type": "integer"},
+                    "responses": {
+                        "type": "object",
+                        "properties": {
+                            "declared": _NAMES,
+                            "seen": _NAMES,
+                            "not_seen": _NAMES,
+                            "undeclared_seen": _NAMES,
+                        },
+                    },
+                    "error_codes": _SEEN_NOT,
+                    "precedence_steps": {
+                        "type": "object",
+                        "properties": {"exercised": _NAMES, "not_exercised": _NAMES},
+                    },
+                },
+            },
+        },
+        "lifecycle": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "operation", "expected", "covered"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "operation": {"type": "string"},
+                    "expected": {"type": "string"},
+                    "kind": {"enum": ["move", "forbidden"]},
+                    "answer": {"type": ["string", "null"]},
+                    "covered": {"type": "boolean"},
+                    "unreachable": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "rules_exercised": _NAMES,
+        "unreachable": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["cell", "reason"],
+                "properties": {"cell": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+        "seen": {"type": "object"},
+    },
+}
+
 RESULTS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "neuropay contract run results",
@@ -410,6 +477,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
             },
         },
         "root_causes": {"type": "array", "items": _ROOT_CAUSE},
+        "coverage": {"oneOf": [_COVERAGE, {"type": "null"}]},
         "not_implemented": {"type": "array", "items": {"type": "string"}},
         "operations_tested": {"type": ["array", "null"], "items": {"type": "string"}},
         "lifecycle": {

@@ -13,6 +13,7 @@ from typing import Any
 from .. import __version__
 from ..contract.curl import sequence_to_curl
 from ..contract.root_causes import STATEFUL_RULES, assign_root_causes
+from ..coverage import Seen, build_coverage
 from ..results import (
     CheckResult,
     Failure,
@@ -141,6 +142,7 @@ def build_results(
         else ""
     )
     root_causes = assign_root_causes(checks, checker.spec, follows)
+    coverage = build_coverage(checker.spec, _with_moves(checker))
     finished = time.time()
     return RunResults(
         target_url=target,
@@ -162,7 +164,24 @@ def build_results(
         error=error,
         objects=_timelines(checker),
         root_causes=root_causes,
+        coverage=coverage,
     )
+
+
+def _with_moves(checker: TrafficChecker) -> Seen:
+    """The answers the traffic got and, from each object's timeline, every (status before,
+    operation) it exercised with the answer: ``200 → paid``, ``409``."""
+    seen = Seen()
+    seen.merge(checker.seen)
+    seen.rules |= {f.rule for f in checker.findings}
+    for obj in checker.objects:
+        before: str | None = None
+        for event in obj.timeline:
+            if before is not None and event.http is not None:
+                moved = f" → {event.status}" if 200 <= event.http < 300 and event.status else ""
+                seen.moves.setdefault((before, event.operation), f"{event.http}{moved}")
+            before = event.status or before
+    return seen
 
 
 def _timelines(checker: TrafficChecker) -> list[ObjectTimeline]:
