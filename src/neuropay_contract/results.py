@@ -168,6 +168,7 @@ class RunResults:
     not_implemented: list[str] = field(default_factory=list)  # operation ids
     operations_tested: list[str] | None = None  # the subset certified (--operations), or all
     coverage: dict[str, Any] | None = None  # what the run exercised (coverage.build_coverage)
+    shard: str | None = None  # "K/N" of a --shard run (None: every check, or merged shards)
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -478,6 +479,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         },
         "root_causes": {"type": "array", "items": _ROOT_CAUSE},
         "coverage": {"oneOf": [_COVERAGE, {"type": "null"}]},
+        "shard": {"type": ["string", "null"], "pattern": "^[0-9]+/[0-9]+$"},
         "not_implemented": {"type": "array", "items": {"type": "string"}},
         "operations_tested": {"type": ["array", "null"], "items": {"type": "string"}},
         "lifecycle": {

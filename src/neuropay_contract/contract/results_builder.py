@@ -236,7 +236,7 @@ def _bound(failure: Failure) -> None:
         step.response_headers = {k: bounded(v) for k, v in step.response_headers.items()}
 
 
-def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:
+def lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:
     lifecycle = spec.lifecycle if spec is not None else None
     if lifecycle is None:
         return []
@@ -307,7 +307,7 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
             else:
                 summary.errors += 1
     root_causes = assign_root_causes(checks, spec)
-    lifecycle = _lifecycle_cells(spec, checks)
+    lifecycle = lifecycle_cells(spec, checks)
     coverage = _coverage(spec, state, lifecycle, checks)
     not_implemented = list(state.not_implemented)
     failed = bool(not_implemented) or any(
@@ -336,4 +336,5 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
         not_implemented=not_implemented,
         operations_tested=state.subset,
         coverage=coverage,
+        shard="/".join(map(str, settings.shard)) if settings.shard else None,
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..coverage import FAIL_UNDER_HELP
 from ..contract.rules import list_rules_option, traffic_rules_text
+from ..coverage import FAIL_UNDER_HELP
 from ..spec import load_spec
 from .checker import TrafficChecker
 from .cli import finish
