@@ -361,7 +361,7 @@ STEP_RULES: dict[str, tuple[str, ...]] = {
     "json_depth": ("protocol.depth-counting",),
     "schema": ("protocol.unknown-field", "request.body-schema"),
     "idempotency_key": ("idempotency.invalid-key",),
-    "idempotency": ("idempotency.key-reuse", "idempotency.key-reused"),
+    "idempotency": ("idempotency.key-reuse",),
 }
 
 
