@@ -249,6 +249,12 @@ def print_summary(
             f"[red]![/red] the target stopped answering at {escape(results.checks[first].id)}"
             f"{before}; {len(silent)} check{'s' if len(silent) != 1 else ''} got no answer"
         )
+    if results.coverage:
+        shard = f" (shard {results.shard}: its share of the checks)" if results.shard else ""
+        console.print(
+            f"contract coverage: {results.coverage['percent']:g}% of reachable cells "
+            f"({results.coverage['covered']}/{results.coverage['reachable']}){shard}"
+        )
     if results.operations_tested is not None:
         console.print(
             f"certified subset (--operations): {escape(', '.join(results.operations_tested))}; "
