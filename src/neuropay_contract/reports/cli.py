@@ -26,56 +26,7 @@ def _format_options(command: Callable[..., int]) -> Callable[..., int]:
     return command
 
 
-@click.command("merge")
-@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    required=True,
-    help="Where the merged results.json, report.html, report.md and junit.xml go.",
-)
-def merge_command(shards: tuple[Path, ...], report_dir: Path) -> int:
-    """Merge the results of `neuropay test --shard K/N` runs (their report folders or
-    results.json files) into the reports of one run: the same check ids and outcomes, summed
-    counts, the union of coverage, root causes computed on the merged checks.
-
-    Exit 0 conformant, 1 violations, 2 when the shards are not those of one run (different
-    specs, seeds, profiles or targets, a shard missing or given twice)."""
-    from ..contract.merge import merge_results, read_shards
-    from .writer import write_reports
-
-    merged = merge_results(read_shards(list(shards)))
-    written = write_reports(merged, report_dir)
-    counts = merged.counts()
-    click.echo(
-        f"merged {len(shards)} shards: {len(merged.checks)} checks ({counts['passed']} passed, "
-        f"{counts['failed']} failed, {counts['blocked']} blocked, {counts['not_covered']} not "
-        f"covered), {len(merged.root_causes)} root causes; reports in {written['html'].parent}"
-    )
-    return 0 if merged.verdict == "conformant" else 1
-
-
-class _ReportCommand(click.Command):
-    """`neuropay report RESULTS_FILE` renders one run; `neuropay report merge ...` merges shards
-    (a results file named ``merge`` is still reachable as ``./merge``)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] == "merge":
-            ctx.meta["neuropay.merge"] = args[1:]
-            return []
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> object:
-        if "neuropay.merge" in ctx.meta:
-            return merge_command.main(
-                ctx.meta["neuropay.merge"],
-                prog_name=f"{ctx.command_path} merge",
-                standalone_mode=False,
-            )
-        return super().invoke(ctx)
-
-
-@click.command("report", cls=_ReportCommand)
+@click.command("report")
 @click.argument("results_file", required=False, type=click.Path(path_type=Path))
 @_format_options
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of results files and exit.")
