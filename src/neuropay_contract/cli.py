@@ -16,7 +16,10 @@ _COMMANDS = {
     "spec": ("neuropay_contract.linting.cli:spec_group", "Lint and inspect the OpenAPI spec."),
     "mock": ("neuropay_contract.server.cli:mock_command", "Run the stateful reference server."),
     "test": ("neuropay_contract.contract.cli:test_command", "Run the contract suite on a target."),
-    "report": ("neuropay_contract.reports.cli:report_command", "Render reports from results JSON."),
+    "report": (
+        "neuropay_contract.contract.merge:report_command",
+        "Render reports from results JSON.",
+    ),
     "docs": ("neuropay_contract.docs.cli:docs_command", "Generate developer docs from the spec."),
     "postman": ("neuropay_contract.postman.cli:postman_group", "Export, convert and diff Postman."),
     "proxy": (

@@ -86,6 +86,9 @@ class RootCause:
     received: Any = None
     checks: list[str] = field(default_factory=list)  # ids of every check it explains
     blocked: list[str] = field(default_factory=list)  # those of them it kept from running
+    fix: str = ""  # what to change in the target, one sentence
+    rules: list[str] = field(default_factory=list)  # every rule its checks broke
+    knock_on: list[str] = field(default_factory=list)  # traffic: later findings it caused
 
     @property
     def failed(self) -> list[str]:
@@ -166,6 +169,8 @@ class RunResults:
     operations_tested: list[str] | None = None  # the subset certified (--operations), or all
     # --differential: exchanges replayed on the reference, differences, reference bugs
     differential: dict[str, int] | None = None
+    coverage: dict[str, Any] | None = None  # what the run exercised (coverage.build_coverage)
+    shard: str | None = None  # "K/N" of a --shard run (None: every check, or merged shards)
 
     def counts(self) -> dict[str, int]:
         totals = dict.fromkeys(OUTCOMES, 0)
@@ -300,8 +305,77 @@ _ROOT_CAUSE = {
         "received": {},
         "checks": {"type": "array", "items": {"type": "string"}},
         "blocked": {"type": "array", "items": {"type": "string"}},
+        "fix": {"type": "string"},
+        "rules": {"type": "array", "items": {"type": "string"}},
+        "knock_on": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": False,
+}
+
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_SEEN_NOT = {
+    "type": "object",
+    "properties": {"declared": _NAMES, "seen": _NAMES, "not_seen": _NAMES},
+}
+# The coverage map (neuropay_contract.coverage), versioned on its own ("version").
+_COVERAGE = {
+    "type": "object",
+    "required": ["version", "percent", "covered", "reachable", "operations", "lifecycle"],
+    "properties": {
+        "version": {"enum": ["1"]},
+        "percent": {"type": "number", "minimum": 0, "maximum": 100},
+        "covered": {"type": "integer", "minimum": 0},
+        "reachable": {"type": "integer", "minimum": 0},
+        "operations": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "requests_answered": {"type": "integer"},
+                    "responses": {
+                        "type": "object",
+                        "properties": {
+                            "declared": _NAMES,
+                            "seen": _NAMES,
+                            "not_seen": _NAMES,
+                            "undeclared_seen": _NAMES,
+                        },
+                    },
+                    "error_codes": _SEEN_NOT,
+                    "precedence_steps": {
+                        "type": "object",
+                        "properties": {"exercised": _NAMES, "not_exercised": _NAMES},
+                    },
+                },
+            },
+        },
+        "lifecycle": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "operation", "expected", "covered"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "operation": {"type": "string"},
+                    "expected": {"type": "string"},
+                    "kind": {"enum": ["move", "forbidden"]},
+                    "answer": {"type": ["string", "null"]},
+                    "covered": {"type": "boolean"},
+                    "unreachable": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "rules_exercised": _NAMES,
+        "unreachable": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["cell", "reason"],
+                "properties": {"cell": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+        "seen": {"type": "object"},
+    },
 }
 
 RESULTS_SCHEMA: dict[str, Any] = {
@@ -406,6 +480,8 @@ RESULTS_SCHEMA: dict[str, Any] = {
             },
         },
         "root_causes": {"type": "array", "items": _ROOT_CAUSE},
+        "coverage": {"oneOf": [_COVERAGE, {"type": "null"}]},
+        "shard": {"type": ["string", "null"], "pattern": "^[0-9]+/[0-9]+$"},
         "not_implemented": {"type": "array", "items": {"type": "string"}},
         "operations_tested": {"type": ["array", "null"], "items": {"type": "string"}},
         "differential": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},

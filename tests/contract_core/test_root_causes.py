@@ -82,7 +82,7 @@ def test_the_same_wrong_answer_on_several_operations_is_one_cause_largest_first(
         )
         for op in ("createCheckout", "retrieveCheckout", "refundCheckout")
     ]
-    # accepted (2xx) answers stay per operation: each is its own bug
+    # the same rule is one cause whatever each failure received and on whichever operation
     for op in ("createCheckout", "retrieveCheckout"):
         checks.append(
             check(
@@ -93,11 +93,21 @@ def test_the_same_wrong_answer_on_several_operations_is_one_cause_largest_first(
                 received={"status": 200, "body": {"id": op}},
             )
         )
+    checks.append(
+        check(
+            "auth-refund",
+            "auth.missing-key",
+            "refundCheckout",
+            expected={"status": 401},
+            received={"status": 404, "body": {"error": {"code": "checkout_not_found"}}},
+        )
+    )
     causes = assign_root_causes(checks, SPEC)
-    assert [len(c.checks) for c in causes] == [3, 1, 1]
+    assert [len(c.checks) for c in causes] == [3, 3]
     assert causes[0].operations == ["createCheckout", "retrieveCheckout", "refundCheckout"]
     assert "also on retrieveCheckout, refundCheckout" in causes[0].title
-    assert [c.id for c in causes] == ["rc1", "rc2", "rc3"]
+    assert [c.id for c in causes] == ["rc1", "rc2"]
+    assert causes[1].rule == "auth.key-parsing" and "auth.missing-key" in causes[1].fix
 
 
 def test_a_crashing_operation_explains_every_rule_it_broke() -> None:
@@ -216,3 +226,187 @@ def test_missing_fields_from_a_sequence_join_the_same_schema_cause() -> None:
         ),
     )
     assert len(assign_root_causes([named, unnamed], SPEC)) == 1
+
+
+def refusal(status: int, code: str) -> dict[str, Any]:
+    return {"status": status, "body": {"error": {"code": code, "message": "m", "param": None}}}
+
+
+def test_one_refusal_given_to_requests_breaking_several_rules_is_one_behaviour() -> None:
+    """retrieve and refund look the id up before checking the request: every malformed
+    request answers 404 checkout_not_found, whatever rule it breaks."""
+    wanted = {
+        "protocol.payload-too-large": (413, "payload_too_large"),
+        "protocol.unsupported-media-type": (415, "unsupported_media_type"),
+        "protocol.invalid-json": (400, "invalid_json"),
+        "protocol.unknown-field": (400, "invalid_request"),
+    }
+    checks = [
+        check(
+            f"{rule}-{op}",
+            rule,
+            op,
+            expected={"status": http, "error.code": [code]},
+            received=refusal(404, "checkout_not_found"),
+        )
+        for rule, (http, code) in wanted.items()
+        for op in ("retrieveCheckout", "refundCheckout")
+    ]
+    # the same rule answered 200 on create is another fix (create checks nothing)
+    checks.append(
+        check(
+            "size-create",
+            "protocol.payload-too-large",
+            "createCheckout",
+            expected={"status": 413, "error.code": ["payload_too_large"]},
+            received={"status": 200, "body": {"checkout_id": "x"}},
+        )
+    )
+    causes = assign_root_causes(checks, SPEC)
+    assert [len(c.checks) for c in causes] == [8, 1]
+    behaviour = causes[0]
+    assert behaviour.rule == "behaviour"
+    assert behaviour.rules == sorted(wanted)
+    assert "404 checkout_not_found to requests that break 4 different rules" in behaviour.title
+    assert behaviour.fix.startswith("Check the request before looking the object up")
+    assert causes[1].rule == "protocol.payload-too-large"
+
+
+def test_two_rules_sharing_a_refusal_stay_two_causes() -> None:
+    checks = [
+        check(
+            rule,
+            rule,
+            "retrieveCheckout",
+            expected={"status": 400, "error.code": ["invalid_json"]},
+            received=refusal(404, "checkout_not_found"),
+        )
+        for rule in ("protocol.invalid-json", "protocol.not-an-object")
+    ]
+    assert len(assign_root_causes(checks, SPEC)) == 2
+
+
+def test_a_precedence_failure_of_a_step_never_enforced_joins_that_steps_cause() -> None:
+    no_limit = check(
+        "size",
+        "protocol.payload-too-large",
+        "createCheckout",
+        expected={"status": 413, "error.code": ["payload_too_large"]},
+        received={"status": 200, "body": {}},
+    )
+    lost = [
+        check(
+            f"size-before-{other}",
+            "precedence.order",
+            "createCheckout",
+            title=f"body_size did not win over {other} (x-precedence lists it first)",
+            expected={"status": 413, "error.code": ["payload_too_large"]},
+            received=refusal(status, code),
+        )
+        for other, status, code in (("media_type", 415, "unsupported_media_type"),)
+    ]
+    # a step the target does enforce, only later than another: the order is the fix
+    order = [
+        check(
+            f"depth-{n}",
+            "precedence.order",
+            "createCheckout",
+            title=f"json_depth did not win over {other} (x-precedence lists it first)",
+            expected={"status": 400, "error.code": ["invalid_json"]},
+            received=refusal(400, "invalid_request"),
+        )
+        for n, other in enumerate(("schema", "idempotency_key"))
+    ]
+    causes = assign_root_causes([no_limit, *lost, *order], SPEC)
+    by_rule = {c.rule: c for c in causes}
+    assert sorted((c.rule, len(c.checks)) for c in causes) == [
+        ("precedence.order", 2),
+        ("protocol.payload-too-large", 2),
+    ]
+    assert "json_depth should win" in by_rule["precedence.order"].title
+    assert "this also settles precedence.order" in by_rule["protocol.payload-too-large"].fix
+
+
+def test_the_same_5xx_across_operations_and_rules_is_one_crash() -> None:
+    page = {"status": 500, "body": "Internal Server Error"}
+    checks = [
+        check(f"{rule}-{op}", rule, op, expected={"status": 400}, received=page)
+        for rule in ("protocol.invalid-json", "protocol.not-an-object")
+        for op in ("createCheckout", "retrieveCheckout", "refundCheckout")
+    ]
+    causes = assign_root_causes(checks, SPEC)
+    assert len(causes) == 1 and causes[0].rule == "server-error"
+    assert causes[0].operations == ["createCheckout", "retrieveCheckout", "refundCheckout"]
+    assert causes[0].fix.startswith("Fix the crash behind the 500 answers")
+
+
+def test_a_501_page_is_a_refusal_not_a_crash() -> None:
+    page = {"status": 501, "body": "<html>Unsupported method</html>"}
+    checks = [
+        check(
+            f"get-{op}",
+            "protocol.method-not-allowed",
+            op,
+            expected={"status": 405, "error.code": ["method_not_allowed"]},
+            received=page,
+        )
+        for op in ("createCheckout", "retrieveCheckout")
+    ]
+    causes = assign_root_causes(checks, SPEC)
+    assert [c.rule for c in causes] == ["protocol.method-not-allowed"]
+
+
+def test_missing_top_level_fields_come_first_then_by_count() -> None:
+    big = [
+        check(
+            f"env-{n}",
+            "schema.error-envelope",
+            "createCheckout",
+            expected={"status": 405},
+            received={"status": 405, "body": {"detail": "x"}},
+        )
+        for n in range(5)
+    ]
+    nested = missing("n", "retrieveCheckout", ["refunds/0/refund_id"])
+    nested.failure.rule = "schema.response"  # type: ignore[union-attr]
+    top = missing("t", "createCheckout", ["livemode", "object"])
+    causes = assign_root_causes([*big, nested, top], SPEC)
+    assert causes[0].checks == ["t.py::t"]
+    assert causes[1].rule == "schema.error-envelope" and causes[2].checks == ["t.py::n"]
+
+
+def test_knock_on_findings_count_under_the_earlier_cause() -> None:
+    first = check(
+        "f1",
+        "lifecycle.transition-target",
+        "captureCheckout",
+        expected={"status": "paid"},
+        received={"status": "reserved"},
+    )
+    later = [
+        check("f2", "lifecycle.status-contradiction", "retrieveCheckout"),
+        check("f3", "money.refund-exceeds-remaining", "refundCheckout"),
+    ]
+    causes = assign_root_causes(
+        [first, *later], SPEC, follows={"t.py::f2": "t.py::f1", "t.py::f3": "t.py::f2"}
+    )
+    assert len(causes) == 1
+    assert causes[0].checks == ["t.py::f1", "t.py::f2", "t.py::f3"]
+    assert causes[0].knock_on == ["t.py::f2", "t.py::f3"]
+    assert "2 of them knock-on effects" in causes[0].explanation
+
+
+def test_a_key_parser_and_an_idempotency_store_are_one_fix_each() -> None:
+    checks = [
+        check(r, r, "createCheckout", expected={"status": 401}, received={"status": 200})
+        for r in ("auth.bare-key", "auth.empty-key")
+    ] + [
+        check(r, r, "createCheckout", expected={"status": 200}, received={"status": 200})
+        for r in ("idempotency.replay", "idempotency.same-json-value")
+    ]
+    causes = assign_root_causes(checks, SPEC)
+    assert sorted((c.rule, len(c.checks)) for c in causes) == [
+        ("auth.key-parsing", 2),
+        ("idempotency", 2),
+    ]
+    assert all(len(c.rules) == 2 for c in causes)

@@ -236,3 +236,28 @@ def test_findings_kept_are_bounded(client: RecordingClient, tmp_path: Path) -> N
         checker.check(exchange)
     assert len(checker.findings) == 2 and checker.total_findings == 4
     assert checker.sides["client"] == 4
+
+
+def test_audit_reports_coverage_root_causes_and_fails_under(
+    reference: RunningServer, client: RecordingClient, tmp_path: Path
+) -> None:
+    """Clean traffic that exercises little of the contract: conformant, its coverage recorded
+    (the cells it walked, with their answers), and --fail-under turns the exit to 1."""
+    checkout = client.post("/checkout/create", {**CREATE, "capture": False}).json()["checkout_id"]
+    client.post("/checkout/test/pay", {"checkout_id": checkout})
+    client.post("/checkout/capture", {"checkout_id": checkout})
+    client.post(
+        "/checkout/capture", {"checkout_id": checkout}, headers={"X-Neuropay-Expect": "409"}
+    )
+    traffic = str(client.write(tmp_path / "t.jsonl"))
+    proc = run("audit", traffic, "--report-dir", str(tmp_path), "--fail-under", "50")
+    assert proc.returncode == 1 and "is below --fail-under 50%" in proc.stdout, proc.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["verdict"] == "conformant" and results["root_causes"] == []
+    coverage = results["coverage"]
+    cells = {(r["status"], r["operation"]): r for r in coverage["lifecycle"] if r["covered"]}
+    assert cells[("reserved", "captureCheckout")]["answer"] == "200 → paid"
+    assert cells[("paid", "captureCheckout")]["answer"].startswith("409")
+    assert 0 < coverage["percent"] < 50
+    assert "Contract coverage" in (tmp_path / "report.md").read_text()
+    assert run("audit", traffic, "--report-dir", str(tmp_path), "--fail-under", "1").returncode == 0

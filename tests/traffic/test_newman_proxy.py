@@ -94,3 +94,27 @@ def test_collection_through_the_proxy_flags_the_fault(name: str, tmp_path: Path)
     app.state.store.close()
     server = {f.rule for f in checker.findings if f.side == "server"}
     assert any(re.fullmatch(NEWMAN_REVEALS[name], rule) for rule in server), (name, server)
+
+
+@pytest.mark.node
+def test_collection_through_the_proxy_reports_its_own_coverage(tmp_path: Path) -> None:
+    """Which part of the contract the committed collection exercises, as the proxy saw it."""
+    from neuropay_contract.coverage import categories
+    from neuropay_contract.traffic.results import build_results
+
+    app = create_app()
+    _, checker = _through_proxy(app, app, tmp_path)
+    app.state.store.close()
+    coverage = build_results(checker, "newman", 0.0, "proxy").coverage
+    assert coverage is not None and 0 < coverage["covered"] <= coverage["reachable"]
+    lines = dict((name, (hit, total)) for name, hit, total in categories(coverage))
+    # the collection's scenarios walk the lifecycle: moves and forbidden pairs with their answers
+    assert lines["lifecycle forbidden pairs"] == (45, 45), lines
+    assert lines["lifecycle moves"] == (9, 9), lines
+    assert coverage["percent"] < 100  # it sends no negative test of most declared errors
+    rows = [r for r in coverage["lifecycle"] if r["covered"]]
+    assert all(r["answer"] for r in rows)
+    forbidden = [r for r in rows if r["kind"] == "forbidden"]
+    assert any(r["answer"] == r["expected"].split(" ")[0] for r in forbidden), forbidden[:3]
+    capture = coverage["operations"]["captureCheckout"]
+    assert {"200", "409"} <= set(capture["responses"]["seen"])

@@ -314,3 +314,19 @@ def test_an_exchange_is_in_flight_until_it_is_checked() -> None:
             pool.submit(asyncio.run, scenario()).result()
     assert [ex.status for ex in seen] == [200, 200]
     assert [ex.overlapped for ex in seen] == [True, True]
+
+
+def test_proxy_command_gates_on_coverage(tmp_path: Path) -> None:
+    """Clean traffic through `neuropay proxy --fail-under 100`: no finding, but the client
+    exercised a sliver of the contract, so the exit is 1; the reports hold the coverage."""
+    with start_server() as server:
+        proc, url = _start_proxy(server.url, "--report-dir", str(tmp_path), "--fail-under", "100")
+        client = RecordingClient(url, server.test_key)
+        client.post("/checkout/create", CREATE)
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, out + err
+    assert "0 finding(s)" in out and "is below --fail-under 100%" in out
+    coverage = json.loads((tmp_path / "results.json").read_text())["coverage"]
+    assert coverage["operations"]["createCheckout"]["responses"]["seen"] == ["200"]

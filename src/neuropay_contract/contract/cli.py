@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from .._resources import contract_suite_path
+from ..coverage import FAIL_UNDER_HELP, gate
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
 from ..outputs import ensure_dir
 from ..project_config import read_project_config
@@ -168,6 +169,13 @@ def run_suite_subprocess(
 @click.command("test")
 @click_options
 @click.option("-k", "keyword", default=None, help="Only checks matching this pytest -k expression.")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    default=None,
+    metavar="PCT",
+    help=FAIL_UNDER_HELP,
+)
 @click.option("-v", "--verbose", is_flag=True, help="One line per check (pytest's output).")
 @click.option(
     "--list-rules",
@@ -185,6 +193,7 @@ def run_suite_subprocess(
 )
 def test_command(
     keyword: str | None,
+    fail_under: float | None,
     verbose: bool,
     list_format: str | None,
     rules_format: str | None,
@@ -233,6 +242,10 @@ def test_command(
         raise NeuropayError(error)
     if results is not None:
         print_summary(results, report_dir, console)
+        short = gate(results.coverage, fail_under)
+        if short is not None:
+            console.print(f"[red]{short}[/red]")
+            code = max(code, EXIT_VIOLATIONS)
     return code
 
 

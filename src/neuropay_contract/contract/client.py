@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..coverage import Seen
 from ..results import Step
 from ..spec import ApiSpec
 from ..untrusted import bounded
@@ -67,6 +68,7 @@ class Recorder:
     per_operation: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # requests of the current check, over all its sequences
     observer: Observer | None = None
+    seen: Seen = field(default_factory=Seen)  # every answer of the run, for its coverage
 
     def start_check(self) -> None:
         self.steps = []
@@ -83,6 +85,7 @@ class Recorder:
 
     def record(self, step: Step) -> None:
         self.per_operation[step.operation or f"{step.method} {step.url}"] += 1
+        self.seen.answer(step.operation, step.status, step.response_body)
         self.requests += 1
         self.steps.append(step)
 

@@ -5,22 +5,10 @@ it are blocked, instead of failing one by one on the same 404."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
+from ..coverage import documented_codes
 from ..spec import ApiSpec
 from .client import ContractClient, Response
-
-
-def documented_codes(spec: ApiSpec, operation: str, status: int) -> set[str]:
-    """Error codes the spec's examples give for this operation and status."""
-    documented = spec.operation(operation).responses.get(str(status))
-    codes: set[str] = set()
-    for example in documented.examples if documented is not None else ():
-        value: Any = example.value
-        error = value.get("error") if isinstance(value, Mapping) else None
-        if isinstance(error, Mapping) and isinstance(error.get("code"), str):
-            codes.add(error["code"])
-    return codes
 
 
 def answers_like_a_missing_route(spec: ApiSpec, resp: Response) -> bool:

@@ -150,6 +150,12 @@ OPTIONS: tuple[RunOption, ...] = (
         kind="flag",
     ),
     RunOption(
+        "shard",
+        "Run the K-th of N deterministic shares of the checks (same seed, same split; needs "
+        "--seed); merge the shards' results with `neuropay report merge`.",
+        metavar="K/N",
+    ),
+    RunOption(
         "max_failures",
         "Stop after this many failed checks (the verdict then covers what ran).",
         kind="int",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from .options import add_pytest_options
 from .results_builder import RunState, build_results, check_result
 from .settings import DEFAULT_PROFILE, PROFILES, RunSettings, RunTarget
+from .sharding import split_items
 
 RESULTS_KEY = pytest.StashKey[RunState]()
 
@@ -124,6 +125,19 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     ACTIVE_PROFILE = run.profile if run else DEFAULT_PROFILE
     ACTIVE_SPEC_PATH = str(run.spec_path) if run and run.spec_path else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard K/N: keep this shard's share of the checks (see :mod:`.sharding`); each check
+    keeps its own setup, so it runs the same in any shard."""
+    run = run_settings(config)
+    if run.shard is None or run.seed is None:
+        return
+    kept, dropped = split_items(items, run.shard, run.seed)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 def pytest_report_header(config: pytest.Config) -> str:

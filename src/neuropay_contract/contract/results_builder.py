@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from .. import __version__
+from ..coverage import Seen, build_coverage
 from ..lifecycle import cells as matrix_cells
 from ..results import (
     NOT_IMPLEMENTED,
@@ -236,7 +237,7 @@ def _bound(failure: Failure) -> None:
         step.response_headers = {k: bounded(v) for k, v in step.response_headers.items()}
 
 
-def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:
+def lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell]:
     lifecycle = spec.lifecycle if spec is not None else None
     if lifecycle is None:
         return []
@@ -257,6 +258,28 @@ def _lifecycle_cells(spec: Any, checks: list[CheckResult]) -> list[LifecycleCell
         )
         cells.append(LifecycleCell(status, op, expected, worst.outcome, worst.reason))
     return cells
+
+
+def _coverage(
+    spec: Any, state: RunState, cells: list[LifecycleCell], checks: list[CheckResult]
+) -> dict[str, Any] | None:
+    """The run's coverage map: every answer the recorder saw and the lifecycle cells a check
+    exercised (with the answer it got). The contract is the whole spec: cells of operations the
+    target lacks or the run left out (--operations) are not covered, never out of reach."""
+    if spec is None:
+        return None
+    seen = state.recorder.seen if state.recorder is not None else Seen()
+    failures = {(c.status, c.operation): c.failure for c in checks if c.failure is not None}
+    for cell in cells:
+        if cell.outcome == "passed":
+            seen.moves.setdefault((cell.status, cell.operation), cell.expected)
+        elif cell.outcome == "failed":
+            failure = failures.get((cell.status, cell.operation))
+            received = failure.received if failure is not None else None
+            got = received.get("status") if isinstance(received, dict) else None
+            seen.moves.setdefault((cell.status, cell.operation), f"{got or '?'} (failed)")
+    seen.rules |= {c.failure.rule for c in checks if c.failure is not None}
+    return build_coverage(spec, seen)
 
 
 def build_results(state: RunState, settings: RunSettings) -> RunResults:
@@ -285,6 +308,8 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
             else:
                 summary.errors += 1
     root_causes = assign_root_causes(checks, spec)
+    lifecycle = lifecycle_cells(spec, checks)
+    coverage = _coverage(spec, state, lifecycle, checks)
     not_implemented = list(state.not_implemented)
     failed = bool(not_implemented) or any(
         c.outcome in ("failed", "error", "blocked") for c in checks
@@ -306,10 +331,12 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
         tool_version=__version__,
         checks=checks,
         operations=operations,
-        lifecycle=_lifecycle_cells(spec, checks),
+        lifecycle=lifecycle,
         error=state.error,
         root_causes=root_causes,
         not_implemented=not_implemented,
         operations_tested=state.subset,
         differential=dict(state.differential) if state.differential is not None else None,
+        coverage=coverage,
+        shard="/".join(map(str, settings.shard)) if settings.shard else None,
     )

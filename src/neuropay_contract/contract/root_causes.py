@@ -1,11 +1,15 @@
-"""Group a red run's failures into root causes: what to fix first, and the checks each explains.
+"""Group failures into root causes: what one change in the target fixes, what to change, and
+the checks each explains. One engine for the suite (``neuropay test``) and observed traffic
+(``neuropay proxy`` and ``audit``, whose findings arrive as failed checks).
 
-Two failures share a cause when they broke the same rule in the same way: the same required
-fields missing from an answer (whatever the operation), or the same rule answered with the same
-error (status and code, or the same non-envelope body) on several operations, as one framework
-handler would; any other failure is its own cause per rule and operation. A blocked check (its
-setup failed) joins the cause of the step that failed, so a create answer without ``livemode``
-is one cause that explains the sixty checks that could not create their checkout."""
+A cause is one of: required fields missing from the answers of one schema (whatever the
+operation); the same 5xx answer, whichever operation and rule met it; one refusal the target
+gives to requests breaking several different rules (a handler that answers before the request
+is checked: every malformed retrieve answered ``404 checkout_not_found``); otherwise one rule,
+whatever each failure received, with the precedence failures whose winning step the target does
+not enforce at all folded into that step's own rule. A blocked check (its setup failed) joins
+the cause of the step that failed; a knock-on finding in traffic joins the cause of the earlier
+finding on the same object."""
 
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ from typing import Any
 from ..results import CheckResult, Failure, RootCause
 from ..spec import ApiSpec
 from ..untrusted import clip
+from .rules import RULES
 
 _REQUIRED = re.compile(r"[\"']([^\"'\n]+)[\"'] is a required property")
 _STATUS_IN_POINTER = re.compile(r"/responses/(\d{3}|default)$")
 _STATUS_IN_MESSAGE = re.compile(r"status code (\d{3})")
-SCHEMA_RULES = ("schema.", "schemathesis.response_schema_conformance")
+# the suite's schema rules, schemathesis' and the traffic checker's answer-schema rule
+SCHEMA_RULES = ("schema.", "schemathesis.response_schema_conformance", "response.body-schema")
 
 
 def _missing(failure: Failure) -> list[str]:
@@ -59,40 +65,131 @@ def _expected(value: Any) -> Hashable:
     return str(value)[:300]
 
 
+# A received error answer shared by failures of this many different rules is one behaviour of
+# the target (its handler answers before the rules are checked), not one cause per rule.
+BEHAVIOUR_RULES = 3
+# Rules judged on an object's state across exchanges (observed traffic): a finding of one of these
+# after an earlier finding on the same object is that finding's knock-on effect.
+STATEFUL_RULES = ("lifecycle.", "money.", "metadata.", "objects.", "idempotency.", "customers.")
+
+
+# Rules that one mechanism of any target implements together: the key parser (every bad
+# credential and its code), the idempotency store (replays, conflicts, what is stored). A target
+# without the mechanism fails them all; the fix is one place.
+FAMILIES = {
+    "auth.key-parsing": re.compile(
+        r"auth\.([a-z-]+-key|bearer-syntax|key-refusal)$|request\.auth$"
+    ),
+    "idempotency": re.compile(r"idempotency\."),
+}
+
+
+def _server_error(failure: Failure) -> tuple[int, Hashable] | None:
+    """(status, "") when the failure is a crash, whichever rule it broke: its own answer, a 5xx
+    named only in prose, or a 5xx met in its recorded sequence. One status is one cause: what
+    a 5xx says rarely tells two crashes apart (a framework's 500 page says nothing), and
+    schemathesis reports only the status."""
+    answer = _answer(failure.received)
+    status = answer[0] if answer else _last_status(failure)
+    if not (isinstance(status, int) and status >= 500 and status != NOT_SUPPORTED):
+        crashed = _crash(failure)
+        if crashed is None:
+            return None
+        step = next(s for s in failure.steps if s.status == crashed[1])
+        status, answer = crashed[1], _answer({"status": step.status, "body": step.response_body})
+    return status, ""
+
+
+_NOT_CODES = ("str", "NoneType", "list", "int", "float", "bool")
+
+
+# 501 is a framework's answer to a method it does not support (http.server), not a crash.
+NOT_SUPPORTED = 501
+
+
+def _error_answer(failure: Failure) -> tuple[Any, ...] | None:
+    """The received refusal (a non-2xx answer below 500, or 501) of a failure, and whether
+    the request was a valid one (the failure expected a 2xx): refusing valid requests is
+    another behaviour than answering invalid ones before checking them."""
+    answer = _answer(failure.received)
+    if answer is None and failure.rule.startswith("schemathesis.") and failure.steps:
+        # schemathesis says what it found in prose; its last request holds the answer
+        last = failure.steps[-1]
+        answer = _answer({"status": last.status, "body": last.response_body})
+    if answer is None or 200 <= int(answer[0]) < 300:
+        return None
+    if int(answer[0]) >= 500 and int(answer[0]) != NOT_SUPPORTED:
+        return None
+    wanted = expected_answer(failure.expected)
+    valid = wanted is not None and 200 <= wanted[0] < 300
+    return (*answer, "valid requests") if valid else answer
+
+
+def expected_answer(value: Any) -> tuple[int, tuple[str, ...]] | None:
+    """(status, sorted codes) a failure expected, from either form the checks record."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("status"), int):
+        return None
+    codes: Any = value.get("error.code")
+    body = value.get("body")
+    if codes is None and isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        codes = body["error"].get("code")
+    if isinstance(codes, str):
+        codes = [codes]
+    return value["status"], tuple(sorted(str(c) for c in codes or ()))
+
+
+def _behaviours(failures: list[Failure]) -> set[tuple[Any, ...]]:
+    """Refusals received by failures of at least BEHAVIOUR_RULES different rules."""
+    rules: dict[tuple[Any, ...], set[str]] = {}
+    for failure in failures:
+        answer = _error_answer(failure)
+        if answer is not None and not _missing(failure):
+            rules.setdefault(answer, set()).add(failure.rule)
+    return {answer for answer, seen in rules.items() if len(seen) >= BEHAVIOUR_RULES}
+
+
 def signature(
-    failure: Failure, spec: ApiSpec | None = None
+    failure: Failure,
+    spec: ApiSpec | None = None,
+    behaviours: set[tuple[Any, ...]] | None = None,
 ) -> tuple[tuple[Hashable, ...], list[str]]:
-    """The grouping key of a failure and the fields it names. Required fields missing from
-    answers of one schema are one cause whichever fields each failure names (schemathesis
-    reports one field per failure, our checks all of them)."""
+    """The grouping key of a failure (what one change in the target fixes) and the fields it
+    names. In order: required fields missing from answers of one schema (whichever fields each
+    failure names: schemathesis reports one per failure, our checks all of them); a dead target;
+    the same 5xx answer, whichever operation and rule met it; a refusal the target gives to
+    requests breaking several different rules (``behaviours``: it answers before checking
+    them); otherwise the rule itself, whatever each failure received and on whichever
+    operation (one requirement, one place to implement it)."""
     operation = failure.operation or _last_operation(failure) or ""
     missing = _missing(failure)
     if missing:
-        return ("missing", _schema_name(spec, operation, failure)), missing
+        # fields of a nested object (``refunds/0/refund_id``) are another fix than top-level ones
+        nested = sorted({re.sub(r"/\d+/", "/*/", f).rsplit("/", 1)[0] for f in missing if "/" in f})
+        return ("missing", _schema_name(spec, operation, failure), *nested), missing
     if failure.rule == "transport.no-answer":
         # a target that died refuses every later request alike: one cause, not one per operation
         return (failure.rule, failure.message.split(":")[0]), []
     if failure.rule == "suite.error":
         return (failure.rule, operation, failure.message.split("\n")[0][:120]), []
-    answer = _answer(failure.received)
-    status = answer[0] if answer else _last_status(failure)
-    if isinstance(status, int) and status >= 500:
-        # a crash explains every rule it broke: one cause per operation that crashes
-        return ("server-error", operation), []
-    crashed = _crash(failure)
-    if crashed is not None:
-        # a check whose sequence met a 5xx (concurrent refunds, retries) failed on that crash
-        return ("server-error", crashed[0]), []
-    if answer is not None and not 200 <= int(answer[0]) < 300:
-        # the same wrong answer to the same rule on several operations: one handler to fix
-        return (failure.rule, _expected(failure.expected), answer), []
-    return (failure.rule, operation), []
+    crash = _server_error(failure)
+    if crash is not None:
+        return ("server-error", *crash), []
+    answer = _error_answer(failure)
+    if answer is not None and answer in (behaviours or set()):
+        return ("behaviour", *answer), []
+    family = next((name for name, match in FAMILIES.items() if match.match(failure.rule)), None)
+    return ((family,) if family else (failure.rule,)), []
 
 
 def _crash(failure: Failure) -> tuple[str, int] | None:
     """(operation, status) of the first 5xx answer in the failure's recorded steps."""
     for step in failure.steps:
-        if step.status is not None and step.status >= 500 and step.operation:
+        if (
+            step.status is not None
+            and step.status >= 500
+            and step.operation
+            and step.status != NOT_SUPPORTED
+        ):
             return step.operation, step.status
     return None
 
@@ -139,14 +236,37 @@ def _one_line(value: Any, limit: int = 300) -> str:
     return clip(" ".join(str(text).split()), limit)
 
 
-def _describe(cause: RootCause, first: Failure, spec: ApiSpec | None) -> None:
+def _counted(cause: RootCause) -> str:
+    failed, blocked, knock_on = len(cause.failed), len(cause.blocked), len(cause.knock_on)
+    text = f"{failed} check{'s' if failed != 1 else ''} failed on it"
+    if knock_on:
+        text += f" ({knock_on} of them knock-on effects of an earlier finding on the same object)"
+    if blocked:
+        text += f" and it kept {blocked} more from running (their setup needed this step)"
+    return text
+
+
+def _answer_words(answer: tuple[Any, ...]) -> str:
+    """``404 checkout_not_found``, ``405 {detail}`` (a body that is not the envelope)."""
+    if len(answer) > 1 and answer[1] == "keys":
+        return f"{answer[0]} {{{', '.join(answer[2])}}}"
+    if len(answer) > 1 and answer[1] in _NOT_CODES:
+        return f"{answer[0]} (not the envelope)"
+    return " ".join(str(part) for part in answer[:2])
+
+
+def _describe(
+    cause: RootCause,
+    key: tuple[Hashable, ...],
+    first: Failure,
+    spec: ApiSpec | None,
+    received: set[tuple[Any, ...] | None],
+    titles: list[str],
+) -> None:
+    """The cause's title, explanation and ``fix`` (what to change in the target)."""
     ops = ", ".join(cause.operations) or "the target"
-    failed, blocked = len(cause.failed), len(cause.blocked)
-    counted = f"{failed} check{'s' if failed != 1 else ''} failed on it" + (
-        f" and it kept {blocked} more from running (their setup needed this step)"
-        if blocked
-        else ""
-    )
+    counted = _counted(cause)
+    rules = sorted(set(cause.rules))
     if cause.fields:
         schema = _schema_name(spec, cause.operations[0] if cause.operations else "", first)
         verb = "is" if len(cause.fields) == 1 else "are"
@@ -157,67 +277,240 @@ def _describe(cause: RootCause, first: Failure, spec: ApiSpec | None) -> None:
             f"{_one_line(first.received) if first.received is not None else 'answers without them'}"
             f". {counted}."
         )
+        cause.fix = f"Add {_words(cause.fields)} to every {schema} answer ({ops})."
         return
-    if cause.rule == "server-error":
-        answer = _answer(first.received)
-        crashed = _crash(first)
-        status = answer[0] if answer else _last_status(first) or (crashed[1] if crashed else 500)
-        code = (
-            f" {answer[1]}" if answer and isinstance(answer[1], str) and answer[1] != "keys" else ""
-        )
+    if key[0] == "server-error":
+        status = key[1]
+        said = _answer(first.received)
+        code = f" {said[1]}" if said and len(said) == 2 and said[1] not in _NOT_CODES else ""
         cause.title = f"{ops} answered {status}{code}: the server failed"
+        kinds = (
+            f" on the requests of {len(rules)} rules ({', '.join(rules[:6])})"
+            if len(rules) > 1
+            else ""
+        )
         cause.explanation = (
-            f"{ops} answered with a server error ({status}{code}), which no rule allows; every "
-            f"check below failed on that answer, whatever it tested. First seen: "
+            f"{ops} answered with a server error ({status}{code}){kinds}, which no rule allows; "
+            f"every check below failed on that answer, whatever it tested. First seen: "
             f"{_one_line(first.title)}; expected: {_one_line(first.expected)}; received: "
             f"{_one_line(first.received)}. {counted}."
         )
+        cause.fix = (
+            f"Fix the crash behind the {status}{code} answers of {ops}; the first request "
+            f"that met it: {_one_line(first.title, 160)}."
+        )
+        return
+    if key[0] == "behaviour":
+        _behaviour(cause, tuple(key[1:]), first, rules, counted)
         return
     title = first.title
+    if title.endswith(first.rule):  # observed traffic titles a finding "side: rule"
+        title = f"{title}: {_one_line(first.message, 160)}"
     if len(cause.operations) > 1:
         others = [op for op in cause.operations if op != first.operation]
         title += f" (also on {', '.join(others)})"
+    answers = sorted({_answer_words(a) for a in received if a is not None and a[0] >= 300})
+    if len(answers) > 1:
+        title += f"; answered {', '.join(answers[:5])}"
     cause.title = clip(title, 300)
     cause.explanation = (
         f"{first.rule} on {ops}: {_one_line(first.message, 400)} Expected: "
         f"{_one_line(first.expected)}; received: {_one_line(first.received)}. {counted}."
     )
+    if key == (PRECEDENCE_RULE,):
+        lost = sorted({m.group(1) for t in titles if (m := _LOST.match(t))})
+        cause.title = clip(
+            f"requests with several faults are checked in another order than x-precedence "
+            f"({', '.join(lost)} should win)",
+            300,
+        )
+    folded = [r for r in rules if r != cause.rule]
+    also = f" (this also settles {', '.join(folded)})" if folded else ""
+    catalogued = RULES.get(cause.rule)
+    if catalogued is not None:
+        wanted = catalogued.checks
+    elif cause.rule in FAMILIES:
+        wanted = "; ".join(RULES[r].checks for r in rules if r in RULES)[:300] or "each rule"
+        also = f" ({', '.join(rules)})"
+    else:
+        wanted = f"expected {_one_line(first.expected, 160)}"
+    cause.fix = clip(f"Make {ops} meet {cause.rule}: {wanted}{also}.", 400)
 
 
-def assign_root_causes(checks: list[CheckResult], spec: ApiSpec | None = None) -> list[RootCause]:
-    """The run's root causes, largest first; sets each explained check's ``root_cause``.
-    Checks blocked by a not-implemented operation keep that as their root cause instead."""
-    groups: dict[tuple[Hashable, ...], tuple[RootCause, Failure]] = {}
-    for check in checks:
-        failure = check.failure
-        if failure is None or check.outcome not in ("failed", "blocked", "error"):
+PRECEDENCE_RULE = "precedence.order"
+_LOST = re.compile(r"^(\w+) did not win over ")
+# The rules that hold each x-precedence step on its own (the suite's, then the traffic
+# checker's): a precedence failure of a step the target breaks on its own too is that cause.
+STEP_RULES: dict[str, tuple[str, ...]] = {
+    "path": ("request.unknown-path",),
+    "method": ("protocol.method-not-allowed", "request.method"),
+    "api_key": (
+        "auth.missing-key",
+        "auth.empty-key",
+        "auth.malformed-key",
+        "auth.unknown-key",
+        "auth.other-scheme-key",
+        "auth.bare-key",
+        "auth.bearer-syntax",
+        "request.auth",
+    ),
+    "body_size": ("protocol.payload-too-large", "protocol.size-chunked", "request.too-large"),
+    "media_type": ("protocol.unsupported-media-type", "request.content-type"),
+    "test_mode_only": ("auth.test-helper-live-key",),
+    "json": ("protocol.invalid-json", "protocol.not-an-object", "request.json"),
+    "json_depth": ("protocol.depth-counting",),
+    "schema": ("protocol.unknown-field", "request.body-schema"),
+    "idempotency_key": ("idempotency.invalid-key",),
+    "idempotency": ("idempotency.key-reuse",),
+}
+
+
+def _behaviour(
+    cause: RootCause, answer: tuple[Any, ...], first: Failure, rules: list[str], counted: str
+) -> None:
+    """Title, explanation and fix of one refusal given to requests breaking several rules."""
+    ops = ", ".join(cause.operations) or "the target"
+    s = "s" if len(cause.operations) == 1 else ""
+    words = _answer_words(answer)
+    listed = f"{', '.join(rules[:6])}{' …' if len(rules) > 6 else ''}"
+    seen = (
+        f"First seen: {_one_line(first.title)}; expected: {_one_line(first.expected)}; "
+        f"received: {_one_line(first.received)}. {counted}."
+    )
+    if answer[-1] == "valid requests":
+        cause.title = clip(f"{ops} refuse{s} valid requests with {words} ({len(rules)} rules)", 300)
+        cause.explanation = f"Requests the spec accepts ({listed}) were answered {words}. {seen}"
+        cause.fix = (
+            f"Accept what the spec allows: {ops} answer {words} to valid requests ({listed})."
+        )
+        return
+    cause.title = clip(
+        f"{ops} answer{s} {words} to requests that break {len(rules)} different rules", 300
+    )
+    cause.explanation = (
+        f"Requests that break {listed} each have an answer of their own in the spec; {ops} "
+        f"answer{s} all of them {words}, so one step of the target answers before those rules "
+        f"are checked. {seen}"
+    )
+    if answer[0] == 404 and len(answer) > 1 and str(answer[1]).endswith("not_found"):
+        cause.fix = (
+            f"Check the request before looking the object up: {ops} answer {words} to "
+            "malformed requests; run the generic checks (key, size, media type, JSON, fields, "
+            "in x-precedence order) first."
+        )
+    elif len(answer) < 2 or answer[1] == "keys" or answer[1] in _NOT_CODES:
+        cause.fix = (
+            f"Answer with the error envelope and the spec's code: {ops} answer {words} (a "
+            f"framework's default page) to requests breaking {listed}."
+        )
+    else:
+        cause.fix = (
+            f"Check each rule in x-precedence order before answering {words}: {ops} give it "
+            f"to requests breaking {listed}."
+        )
+
+
+def _fold_precedence(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]) -> None:
+    """A precedence failure ("body_size did not win over media_type") whose winning step the
+    target also breaks on its own (no size limit at all) joins the cause of that step's rule:
+    adding the limit fixes both. The others are one cause per step that lost."""
+    by_rule: dict[str, dict[tuple[Hashable, ...], int]] = {}
+    for check_id, key in keys.items():
+        counts = by_rule.setdefault(failures[check_id].rule, {})
+        counts[key] = counts.get(key, 0) + 1
+    for check_id, key in keys.items():
+        failure = failures[check_id]
+        if key != (PRECEDENCE_RULE,):
             continue
-        key, fields = signature(failure, spec)
+        lost = _LOST.match(failure.title)
+        step = lost.group(1) if lost else ""
+        owners: dict[tuple[Hashable, ...], int] = {}
+        for rule in STEP_RULES.get(step, ()):
+            for owner, count in by_rule.get(rule, {}).items():
+                owners[owner] = owners.get(owner, 0) + count
+        # the steps the target checks in another order are one fix: reorder its checks
+        keys[check_id] = max(owners, key=lambda k: owners[k]) if owners else (PRECEDENCE_RULE,)
+
+
+def _top_level(item: tuple[tuple[Hashable, ...], tuple[RootCause, Failure]]) -> bool:
+    """Required top-level fields missing from answers: every client reads those, so they come
+    first whatever their count (a nested field lacking is ordered by its count)."""
+    return item[0][0] == "missing" and not any("/" in f for f in item[1][0].fields)
+
+
+def assign_root_causes(
+    checks: list[CheckResult],
+    spec: ApiSpec | None = None,
+    follows: Mapping[str, str] | None = None,
+) -> list[RootCause]:
+    """The run's root causes, missing required fields first (every client reads those
+    answers), then by how many checks each explains; sets each explained check's
+    ``root_cause``. ``follows`` maps a check to the earlier one it is a knock-on effect of
+    (observed traffic: a later finding on the same object): it joins that check's cause.
+    Checks blocked by a not-implemented operation keep that as their root cause instead."""
+    explained = [
+        c for c in checks if c.failure is not None and c.outcome in ("failed", "blocked", "error")
+    ]
+    follows = follows or {}
+    failures = {c.id: c.failure for c in explained if c.failure is not None}
+    direct = [c for c in explained if c.id not in follows]
+    behaviours = _behaviours([failures[c.id] for c in direct])
+    keys: dict[str, tuple[Hashable, ...]] = {}
+    named: dict[str, list[str]] = {}
+    for check in direct:
+        keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours)
+    _fold_precedence(keys, failures)
+    for check in explained:
+        if check.id in follows:
+            earlier, seen = follows[check.id], {check.id}
+            while earlier in follows and earlier not in keys and earlier not in seen:
+                seen.add(earlier)
+                earlier = follows[earlier]
+            if earlier in keys:
+                keys[check.id], named[check.id] = keys[earlier], []
+            else:
+                keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours)
+    groups: dict[tuple[Hashable, ...], tuple[RootCause, Failure]] = {}
+    answers: dict[tuple[Hashable, ...], set[tuple[Any, ...] | None]] = {}
+    titles: dict[tuple[Hashable, ...], list[str]] = {}
+    for check in explained:
+        failure, key, fields = failures[check.id], keys[check.id], named[check.id]
         if key not in groups:
-            groups[key] = (RootCause(id="", rule=failure.rule, title="", explanation=""), failure)
-            groups[key][0].rule = "schema.response" if fields else failure.rule
-            if key[0] == "server-error":
-                groups[key][0].rule = "server-error"
-            groups[key][0].expected = failure.expected
-            groups[key][0].received = failure.received
+            cause = RootCause(id="", rule=failure.rule, title="", explanation="")
+            if key[0] == "missing":
+                cause.rule = "schema.response"
+            elif key[0] in ("server-error", "behaviour"):
+                cause.rule = str(key[0])
+            elif isinstance(key[0], str):
+                cause.rule = key[0]
+            cause.expected, cause.received = failure.expected, failure.received
+            groups[key] = (cause, failure)
         cause = groups[key][0]
         cause.fields += [f for f in fields if f not in cause.fields]
         cause.checks.append(check.id)
+        cause.rules.append(failure.rule)
+        answers.setdefault(key, set()).add(_answer(failure.received))
+        titles.setdefault(key, []).append(failure.title)
         if check.outcome == "blocked":
             cause.blocked.append(check.id)
+        if check.id in follows:
+            cause.knock_on.append(check.id)
         crashed = _crash(failure) if key[0] == "server-error" else None
         operation = (crashed[0] if crashed else None) or failure.operation or check.operation
         operation = operation or _last_operation(failure)
         if operation and operation not in cause.operations:
             cause.operations.append(operation)
-    ordered = sorted(groups.values(), key=lambda pair: -len(pair[0].checks))
+    ordered = sorted(
+        groups.items(), key=lambda item: (not _top_level(item), -len(item[1][0].checks))
+    )
     by_check: dict[str, str] = {}
-    for index, (cause, first) in enumerate(ordered, start=1):
+    for index, (key, (cause, first)) in enumerate(ordered, start=1):
         cause.id = f"rc{index}"
-        _describe(cause, first, spec)
+        _describe(cause, key, first, spec, answers[key], titles[key])
+        cause.rules = sorted(set(cause.rules))
         for check_id in cause.checks:
             by_check[check_id] = cause.id
     for check in checks:
         if check.id in by_check:
             check.root_cause = by_check[check.id]
-    return [cause for cause, _ in ordered]
+    return [cause for _key, (cause, _first) in ordered]

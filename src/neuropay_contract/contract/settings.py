@@ -118,6 +118,8 @@ class RunSettings:
     # --differential (always with --profile deep): every exchange replayed against a fresh
     # reference server and the answers compared (contract/differential.py)
     differential: bool = False
+    # --shard K/N: run the K-th of N deterministic shares of the checks (None: all of them)
+    shard: tuple[int, int] | None = None
 
     @property
     def embedded(self) -> bool:
@@ -208,6 +210,11 @@ class RunSettings:
                 raise SettingsError("--operations needs at least one operationId")
         report_dir = pick("report_dir")[0]
         spec_path = pick("spec_path")[0]
+        shard = parse_shard(*pick("shard"))
+        if shard is not None and seed is None:
+            raise SettingsError(
+                "--shard needs --seed N: every shard must deal the checks with the same seed"
+            )
         return cls(
             target_url=url.rstrip("/") if url else None,
             profile=profile,
@@ -225,6 +232,7 @@ class RunSettings:
             max_examples=_at_least_one(*pick("max_examples")),
             max_failures=_at_least_one(*pick("max_failures")),
             differential=_on_off(*pick("differential")) or profile == "deep",
+            shard=shard,
             **keys,
         )
 
@@ -285,6 +293,17 @@ class RunSettings:
             self.max_examples,
             same_merchant_api_key=same,
         )
+
+
+def parse_shard(value: Any, source: str = "--shard") -> tuple[int, int] | None:
+    """``"K/N"`` (1 <= K <= N) as (K, N); None when not given; SettingsError otherwise."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    k, slash, n = text.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise SettingsError(f"{source} {text!r}: use K/N with 1 <= K <= N, for example 2/3")
+    return int(k), int(n)
 
 
 def _by_option_name(config: ProjectConfig) -> ProjectConfig:

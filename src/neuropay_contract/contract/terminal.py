@@ -156,6 +156,8 @@ def print_root_causes(results: RunResults, console: Console) -> None:
             f"[red]{index:>2}.[/red] [bold]{escape(cause.title)}[/bold] "
             f"[dim]({escape(cause.rule)}; {explains})[/dim]"
         )
+        if cause.fix:
+            console.print(f"    fix: {escape(short(cause.fix))}")
         if cause.expected is not None or cause.received is not None:
             console.print(f"    expected: {escape(short(cause.expected))}")
             console.print(f"    received: {escape(short(cause.received))}")
@@ -246,6 +248,12 @@ def print_summary(
         console.print(
             f"[red]![/red] the target stopped answering at {escape(results.checks[first].id)}"
             f"{before}; {len(silent)} check{'s' if len(silent) != 1 else ''} got no answer"
+        )
+    if results.coverage:
+        shard = f" (shard {results.shard}: its share of the checks)" if results.shard else ""
+        console.print(
+            f"contract coverage: {results.coverage['percent']:g}% of reachable cells "
+            f"({results.coverage['covered']}/{results.coverage['reachable']}){shard}"
         )
     if results.operations_tested is not None:
         console.print(

@@ -34,7 +34,10 @@ def report_command(results_file: Path | None, schema: bool, **paths: Path | None
     """Render RESULTS_FILE (results.json of `neuropay test`) as HTML, Markdown and JUnit XML.
 
     With no output option, all of them are written beside the results file. Exit 0 when the run
-    was conformant, 1 when it found violations, 2 when the file is missing or malformed."""
+    was conformant, 1 when it found violations, 2 when the file is missing or malformed.
+
+    `neuropay report merge DIR... --report-dir OUT` merges the results of `neuropay test
+    --shard K/N` runs into one run's reports (see `neuropay report merge --help`)."""
     if schema:
         click.echo(json.dumps(RESULTS_SCHEMA, indent=2))
         return 0

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
+from ..coverage import categories
 from ..results import NOT_IMPLEMENTED, CheckResult, RunResults
 from ..templating import make_environment
 from ..untrusted import visible
@@ -86,6 +87,11 @@ def _context(results: RunResults) -> dict[str, Any]:
         "statuses": statuses,
         "matrix_operations": operations,
         "matrix": matrix,
+        "coverage_lines": categories(results.coverage) if results.coverage else [],
+        "coverage_cells": {
+            (row["status"], row["operation"]): row
+            for row in (results.coverage or {}).get("lifecycle", [])
+        },
         "pretty": _pretty,
         "fence": _fence,
         "md": _md,

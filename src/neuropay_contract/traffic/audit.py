@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..contract.rules import list_rules_option, traffic_rules_text
+from ..coverage import FAIL_UNDER_HELP
 from ..spec import load_spec
 from .checker import TrafficChecker
 from .cli import finish
@@ -37,7 +38,12 @@ def audit_file(traffic: Path, spec_path: Path | None) -> TrafficChecker:
     help="Where results.json, junit.xml, report.md and report.html go.",
 )
 @click.option("--quiet", is_flag=True, help="No line per finding, only the summary.")
-def audit_command(traffic: Path, spec_path: Path | None, report_dir: Path, quiet: bool) -> int:
+@click.option(
+    "--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT", help=FAIL_UNDER_HELP
+)
+def audit_command(
+    traffic: Path, spec_path: Path | None, report_dir: Path, quiet: bool, fail_under: float | None
+) -> int:
     """Check recorded traffic (a HAR file, or `neuropay proxy --record` JSON lines) against the
     spec: each request and answer, and every object across the exchanges (lifecycle, money,
     idempotency, isolation). Keys and key-shaped values never reach the reports.
@@ -49,4 +55,4 @@ def audit_command(traffic: Path, spec_path: Path | None, report_dir: Path, quiet
     if not quiet:
         for finding in checker.findings:
             click.echo(finding.line())
-    return finish(checker, str(traffic), started, report_dir, "audit")
+    return finish(checker, str(traffic), started, report_dir, "audit", fail_under=fail_under)

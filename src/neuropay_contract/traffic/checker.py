@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..coverage import Seen
 from ..spec import ApiSpec
 from .exchange import Exchange
 from .findings import Finding
@@ -19,6 +22,16 @@ class ExchangeSummary:
     exchange: Exchange
     operation: str | None
     findings: list[Finding] = field(default_factory=list)
+
+
+def _error_body(exchange: Exchange) -> Any:
+    """The parsed body of a refusal (its error code is coverage); None for other answers."""
+    if exchange.status is None or exchange.status < 400 or len(exchange.response_body) > 65536:
+        return None
+    try:
+        return json.loads(exchange.response_body)
+    except ValueError:
+        return None
 
 
 class TrafficChecker:
@@ -40,6 +53,7 @@ class TrafficChecker:
         # holds bounded memory); clean ones are only counted.
         self.keep_exchanges = keep_exchanges
         self.kept: dict[int, ExchangeSummary] = {}
+        self.seen = Seen()  # what the traffic exercised of the contract (its coverage)
 
     def check(self, exchange: Exchange) -> list[Finding]:
         """The findings of one exchange (empty for traffic that is not the API's)."""
@@ -54,6 +68,7 @@ class TrafficChecker:
             self.tracker.observe(checked)
         operation = checked.operation.operation_id if checked.operation else None
         self.requests[operation or f"{exchange.method} {exchange.path}"] += 1
+        self.seen.answer(operation, exchange.status, _error_body(exchange))
         self.sides.update(f.side for f in checked.findings)
         if checked.findings:
             room = self.keep_findings - len(self.findings)

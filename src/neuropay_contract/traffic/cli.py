@@ -11,6 +11,7 @@ import click
 
 from ..contract.rules import list_rules_option, traffic_rules_text
 from ..contract.settings import target_url_problem
+from ..coverage import FAIL_UNDER_HELP, gate
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, NeuropayError, TargetError
 from ..reports.writer import write_reports
 from ..spec import load_spec
@@ -58,6 +59,9 @@ def check_reachable(target: str, timeout: float) -> None:
 )
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the target.")
 @click.option("--quiet", is_flag=True, help="No line per finding.")
+@click.option(
+    "--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT", help=FAIL_UNDER_HELP
+)
 def proxy_command(
     target: str,
     host: str,
@@ -68,6 +72,7 @@ def proxy_command(
     record: Path | None,
     timeout: float,
     quiet: bool,
+    fail_under: float | None,
 ) -> int:
     """Put the contract between your client and a server: every request and answer is checked
     against the spec, and every checkout is followed across exchanges (lifecycle, money,
@@ -100,7 +105,7 @@ def proxy_command(
         except OSError as exc:
             sock.close()
             raise NeuropayError(f"cannot write the recording {record}: {exc.strerror}") from None
-    worker = CheckerProcess(spec_path, target, report_dir, record, quiet)
+    worker = CheckerProcess(spec_path, target, report_dir, record, quiet, fail_under)
     proxy = ValidatingProxy(TrafficChecker(spec), target, mode, timeout=timeout, sink=worker.submit)
     click.echo(
         f"neuropay proxy: http://{host}:{sock.getsockname()[1]} -> {target} (mode {mode}); "
@@ -133,8 +138,10 @@ def finish(
     report_dir: Path,
     profile: str,
     unchecked: int = 0,
+    fail_under: float | None = None,
 ) -> int:
-    """Write the reports and the one-line summary; the exit code."""
+    """Write the reports and the one-line summary; the exit code (1 also when the traffic's
+    contract coverage is below ``fail_under``)."""
     scoped = profile if checker.validator.ours else f"{profile} (schema checks only)"
     results = build_results(checker, target, started, scoped)
     written = write_reports(results, report_dir)
@@ -150,4 +157,7 @@ def finish(
     )
     if not checker.validator.ours:
         click.echo(f"neuropay {profile}: {checker.scope}")
-    return EXIT_VIOLATIONS if total else EXIT_OK
+    short = gate(results.coverage, fail_under)
+    if short is not None:
+        click.echo(f"neuropay {profile}: {short}")
+    return EXIT_VIOLATIONS if total or short else EXIT_OK

@@ -12,6 +12,8 @@ from typing import Any
 
 from .. import __version__
 from ..contract.curl import sequence_to_curl
+from ..contract.root_causes import STATEFUL_RULES, assign_root_causes
+from ..coverage import Seen, build_coverage
 from ..results import (
     CheckResult,
     Failure,
@@ -87,15 +89,25 @@ def build_results(
     side, one passed check counting the exchanges without a finding."""
     checks: list[CheckResult] = []
     failing: Counter[tuple[str, str]] = Counter()
+    first_on: dict[tuple[str, str], tuple[str, str]] = {}  # (object, kind) -> (check, rule)
+    follows: dict[str, str] = {}
     for number, finding in enumerate(checker.findings, start=1):
         kept = checker.kept.get(finding.exchange)
         step = exchange_step(kept.exchange, kept.operation) if kept is not None else None
         operation = finding.operation or "(not an operation)"
         failing[(operation, finding.side)] += 1
         obj = f" {finding.object_id}" if finding.object_id else ""
+        check_id = f"traffic::{finding.side}::{number}"
+        if finding.object_id and finding.rule.startswith(STATEFUL_RULES):
+            # judged on a part of the object's state (its status, its totals) that an earlier
+            # finding of the same kind on it already got wrong: a knock-on of that finding
+            kind = (finding.object_id, finding.rule.split(".", 1)[0])
+            earlier = first_on.setdefault(kind, (check_id, finding.rule))
+            if earlier[1] != finding.rule:
+                follows[check_id] = earlier[0]
         checks.append(
             CheckResult(
-                id=f"traffic::{finding.side}::{number}",
+                id=check_id,
                 name=f"#{finding.exchange} {operation}{obj}: {finding.rule}",
                 category=finding.side,
                 outcome="failed",
@@ -129,6 +141,8 @@ def build_results(
         if spec_path.name and spec_path.exists()
         else ""
     )
+    root_causes = assign_root_causes(checks, checker.spec, follows)
+    coverage = build_coverage(checker.spec, _with_moves(checker))
     finished = time.time()
     return RunResults(
         target_url=target,
@@ -149,7 +163,25 @@ def build_results(
         lifecycle=[],
         error=error,
         objects=_timelines(checker),
+        root_causes=root_causes,
+        coverage=coverage,
     )
+
+
+def _with_moves(checker: TrafficChecker) -> Seen:
+    """The answers the traffic got and, from each object's timeline, every (status before,
+    operation) it exercised with the answer: ``200 → paid``, ``409``."""
+    seen = Seen()
+    seen.merge(checker.seen)
+    seen.rules |= {f.rule for f in checker.findings}
+    for obj in checker.objects:
+        before: str | None = None
+        for event in obj.timeline:
+            if before is not None and event.http is not None:
+                moved = f" → {event.status}" if 200 <= event.http < 300 and event.status else ""
+                seen.moves.setdefault((before, event.operation), f"{event.http}{moved}")
+            before = event.status or before
+    return seen
 
 
 def _timelines(checker: TrafficChecker) -> list[ObjectTimeline]:

@@ -28,6 +28,7 @@ def _run(
     quiet: bool,
     inbox: Any,
     outbox: Any,
+    fail_under: float | None = None,
 ) -> None:
     # Ctrl-C and SIGTERM reach the whole process group: the proxy decides when checking ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -57,7 +58,15 @@ def _run(
         if recording is not None:
             recording.close()
     dropped = outbox.get()
-    code = finish(checker, target, started, Path(report_dir), "proxy", unchecked=dropped)
+    code = finish(
+        checker,
+        target,
+        started,
+        Path(report_dir),
+        "proxy",
+        unchecked=dropped,
+        fail_under=fail_under,
+    )
     outbox.put(code)
 
 
@@ -71,6 +80,7 @@ class CheckerProcess:
         report_dir: Path,
         record: Path | None,
         quiet: bool,
+        fail_under: float | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self.inbox = context.Queue(MAX_PENDING)
@@ -86,6 +96,7 @@ class CheckerProcess:
                 quiet,
                 self.inbox,
                 self.outbox,
+                fail_under,
             ),
             daemon=True,
         )
