@@ -139,7 +139,7 @@ CASES: dict[str, Callable[[dict[str, str]], Case]] = {
     # test's own inputs
     "test -k syntax error": lambda w: Case(["test", "-k", "fuzz and ("], says="-k 'fuzz and ('"),
     "NEUROPAY_TIMEOUT not a number": lambda w: Case(
-        ["test"], env={"NEUROPAY_TIMEOUT": "soon"}, says="(from $NEUROPAY_TIMEOUT)"
+        ["test"], env={"NEUROPAY_TIMEOUT": "soon"}, says="$NEUROPAY_TIMEOUT 'soon' is not a number"
     ),
     # output paths that cannot be written
     "convert -o a folder": lambda w: Case(

@@ -39,6 +39,7 @@ def _file_value(name: str, tmp_path: Path) -> tuple[str, Any]:
         "max_examples": ("7", 7),
         "max_failures": ("3", 3),
         "differential": ("true", True),
+        "shard": ('"2/3"', (2, 3)),
     }
     return values[name]
 
@@ -66,7 +67,9 @@ def test_each_option_from_pyproject(
     literal, expected = _file_value(option.name, tmp_path)
     long = option.long.removeprefix("--")
     key = long if spelling == "dashes" else long.replace("-", "_")
-    (tmp_path / "pyproject.toml").write_text(f"[tool.neuropay.test]\n{key} = {literal}\n")
+    # A shard is a share of one seed's checks: it needs the seed beside it.
+    extra = "seed = 1\n" if option.name == "shard" else ""
+    (tmp_path / "pyproject.toml").write_text(f"[tool.neuropay.test]\n{key} = {literal}\n{extra}")
     env = {"NEUROPAY_API_KEY": "sk_test_a"}
     settings = RunSettings.from_options({}, env, read_project_config("test", tmp_path))
     assert _read(settings, option.name) == expected
