@@ -18,15 +18,10 @@ def load_document(source: str, cwd: Path | None = None, positions: bool = False)
     if source.startswith("git:"):
         text = _git_text(source, cwd or Path.cwd())
     else:
-        path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError(f"{source} does not exist") from None
-        except IsADirectoryError:
-            raise SpecError(f"{source} is a directory, not a spec file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read {source}: {exc}") from None
+            text = documents.read_text(Path(source), "spec file")
+        except documents.DocumentError as exc:
+            raise SpecError(str(exc)) from None
     return parse_document(text, source, positions)
 
 
