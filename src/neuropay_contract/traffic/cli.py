@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -100,8 +101,14 @@ def proxy_command(
         except OSError as exc:
             sock.close()
             raise NeuropayError(f"cannot write the recording {record}: {exc.strerror}") from None
-    worker = CheckerProcess(spec_path, target, report_dir, record, quiet)
-    proxy = ValidatingProxy(TrafficChecker(spec), target, mode, timeout=timeout, sink=worker.submit)
+    started = time.time()
+    checker = TrafficChecker(spec)  # the enforce mode's judge; checking is the worker's
+
+    def no_checks(error: str) -> None:
+        write_reports(build_results(checker, target, started, "proxy", error=error), report_dir)
+
+    worker = CheckerProcess(spec_path, target, report_dir, record, quiet, fallback=no_checks)
+    proxy = ValidatingProxy(checker, target, mode, timeout=timeout, sink=worker.submit)
     click.echo(
         f"neuropay proxy: http://{host}:{sock.getsockname()[1]} -> {target} (mode {mode}); "
         f"Ctrl-C writes the reports to {report_dir}"
