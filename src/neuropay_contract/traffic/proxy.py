@@ -250,7 +250,9 @@ class ValidatingProxy:
                 await upstream.aclose()
             exchange.status = upstream.status_code
             exchange.response_headers = clean_headers(upstream.headers.items())
-            exchange.response_body = _decoded(raw, upstream.headers.get("content-encoding"))
+            exchange.response_body, exchange.response_truncated = _decoded(
+                raw, upstream.headers.get("content-encoding")
+            )
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             whole = _Whole(raw, upstream.status_code, done=lambda: self._complete(exchange))
             whole.raw_headers = out_headers
@@ -268,10 +270,10 @@ class ValidatingProxy:
                 await upstream.aclose()
                 exchange.status = upstream.status_code
                 exchange.response_headers = clean_headers(upstream.headers.items())
-                exchange.response_body = _decoded(
+                exchange.response_body, cut = _decoded(
                     answer.bytes(), upstream.headers.get("content-encoding")
                 )
-                exchange.response_truncated = answer.truncated
+                exchange.response_truncated = answer.truncated or cut
                 exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                 self._complete(exchange)
 
@@ -330,16 +332,19 @@ class _Whole(Response):
             self.done()
 
 
-def _decoded(raw: bytes, encoding: str | None) -> bytes:
-    """The body as the checks need it: gzip and deflate undone, other encodings left (then the
-    answer is reported as not JSON rather than guessed at)."""
-    if not encoding or encoding.strip().lower() == "identity":
-        return raw
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _decoded(raw: bytes, encoding: str | None, limit: int = RESPONSE_KEEP) -> tuple[bytes, bool]:
+    """The body as the checks need it, and whether it was cut: gzip and deflate undone up to
+    ``limit`` bytes (300 KB of gzip may hold gigabytes), other encodings left (then the answer
+    is reported as not JSON rather than guessed at)."""
+    wbits = _WBITS.get((encoding or "").strip().lower())
+    if wbits is None:
+        return raw, False
+    inflater = zlib.decompressobj(wbits)
     try:
-        if encoding.strip().lower() in ("gzip", "x-gzip"):
-            return zlib.decompress(raw, 16 + zlib.MAX_WBITS)
-        if encoding.strip().lower() == "deflate":
-            return zlib.decompress(raw)
+        body = inflater.decompress(raw, limit)
     except zlib.error:
-        return raw
-    return raw
+        return raw, False
+    return body, bool(inflater.unconsumed_tail)

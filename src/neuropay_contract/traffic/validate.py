@@ -312,7 +312,8 @@ class ExchangeValidator:
         if 300 <= status < 400:
             return  # a redirect (the sandbox's / to /docs) is not an API answer
         media = _media(ex.response_headers)
-        parsed = _parse(ex.response_body, 10_000) if ex.response_body else _NOT_PARSED
+        # The spec's own depth limit, both ways: deeper is a finding, never a RecursionError.
+        parsed = _parse(ex.response_body, self.max_depth) if ex.response_body else _NOT_PARSED
         if status >= 500:
             c.add(
                 "response.server-error",
@@ -362,7 +363,7 @@ class ExchangeValidator:
                 "server",
                 f"the answer is {media or 'untyped'}, not JSON"
                 if not is_json_media(media)
-                else "the answer is not valid JSON",
+                else f"the answer is not valid JSON (or nests deeper than {self.max_depth} levels)",
                 expected="application/json",
                 received=media or None,
             )
