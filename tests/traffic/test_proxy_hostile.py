@@ -3,6 +3,7 @@ a crash on what a client or a server sends (deep, compressed, huge bodies; odd h
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -233,6 +234,51 @@ def test_compressed_bodies_are_decoded_bounded(tmp_path: Path, encoding: str, fr
     )
     assert any(f.rule == "response.body-schema" for f in checker.findings if f.exchange == 2)
     assert _reports_of(checker, tmp_path / "r") < 10 << 20
+
+
+HOSTILE_ANSWERS = {
+    "status 999": _answer(b"{}", status=b"999 Odd"),
+    "status 600": _answer(b"{}", status=b"600 Odd"),
+    "status 099": _answer(b"{}", status=b"099 Odd"),
+    "utf-8 value": _answer(b"{}", "x-note: grüße €".encode()),
+    "latin-1 value": _answer(b"{}", b"x-note: caf\xe9"),
+    "escape in value": _answer(b"{}", b"x-note: \x1b]8;;http://evil\x07click"),
+    "DEL in value": _answer(b"{}", b"x-note: a\x7fb"),
+    "NUL in value": _answer(b"{}", b"x-note: a\x00b"),
+    "space in name": _answer(b"{}", b"x bad: 1"),
+    "bidi override": _answer(b"{}", "x-note: \u202egpj.exe".encode()),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_ANSWERS))
+def test_hostile_header_values_and_statuses_are_relayed_or_refused(
+    tmp_path: Path, name: str
+) -> None:
+    """Whatever the target's answer holds, the client gets an HTTP answer (relayed, or a 502
+    error envelope), the exchange is recorded, and it carries a finding on the server."""
+    record = io.StringIO()
+    target = RawTarget(HOSTILE_ANSWERS)
+    checker = TrafficChecker(load_spec())
+    try:
+        with serve_app(ValidatingProxy(checker, target.url, record=record), lifespan="on") as url:
+            answered = _post(url, name)
+            again = _post(url, "status 999")  # the proxy still serves
+    finally:
+        target.close()
+    assert again.status_code == 502
+    if answered.status_code == 502:
+        assert answered.json()["error"]["code"] == "internal_error"
+        assert "neuropay proxy" in answered.json()["error"]["message"]
+    else:
+        assert answered.status_code == 200
+        assert answered.headers.raw[-1] != (b"", b"")  # the header as it came
+    assert len(record.getvalue().splitlines()) == 2
+    assert "server" in {f.side for f in checker.findings if f.exchange == 1}
+    reports = tmp_path / "r"
+    _reports_of(checker, reports)
+    for path in reports.iterdir():
+        text = path.read_text()
+        assert "\x1b" not in text and "\u202e" not in text and "\x7f" not in text
 
 
 def _recorded(index: int, request: bytes, answer: bytes, content_type: str) -> str:
