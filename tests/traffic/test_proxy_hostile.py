@@ -66,16 +66,21 @@ def test_a_dead_checking_process_is_never_a_green_run(tmp_path: Path, when: str)
     reports = tmp_path / "r"
     with start_server() as server:
         proc, url = _start_proxy(server.url, "--report-dir", str(reports), "--quiet")
-        worker = _checking_process(proc.pid)
-        if when == "after checking":
-            client = RecordingClient(url, server.test_key)
-            misuse(client)
-            client.close()
-            _wait_for_findings(reports)
-        os.kill(worker, signal.SIGKILL)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        try:
+            worker = _checking_process(proc.pid)
+            if when == "after checking":
+                client = RecordingClient(url, server.test_key)
+                misuse(client)
+                client.close()
+                _wait_for_findings(reports)
+            os.kill(worker, signal.SIGKILL)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     assert proc.returncode == 2, out + err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neuropay: error: "), err
@@ -331,3 +336,33 @@ def test_huge_and_deep_recordings_audit_to_small_reports(tmp_path: Path) -> None
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     failed = {c["failure"]["rule"] for c in results["checks"] if c["failure"]}
     assert {"request.json", "response.json"} <= failed
+
+
+def test_request_heads_are_bounded_and_timed_like_the_reference_server(tmp_path: Path) -> None:
+    """Connections holding half a request head are closed after the reference server's head
+    timeout, and a head over its size limit is refused with the error envelope."""
+    from neuropay_contract.server.protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES
+
+    with start_server() as server:
+        proc, url = _start_proxy(server.url, "--report-dir", str(tmp_path / "r"), "--quiet")
+        host, port = url.removeprefix("http://").split(":")
+        try:
+            idle = [socket.create_connection((host, int(port))) for _ in range(50)]
+            for sock in idle:
+                sock.sendall(b"POST /checkout/create HTTP/1.1\r\nHost: x\r\nX-Half: ")
+            with socket.create_connection((host, int(port)), timeout=HEAD_TIMEOUT_S) as big:
+                big.sendall(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 1024))
+                assert b'"invalid_request"' in big.recv(65536)
+            deadline = time.monotonic() + HEAD_TIMEOUT_S + 10
+            for sock in idle:
+                with sock:
+                    sock.settimeout(max(0.1, deadline - time.monotonic()))
+                    assert sock.recv(1024) == b""  # closed by the proxy
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()

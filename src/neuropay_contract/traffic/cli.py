@@ -79,6 +79,7 @@ def proxy_command(
     """
     import uvicorn
 
+    from ..server.protocol import SandboxProtocol
     from .proxy import ValidatingProxy
     from .worker import CheckerProcess
 
@@ -121,8 +122,16 @@ def proxy_command(
         s: signal.signal(s, lambda number, frame: stopped.append(number))
         for s in (signal.SIGINT, signal.SIGTERM)
     }
+    # The reference server's HTTP protocol: the same bounded, timed request heads (a client
+    # that never finishes its head is cut off) and enveloped protocol errors.
     config = uvicorn.Config(
-        proxy, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        proxy,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        http=SandboxProtocol,
+        ws="none",
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
