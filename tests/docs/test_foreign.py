@@ -58,7 +58,7 @@ def test_samples_use_the_specs_servers_and_scheme_names(tmp_path: Path) -> None:
     md = (tmp_path / "api.md").read_text()
     assert "call `https://api.acme.example`" in md
     assert '-H "Authorization: Bearer $BEARER_TOKEN"' in md
-    assert '-H "X-Acme-Key: $API_KEY"' in md
+    assert "-H 'X-Acme-Key: '\"$API_KEY\"" in md
     assert "os.environ['BEARER_TOKEN']" in md
 
 
