@@ -366,3 +366,27 @@ def test_request_heads_are_bounded_and_timed_like_the_reference_server(tmp_path:
                 if proc.poll() is None:
                     proc.kill()
                     proc.communicate()
+
+
+def test_recorded_control_and_bidi_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    """ESC, OSC and right-to-left overrides in a recording (URL, headers, bodies) are printed
+    escaped by the audit, as the reports write them."""
+    odd = "\x1b[2J\x1b]8;;http://evil\x07\u202egpj.exe\x9b"
+    line = json.loads(_recorded(1, json.dumps({"checkout_id": odd}).encode(), b"{}", odd))
+    line["url"] += "?q=" + odd
+    line["request"]["headers"]["x-note"] = odd
+    line["response"]["status"] = 500
+    traffic = tmp_path / "t.jsonl"
+    traffic.write_text(json.dumps(line, ensure_ascii=False) + "\n")
+    reports = ["--report-dir", str(tmp_path / "r")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuropay_contract", "audit", str(traffic), *reports],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    shown = proc.stdout + proc.stderr
+    assert "[response." in shown  # findings were printed
+    for char in "\x1b\x07\u202e\x9b":
+        assert char not in shown, repr(char)

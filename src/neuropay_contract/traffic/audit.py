@@ -9,6 +9,7 @@ import click
 
 from ..contract.rules import list_rules_option, traffic_rules_text
 from ..spec import load_spec
+from ..untrusted import visible
 from .checker import TrafficChecker
 from .cli import finish
 from .exchange import KeyLabels, read_traffic
@@ -48,5 +49,5 @@ def audit_command(traffic: Path, spec_path: Path | None, report_dir: Path, quiet
     checker = audit_file(traffic, spec_path)
     if not quiet:
         for finding in checker.findings:
-            click.echo(finding.line())
+            click.echo(visible(finding.line()))  # recorded ESC or U+202E never reach the terminal
     return finish(checker, str(traffic), started, report_dir, "audit")
