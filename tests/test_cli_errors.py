@@ -69,6 +69,16 @@ def workspace(tmp: Path) -> dict[str, str]:
     levels = ["openapi: 3.1.0", "a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
     levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     bomb.write_text("\n".join(levels) + "\n")
+    # OpenAPI documents whose parts have the wrong types, where the tools walk them.
+    info = 'openapi: 3.1.0\ninfo: {title: t, version: "1"}\n'
+    broken = {
+        "paths_list": "openapi: 3.1.0\npaths: [1, 2]\n",
+        "responses_number": info + 'paths: {"/x": {"get": {"responses": 5, "parameters": 7}}}\n',
+        "content_number": info + 'paths: {"/x": {"post": {"requestBody": {"content": 5}, '
+        '"responses": {"200": 5}}}}\ncomponents: {schemas: 5, securitySchemes: [1]}\n',
+    }
+    for name, text in broken.items():
+        (tmp / f"broken_{name}.yaml").write_text(text)
     results = tmp / "results.json"
     results.write_text(json.dumps(reports_fixture().to_dict(), default=str))
     return {
@@ -84,6 +94,7 @@ def workspace(tmp: Path) -> dict[str, str]:
         "results": str(results),
         "spec": str(SPEC),
         "bomb": str(bomb),
+        **{f"broken_{name}": str(tmp / f"broken_{name}.yaml") for name in broken},
         "endless": "/dev/zero",
     }
 
@@ -172,6 +183,32 @@ CASES: dict[str, Callable[[dict[str, str]], Case]] = {
     ),
     "docs alias bomb": lambda w: Case(
         ["docs", "--spec", w["bomb"], "--out", w["folder"]], says="YAML aliases", within=20
+    ),
+    # structurally invalid specs: one line naming the first problem, never "internal error"
+    **{
+        f"{verb} {shape}": (
+            lambda w, verb=verb, shape=shape: Case(
+                ["docs", "--spec", w[f"broken_{shape}"], "--out", w["folder"]]
+                if verb == "docs"
+                else ["postman", "convert", w[f"broken_{shape}"], "-o", w["existing"]],
+                says="not a structurally valid OpenAPI document",
+            )
+        )
+        for verb in ("docs", "postman convert")
+        for shape in ("paths_list", "responses_number", "content_number")
+    },
+    "mock --host unresolvable": lambda w: Case(
+        ["mock", "--port", "0", "--db", ":memory:", "--host", "no-such-host.invalid"],
+        says="--host 'no-such-host.invalid'",
+    ),
+    "mock keys list --db :memory:": lambda w: Case(
+        ["mock", "keys", "list", "--db", ":memory:"], says=":memory:"
+    ),
+    "mock keys add --db :memory:": lambda w: Case(
+        ["mock", "keys", "add", "--db", ":memory:"], says=":memory:"
+    ),
+    "mock --db :memory: keys add": lambda w: Case(
+        ["mock", "--db", ":memory:", "keys", "add"], says=":memory:"
     ),
     "report garbage": lambda w: Case(["report", w["garbage"], "--html", w["existing"]]),
     # a spec without x-test-mode
