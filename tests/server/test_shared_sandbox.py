@@ -314,3 +314,51 @@ def test_workers_die_with_their_master(tmp_path: Path) -> None:
         assert httpx.get(f"{again_url}/docs", timeout=10).status_code == 200
     finally:
         _stop([again])
+
+
+def test_database_passwords_never_appear_in_errors() -> None:
+    """A password in the URL (authority or ?password=) is never printed, whatever fails."""
+    for url in (
+        "postgresql://u@127.0.0.1:1/db?password=SECRET123&sslmode=disable",
+        "postgresql://u:SECRET123@127.0.0.1:1/db?connect_timeout=2",
+        "postgresql://u:SECRET%31%32%33@127.0.0.1:1/db",
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert "SECRET" not in proc.stdout + proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_an_outage_logs_one_line_per_failed_request() -> None:
+    """PostgreSQL goes away under a running sandbox: each request gets the 500 envelope and
+    one log line (no traceback), and the password stays out of it."""
+    from neuropay_contract.server.pgserver import running_postgres
+
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(running_postgres())
+        url = postgres.new_database()
+        url += ("&" if "?" in url else "?") + "password=SECRET123"
+        proc, base, keys = start_mock(url, "--quiet")
+        try:
+            stack.close()  # the database server stops; the sandbox keeps running
+            for _ in range(3):
+                answer = httpx.post(
+                    f"{base}/checkout/create",
+                    json=create_body(),
+                    headers={"Authorization": f"Bearer {keys[0]}"},
+                    timeout=30,
+                )
+                assert answer.status_code == 500
+                assert answer.json()["error"]["code"] == "internal_error"
+        finally:
+            _stop([proc])
+        _, err = proc.communicate(timeout=30)
+    failures = [line for line in err.splitlines() if "internal error" in line]
+    assert len(failures) == 3, err[-3000:]
+    assert "Traceback" not in err and "SECRET" not in err
