@@ -75,7 +75,8 @@ def proxy_command(
     idempotency, isolation). Each finding names its side: client or server.
 
     Runs until Ctrl-C or SIGTERM, then writes results.json, junit.xml, report.md and
-    report.html. Exit 0 no finding, 1 findings, 2 could not start.
+    report.html. Exit 0 no finding, 1 findings, 2 could not start or the checking process
+    died (the reports then hold what was checked).
     """
     import uvicorn
 
