@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,8 @@ class Case:
     code: int = 2
     env: dict[str, str] = field(default_factory=dict)
     says: str = ""  # a piece of the one error line
+    within: float = 120.0  # seconds: a refusal must come early, not after the damage
+    took: float = 0.0
 
 
 def files(tmp: Path) -> dict[str, str]:
@@ -61,6 +64,21 @@ def workspace(tmp: Path) -> dict[str, str]:
     (a_folder / "kept.txt").write_text("kept\n")
     existing = tmp / "existing.json"
     existing.write_text('{"mine": true}\n')
+    # A billion nodes from 90 lines: each level a list of ten aliases of the one above.
+    bomb = tmp / "alias-bomb.yaml"
+    levels = ["openapi: 3.1.0", "a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    bomb.write_text("\n".join(levels) + "\n")
+    # OpenAPI documents whose parts have the wrong types, where the tools walk them.
+    info = 'openapi: 3.1.0\ninfo: {title: t, version: "1"}\n'
+    broken = {
+        "paths_list": "openapi: 3.1.0\npaths: [1, 2]\n",
+        "responses_number": info + 'paths: {"/x": {"get": {"responses": 5, "parameters": 7}}}\n',
+        "content_number": info + 'paths: {"/x": {"post": {"requestBody": {"content": 5}, '
+        '"responses": {"200": 5}}}}\ncomponents: {schemas: 5, securitySchemes: [1]}\n',
+    }
+    for name, text in broken.items():
+        (tmp / f"broken_{name}.yaml").write_text(text)
     results = tmp / "results.json"
     results.write_text(json.dumps(reports_fixture().to_dict(), default=str))
     return {
@@ -75,6 +93,9 @@ def workspace(tmp: Path) -> dict[str, str]:
         "existing": str(existing),
         "results": str(results),
         "spec": str(SPEC),
+        "bomb": str(bomb),
+        **{f"broken_{name}": str(tmp / f"broken_{name}.yaml") for name in broken},
+        "endless": "/dev/zero",
     }
 
 
@@ -126,6 +147,68 @@ CASES: dict[str, Callable[[dict[str, str]], Case]] = {
     "load without --run-time": lambda w: Case(
         ["load", "--target-url", "http://127.0.0.1:9", "--api-key", "sk_test_x"],
         says="--run-time is required",
+    ),
+    # endless inputs: every verb that reads a file stops at the size cap, not at memory's end
+    "spec lint endless": lambda w: Case(["spec", "lint", w["endless"]], says="larger than"),
+    "spec diff endless": lambda w: Case(["spec", "diff", w["spec"], w["endless"]], says="larger"),
+    "spec diff --accept endless": lambda w: Case(
+        ["spec", "diff", w["spec"], w["spec"], "--accept", w["endless"]], says="larger than"
+    ),
+    "test --spec endless": lambda w: Case(["test", "--spec", w["endless"]], says="larger than"),
+    "mock --spec endless": lambda w: Case(
+        ["mock", "--port", "0", "--spec", w["endless"]], says="larger than"
+    ),
+    "mock --api-key-file endless": lambda w: Case(
+        ["mock", "--port", "0", "--api-key-file", w["endless"]], says="larger than"
+    ),
+    "docs --spec endless": lambda w: Case(
+        ["docs", "--spec", w["endless"], "--out", w["folder"]], says="larger than"
+    ),
+    "postman convert endless": lambda w: Case(
+        ["postman", "convert", w["endless"], "-o", w["existing"]], says="larger than"
+    ),
+    "postman diff endless": lambda w: Case(["postman", "diff", w["endless"]], says="larger"),
+    "report endless": lambda w: Case(
+        ["report", w["endless"], "--html", w["existing"]], says="larger than"
+    ),
+    "audit endless": lambda w: Case(
+        ["audit", w["endless"], "--report-dir", w["folder"]], says="larger than"
+    ),
+    # YAML alias bombs: refused after a bounded walk, not after expanding a billion nodes
+    "spec lint alias bomb": lambda w: Case(
+        ["spec", "lint", w["bomb"]], says="YAML aliases", within=20
+    ),
+    "spec diff alias bomb": lambda w: Case(
+        ["spec", "diff", w["spec"], w["bomb"]], says="aliases", within=20
+    ),
+    "docs alias bomb": lambda w: Case(
+        ["docs", "--spec", w["bomb"], "--out", w["folder"]], says="YAML aliases", within=20
+    ),
+    # structurally invalid specs: one line naming the first problem, never "internal error"
+    **{
+        f"{verb} {shape}": (
+            lambda w, verb=verb, shape=shape: Case(
+                ["docs", "--spec", w[f"broken_{shape}"], "--out", w["folder"]]
+                if verb == "docs"
+                else ["postman", "convert", w[f"broken_{shape}"], "-o", w["existing"]],
+                says="not a structurally valid OpenAPI document",
+            )
+        )
+        for verb in ("docs", "postman convert")
+        for shape in ("paths_list", "responses_number", "content_number")
+    },
+    "mock --host unresolvable": lambda w: Case(
+        ["mock", "--port", "0", "--db", ":memory:", "--host", "no-such-host.invalid"],
+        says="--host 'no-such-host.invalid'",
+    ),
+    "mock keys list --db :memory:": lambda w: Case(
+        ["mock", "keys", "list", "--db", ":memory:"], says=":memory:"
+    ),
+    "mock keys add --db :memory:": lambda w: Case(
+        ["mock", "keys", "add", "--db", ":memory:"], says=":memory:"
+    ),
+    "mock --db :memory: keys add": lambda w: Case(
+        ["mock", "--db", ":memory:", "keys", "add"], says=":memory:"
     ),
     "report garbage": lambda w: Case(["report", w["garbage"], "--html", w["existing"]]),
     # a spec without x-test-mode
@@ -188,7 +271,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Case, 
         tmp = tmp_path_factory.mktemp(name.replace(" ", "-").replace("/", "_")[:40])
         case = CASES[name](workspace(tmp))
         before = files(tmp)
+        started = time.monotonic()
         result = run(case, tmp)
+        case.took = time.monotonic() - started
         return case, result, files(tmp) == before
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -208,6 +293,7 @@ def test_bad_input_is_one_line_and_an_exit_code(
     assert case.says in lines[0]
     assert result.returncode == case.code, (result.returncode, lines[0])
     assert unchanged, "a file of the user's changed"
+    assert case.took < case.within, f"refused after {case.took:.1f} s"
 
 
 def test_every_verb_is_driven() -> None:

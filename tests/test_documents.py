@@ -146,3 +146,23 @@ def test_convert_and_docs_never_follow_external_refs(tmp_path: Path) -> None:
     # The docs show the schema as an unresolved reference; finishing at all proves no read.
     docs = _cli("docs", "--spec", str(spec), "--out", str(tmp_path / "docs"))
     assert docs.returncode == 0, docs.stderr
+
+
+def test_endless_inputs_stop_at_the_size_cap(tmp_path: Path) -> None:
+    """A device or a pipe that never ends is refused after ``limit`` bytes, not read to OOM."""
+    from neuropay_contract.documents import read_text
+
+    with pytest.raises(DocumentError, match="larger than 1 MB"):
+        read_text(Path("/dev/zero"), "spec file", limit=1 << 20)
+    fine = tmp_path / "crlf.yaml"
+    fine.write_bytes(b"a: 1\r\nb: 2\r\n")
+    assert read_text(fine, "spec file") == "a: 1\nb: 2\n"  # newlines as Path.read_text gives
+
+
+def test_alias_bombs_of_scalars_are_counted() -> None:
+    """Scalars behind aliases count: ten aliases of ten lists of ten scalars, nine levels deep,
+    is refused in a bounded walk."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    with pytest.raises(DocumentError, match="YAML aliases"):
+        parse_document("\n".join(lines), "doc")

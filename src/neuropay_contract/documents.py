@@ -20,6 +20,9 @@ from .errors import NeuropayError
 
 MAX_DEPTH = 100  # real specs and collections stay under 20; every tool here recurses fine below 100
 MAX_NODES = 2_000_000  # nodes after expanding YAML aliases: stops "billion laughs" documents
+# Bytes of any input file (a spec, a collection, a key or accept file, recorded traffic): the
+# largest real spec is ~10 MB; /dev/zero or an endless pipe is refused here, not by the OOM killer.
+MAX_INPUT_BYTES = 64 << 20
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -43,22 +46,41 @@ class DocumentError(NeuropayError):
     """A document cannot be read, is not YAML/JSON, or is nested too deeply to process safely."""
 
 
+class TooDeepError(DocumentError):
+    """A document nested deeper than the limit (a depth bomb, or a careless generator)."""
+
+
 def escape_pointer(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def read_text(path: Path, what: str) -> str:
-    """The file's text; a one-line :class:`DocumentError` when it is missing or unreadable."""
+def read_text(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """The file's text (newlines universal, as ``Path.read_text``); a one-line
+    :class:`DocumentError` when it is missing, unreadable, not UTF-8 or larger than ``limit``
+    bytes (read no further than that: a device or a pipe may never end)."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except FileNotFoundError:
         raise DocumentError(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"cannot read {what} {path}: {exc}") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise DocumentError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise DocumentError(
+            f"{what} {path} is larger than {limit >> 20} MB; refusing to read it "
+            "(an endless input?)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"cannot read {what} {path}: not UTF-8 text ({exc.reason})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _too_deep(what: str, limit: int) -> DocumentError:
-    return DocumentError(
+    return TooDeepError(
         f"{what} is nested deeper than {limit} levels; refusing to process it (a depth bomb?)"
     )
 
@@ -96,7 +118,9 @@ def _check_nodes(root: yaml.Node, what: str, limit: int, lines: dict[str, int] |
     visited = 0
     while stack:
         node, depth, pointer = stack.pop()
-        visited += 1
+        # Every child counts, scalars too: a list of 1,000 aliases of a list of 1,000 scalars is
+        # a million nodes to every reader that walks it.
+        visited += 1 + (len(node.value) if isinstance(node, yaml.CollectionNode) else 0)
         if depth > limit:
             raise _too_deep(what, limit)
         if visited > MAX_NODES:

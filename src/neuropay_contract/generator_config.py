@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._resources import checkout_root
+from .documents import DocumentError, read_text
 from .errors import NeuropayError
 
 GENERATORS_DIR = Path("generators")
@@ -59,8 +60,10 @@ def load_config(directory: Path | None = None) -> GeneratorConfig:
         return GeneratorConfig()
     path = directory / CONFIG_NAME
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = tomllib.loads(read_text(path, "generator configuration", limit=1 << 20))
+    except DocumentError as exc:
+        raise NeuropayError(str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
         raise NeuropayError(f"{path}: not readable TOML: {exc}") from None
     unknown = sorted(set(raw) - {"templates", *COMMANDS})
     if unknown:

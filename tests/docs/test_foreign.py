@@ -58,7 +58,7 @@ def test_samples_use_the_specs_servers_and_scheme_names(tmp_path: Path) -> None:
     md = (tmp_path / "api.md").read_text()
     assert "call `https://api.acme.example`" in md
     assert '-H "Authorization: Bearer $BEARER_TOKEN"' in md
-    assert '-H "X-Acme-Key: $API_KEY"' in md
+    assert "-H 'X-Acme-Key: '\"$API_KEY\"" in md
     assert "os.environ['BEARER_TOKEN']" in md
 
 
@@ -136,3 +136,62 @@ def test_search_finds_a_word_deep_in_a_long_description(tmp_path: Path, page: An
     assert "orders.patch" in (hits.first.text_content() or "")
     assert hits.count() <= 15  # the page of results stays bounded
     assert page.console_errors == [] and page.outside_requests == []
+
+
+INVISIBLE = [
+    "\x1b[2J",
+    "\x1b]8;;http://evil\x07",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\x85",
+    "\x7f",
+    "\r",
+]
+
+
+def test_control_and_bidi_characters_from_a_spec_are_escaped_in_api_md(tmp_path: Path) -> None:
+    """Whatever a spec holds in titles, descriptions, names or examples, api.md (read raw in
+    terminals and editors) shows control and bidi characters as escapes."""
+    odd = "".join(INVISIBLE)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": f"T{odd}", "version": "1", "description": f"D{odd}"},
+        "paths": {
+            f"/x{odd}": {
+                "post": {
+                    "operationId": f"Op{odd}",
+                    "summary": f"S{odd}",
+                    "description": f"Desc{odd}",
+                    "parameters": [
+                        {
+                            "name": f"p{odd}",
+                            "in": "query",
+                            "example": odd,
+                            "description": odd,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        f"f{odd}": {"type": "string", "description": odd}
+                                    },
+                                },
+                                "example": {"note": odd},
+                            }
+                        }
+                    },
+                    "responses": {"200": {"description": f"ok{odd}"}},
+                }
+            }
+        },
+    }
+    render_docs(ApiSpec(document), tmp_path, formats=("md",))
+    md = (tmp_path / "api.md").read_text()
+    for char in "\x1b\x07\u202e\u2066\u200b\x85\x7f\r":
+        assert char not in md, repr(char)
+    assert "\\x1b" in md and "\\u202e" in md

@@ -170,7 +170,7 @@ def test_awkward_constructs_render(tmp_path: Path) -> None:
     get = model.operation(spec.operation("GET /nodes/{nodeId}"))
     assert "https://odd.example/v2/nodes/{nodeId}?depth=1" in get.samples.curl
     assert "curl -sS -g" in get.samples.curl  # braces are a placeholder, not a curl glob
-    assert '-H "X-Key: $API_KEY"' in get.samples.curl
+    assert "-H 'X-Key: '\"$API_KEY\"" in get.samples.curl
     assert "os.environ['API_KEY']" in get.samples.python
     put = model.operation(spec.operation("replaceNode"))
     assert put.media_type == "application/xml"

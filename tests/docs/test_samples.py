@@ -41,7 +41,7 @@ def test_samples_read_the_key_from_the_environment() -> None:
     op = SPEC.operation("retrieveCheckout")
     for auth, curl, python in (
         (Auth("basic"), '-u "$NEUROPAY_API_KEY:"', "auth=(os.environ['NEUROPAY_API_KEY'], '')"),
-        (Auth("query", "key"), '?key=$NEUROPAY_API_KEY"', "params={'key': os.environ"),
+        (Auth("query", "key"), '?key=\'"$NEUROPAY_API_KEY"', "params={'key': os.environ"),
         (Auth("none"), "", "import httpx"),
     ):
         sample = samples_for(op, "https://x.test", auth=auth)

@@ -136,3 +136,31 @@ def _body() -> dict[str, Any]:
     from neuropay_contract.contract import create_body
 
     return create_body()
+
+
+@pytest.mark.parametrize("page", ["/pay/", "/customer/"])
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("multipart/form-data; boundary=b", b"--b\r\n" + b"x" * (4 << 20), 415),
+        ("application/octet-stream", b"x" * 100, 415),
+        ("application/x-www-form-urlencoded", b"card_number=" + b"4" * 100_000, 413),
+        ("application/x-www-form-urlencoded", b"&".join([b"a=1"] * 200), 400),
+        ("application/x-www-form-urlencoded", b"card_number=\xff\xfe", 400),
+    ],
+)
+def test_page_forms_are_bounded_before_reading(
+    shared: RunningServer, page: str, content_type: str, body: bytes, status: int
+) -> None:
+    """The pages answer anyone with an id, without a key: a form of another encoding (file
+    parts), too large or with too many fields is refused before it is read or stored."""
+    target = shared.url + page + "anything"
+    answer = httpx.post(target, content=body, headers={"content-type": content_type}, timeout=30)
+    assert answer.status_code == status, answer.text[:200]
+    chunked = httpx.post(  # no Content-Length: the stream is cut at the bound
+        target,
+        content=iter([body[i : i + 65536] for i in range(0, len(body), 65536)]),
+        headers={"content-type": content_type},
+        timeout=30,
+    )
+    assert chunked.status_code == status

@@ -177,3 +177,19 @@ def test_a_websocket_upgrade_is_an_ordinary_request(shared: RunningServer) -> No
     )
     status, error = envelope(answer)
     assert status == 404 and error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["FOO", "X-CUSTOM", "BREW", "patch2", "A.B~C"])
+def test_extension_methods_on_an_operation_path_answer_405_with_allow(
+    shared: RunningServer, method: str
+) -> None:
+    """Any token is a method to HTTP (RFC 9110 9.1), not a malformed request: one the parser
+    does not know answers like PATCH does: 405 with Allow."""
+    headers = {"Authorization": f"Bearer {shared.test_key}"}
+    for path in ("/checkout/create", "/checkout/refund"):
+        answer = httpx.request(method, shared.url + path, headers=headers, json={}, timeout=10)
+        assert answer.status_code == 405, answer.text
+        assert answer.headers["allow"] == "POST"
+        assert answer.json()["error"]["code"] == "method_not_allowed"
+    garbage = raw(shared, b"F(O)O /checkout/create HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert garbage.startswith(b"HTTP/1.1 400 ")  # not a token: still malformed

@@ -4,6 +4,7 @@ idempotency and durability tests run against each, with clients spread over the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -267,3 +268,97 @@ def test_contract_suite_passes_against_two_instances_behind_a_round_robin(
         assert min(balancer.sent) > 100  # both instances served a good share
     finally:
         _stop(running.procs)
+
+
+def _workers_of(master: int) -> list[str]:
+    """The pids of the worker processes of ``master`` (not multiprocessing's helpers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == master and b"spawn_main" in command and b"resource_tracker" not in command:
+            found.append(stat.parent.name)
+    return found
+
+
+def test_workers_die_with_their_master(tmp_path: Path) -> None:
+    """kill -9 of `mock --workers 2`'s master: its workers stop too (none serves unsupervised),
+    the port is free again and a restart on it serves."""
+    db = tmp_path / "sandbox.sqlite3"
+    proc, url, _ = start_mock(db, "--quiet", "--workers", "2")
+    port = int(url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 30
+    while len(children := _workers_of(proc.pid)) < 2:
+        assert time.monotonic() < deadline, "the master started no workers"
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, "workers outlived their master"
+            time.sleep(0.1)
+    finally:
+        for pid in children:  # whatever the outcome, no worker of this test stays behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    again, again_url, _ = start_mock(db, "--quiet", "--port", str(port), new_keys=0)
+    try:
+        assert again_url == url
+        assert httpx.get(f"{again_url}/docs", timeout=10).status_code == 200
+    finally:
+        _stop([again])
+
+
+def test_database_passwords_never_appear_in_errors() -> None:
+    """A password in the URL (authority or ?password=) is never printed, whatever fails."""
+    for url in (
+        "postgresql://u@127.0.0.1:1/db?password=SECRET123&sslmode=disable",
+        "postgresql://u:SECRET123@127.0.0.1:1/db?connect_timeout=2",
+        "postgresql://u:SECRET%31%32%33@127.0.0.1:1/db",
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "neuropay_contract", "mock", "--port", "0", "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert "SECRET" not in proc.stdout + proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_an_outage_logs_one_line_per_failed_request() -> None:
+    """PostgreSQL goes away under a running sandbox: each request gets the 500 envelope and
+    one log line (no traceback), and the password stays out of it."""
+    from neuropay_contract.server.pgserver import running_postgres
+
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(running_postgres())
+        url = postgres.new_database()
+        url += ("&" if "?" in url else "?") + "password=SECRET123"
+        proc, base, keys = start_mock(url, "--quiet")
+        try:
+            stack.close()  # the database server stops; the sandbox keeps running
+            for _ in range(3):
+                answer = httpx.post(
+                    f"{base}/checkout/create",
+                    json=create_body(),
+                    headers={"Authorization": f"Bearer {keys[0]}"},
+                    timeout=30,
+                )
+                assert answer.status_code == 500
+                assert answer.json()["error"]["code"] == "internal_error"
+        finally:
+            _stop([proc])
+        _, err = proc.communicate(timeout=30)
+    failures = [line for line in err.splitlines() if "internal error" in line]
+    assert len(failures) == 3, err[-3000:]
+    assert "Traceback" not in err and "SECRET" not in err

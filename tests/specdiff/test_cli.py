@@ -198,3 +198,28 @@ def test_accept_file(spec_file: SpecFile, tmp_path: Path) -> None:
     assert run(old, new, "--accept", accept).returncode == 0
     accept.write_text("response-propety-became-optional\n")
     _one_error_line(run(old, new, "--accept", accept), "unknown rule")
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "--output=written.txt",
+        "--output=written.txt:spec/openapi.yaml",
+        "--output=written:notes.yaml",
+        "-owritten:notes.yaml",
+        "-owritten.txt",
+        "--textconv",
+        "--ext-diff",
+        "-p --output=written.txt",
+        "HEAD\x1b[2J",
+        "HEAD --output=written.txt",
+        "-",
+    ],
+)
+def test_git_refs_are_never_options(repo: Path, ref: str) -> None:
+    """Whatever a git: source holds, git never reads it as an option: one error line, no file
+    written, nothing but the user's files in the repository."""
+    before = sorted(p.name for p in repo.rglob("*") if ".git" not in p.parts)
+    _one_error_line(run(f"git:{ref}", "spec/openapi.yaml", cwd=repo), "git")
+    assert sorted(p.name for p in repo.rglob("*") if ".git" not in p.parts) == before
+    assert not (repo / "written.txt").exists()

@@ -48,9 +48,13 @@ def docs_command(spec: Path | None, out: Path, formats: str, base_url: str | Non
         raise UsageError(
             f"--base-url must be an http(s) URL such as http://127.0.0.1:8080, not {base_url!r}"
         )
+    from ..linting.validator import STRUCTURE_ERRORS, structure_error
+
     loaded = load_spec(spec)
     try:
         written = render_docs(loaded, out, chosen, base_url)
+    except STRUCTURE_ERRORS:
+        raise structure_error(loaded.document, str(spec or loaded.path)) from None
     except OSError as exc:
         raise UsageError(
             f"cannot write the docs into {out}: {exc.strerror or exc}; pick another --out"

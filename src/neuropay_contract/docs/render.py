@@ -8,6 +8,7 @@ from pathlib import Path
 from ..outputs import ensure_dir, write_text
 from ..spec import ApiSpec
 from ..templating import make_environment
+from ..untrusted import visible
 from .model import DocsModel
 
 
@@ -36,7 +37,9 @@ def render_docs(
             write_text(path, env.get_template("docs/page.html.j2").render(**context))
         elif fmt == "md":
             path = out_dir / "api.md"
-            write_text(path, env.get_template("docs/page.md.j2").render(**context))
+            # Markdown is read raw in terminals and editors: a spec's control and bidi
+            # characters are written visibly (\x1b, \u202e), as every report writes them.
+            write_text(path, visible(env.get_template("docs/page.md.j2").render(**context)))
             if context["lifecycle"] is not None:
                 svg = out_dir / "lifecycle.svg"
                 write_text(svg, context["lifecycle"]["svg"] + "\n")

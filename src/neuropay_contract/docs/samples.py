@@ -84,7 +84,9 @@ def credential_env(spec: ApiSpec, name: str, scheme: Mapping[str, Any]) -> str:
     schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
     kind = kind_of(scheme)
     if sum(1 for s in schemes.values() if kind_of(s) == kind) > 1:
-        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+", "_", name).upper().strip("_")
+        env = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+", "_", name).upper().strip("_")
+        # A shell variable name: letters, digits and _, not starting with a digit.
+        return env if re.fullmatch(r"[A-Z_][A-Z0-9_]*", env) else f"API_KEY_{env}".rstrip("_")
     return _ENV_BY_KIND.get(kind, "API_KEY")
 
 
@@ -151,8 +153,18 @@ def _url(op: Operation, base_url: str, auth: Auth) -> tuple[str, dict[str, str]]
     if query:
         url += "?" + urlencode(query, doseq=True)
     if auth.kind == "query":
-        url += ("&" if "?" in url else "?") + f"{auth.name}=${auth.env}"
+        url += ("&" if "?" in url else "?") + _query_key(auth)
     return url, ids
+
+
+def _query_key(auth: Auth) -> str:
+    """``name=$ENV``: the query parameter carrying the credential, its name URL-encoded."""
+    return f"{quote(auth.name, safe='')}=${auth.env}"
+
+
+def _js_template(text: str) -> str:
+    """``text`` inside a JavaScript template literal, where nothing it holds is code."""
+    return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
 
 
 def _body_ids(body: Any, ids: dict[str, str]) -> None:
@@ -192,18 +204,22 @@ def samples_for(
     form = "x-www-form-urlencoded" in mime and isinstance(body, Mapping)
     is_json = "json" in mime and not isinstance(body, str)
     payload = json.dumps(body, indent=2, ensure_ascii=False) if body is not None else None
-    query_key = f"{auth.name}=${auth.env}"
-    shown_url = url  # curl expands $NEUROPAY_API_KEY itself, inside double quotes
-
-    curl = [
-        f"curl -sS -X {method} " + (f'"{shown_url}"' if auth.kind == "query" else shlex.quote(url))
-    ]
+    query_key = _query_key(auth)
+    # Everything from the spec is single-quoted for the shell; only the credential's variable
+    # is expanded (in double quotes, next to the quoted text: one shell word).
+    secret = f'"${auth.env}"'
+    if auth.kind == "query":
+        before, _, _ = url.rpartition(query_key)
+        shell_url = shlex.quote(before + query_key.partition("=")[0] + "=") + secret
+    else:
+        shell_url = shlex.quote(url)
+    curl = [f"curl -sS -X {shlex.quote(method)} {shell_url}"]
     if "{" in url:
         curl[0] = curl[0].replace("curl -sS", "curl -sS -g")  # {placeholders} are not URL globs
     curl += {
-        "bearer": [f'-H "Authorization: Bearer ${auth.env}"'],
+        "bearer": [f'-H "Authorization: Bearer ${auth.env}"'],  # env: a checked name
         "basic": [f'-u "${auth.env}:"'],
-        "header": [f'-H "{auth.name}: ${auth.env}"'],
+        "header": [f"-H {shlex.quote(auth.name + ': ')}{secret}"],
     }.get(auth.kind, [])
     if payload is not None:
         curl.append(f"-H {shlex.quote('Content-Type: ' + mime)}")
@@ -211,7 +227,8 @@ def samples_for(
             curl += [f"--data-urlencode {shlex.quote(f'{k}={v}')}" for k, v in body.items()]
         else:
             text = payload if is_json else str(body)
-            curl.append("--data-binary @- <<'BODY'\n" + text + "\nBODY")
+            end = heredoc_delimiter(text)
+            curl.append(f"--data-binary @- <<'{end}'\n" + text + f"\n{end}")
     curl_text = " \\\n  ".join(curl)
 
     py_url = url.replace(f"&{query_key}", "").replace(f"?{query_key}", "")
@@ -246,7 +263,7 @@ def samples_for(
     if payload is not None:
         js_headers.append(f'"Content-Type": {json.dumps(mime)}')
     js_url = (
-        "`" + url.replace(f"${auth.env}", f"${{process.env.{auth.env}}}") + "`"
+        "`" + _js_template(url.rpartition(f"${auth.env}")[0]) + f"${{process.env.{auth.env}}}`"
         if auth.kind == "query"
         else json.dumps(url)
     )
@@ -268,6 +285,18 @@ def samples_for(
         else "console.log(await response.text());",
     ]
     return Samples(curl_text, python, "\n".join(js), ids)
+
+
+def heredoc_delimiter(text: str, word: str = "BODY") -> str:
+    """A heredoc delimiter that no line of ``text`` equals (so the body cannot end it early
+    and run its own lines as commands)."""
+    lines = set(text.splitlines())
+    number = 0
+    end = word
+    while end in lines:
+        number += 1
+        end = f"{word}_{number}"
+    return end
 
 
 def _answers_json(op: Operation) -> bool:

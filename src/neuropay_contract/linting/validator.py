@@ -13,6 +13,8 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ..documents import escape_pointer
+from ..errors import SpecError
+from ..untrusted import visible
 
 MAX_MESSAGE = 300
 
@@ -139,3 +141,26 @@ def validator_findings(document: Mapping[str, Any], version: str) -> Iterator[tu
             yield f"#/{path}" if path else "#", f"openapi-spec-validator: {message}"[:MAX_MESSAGE]
     except Exception as exc:  # the validator can choke on odd documents; report, don't crash
         yield "#", f"openapi-spec-validator failed: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+# What a tool raises when it walks a document whose parts have the wrong types (paths a list,
+# responses a number): never shown as such, but explained by the validator.
+STRUCTURE_ERRORS = (AttributeError, TypeError, KeyError, IndexError)
+
+
+def structure_error(document: Any, source: str) -> SpecError:
+    """A one-line error for a document a tool could not walk: its first structural problem as
+    openapi-spec-validator names it, and where to see them all."""
+    version = str(document.get("openapi", "3.1")) if isinstance(document, Mapping) else "3.1"
+    found = next(iter(validator_findings(document, version)), None) if document else None
+    where = (
+        f" at {found[0]}: {found[1].removeprefix('openapi-spec-validator: ')}"
+        if found is not None
+        else ""
+    )
+    return SpecError(
+        visible(
+            f"{source} is not a structurally valid OpenAPI document{where}; "
+            f"`neuropay spec lint {source}` lists every problem"
+        )
+    )

@@ -24,6 +24,7 @@ from starlette.responses import (
 )
 from starlette.routing import Match, Route, request_response
 
+from ..errors import NeuropayError
 from ..spec import ApiSpec, Operation, load_spec
 from ..wellformed import (
     NotIJson,
@@ -457,6 +458,11 @@ def create_app(
         except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing written
             return error_response(
                 ApiError(400, "invalid_request", "The client closed the connection.")
+            )
+        except NeuropayError as exc:  # the storage failed (an outage): one line per request
+            log.error("internal error on %s: %s", request.url.path, exc)
+            return error_response(
+                ApiError(500, "internal_error", "The server failed; nothing changed.")
             )
         except Exception:
             log.exception("internal error on %s", request.url.path)

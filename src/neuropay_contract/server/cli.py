@@ -171,6 +171,7 @@ def mock_command(
             f" machine (ps); prefer --api-key-file or ${KEYS_ENV}",
             err=True,
         )
+    _check_host(host)
     if not is_loopback(host):
         click.echo(
             f"neuropay mock: warning: --host {host} makes the sandbox reachable from the network"
@@ -270,7 +271,13 @@ def _open_store(ctx: click.Context, db: str | None) -> Any:
     while outer is not None and outer.command is not mock_command:
         outer = outer.parent
     inherited = outer.params.get("db") if outer is not None else None
-    return open_storage(db or inherited or str(default_db_path()))
+    path = db or inherited or str(default_db_path())
+    if path == ":memory:":
+        raise UsageError(
+            "mock keys needs the sandbox's database file or URL: keys stored in :memory: vanish "
+            "when this command ends"
+        )
+    return open_storage(path)
 
 
 _DB_OPTION = click.option(
@@ -358,6 +365,17 @@ def keys_revoke(ctx: click.Context, key: str, db: str | None) -> None:
         click.echo(store.run(revoke))
     finally:
         store.close()
+
+
+def _check_host(host: str) -> None:
+    """A one-line usage error, before any other output, for a --host that names no address."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"--host {host!r} names no address to listen on: {reason}") from None
 
 
 def _origin(url: str) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..documents import DocumentError, read_text
 from ..errors import UsageError
 from ..spec import DEFAULT_KEY_PREFIXES
 
@@ -97,10 +98,9 @@ def read_key_file(path: Path) -> list[ApiKey]:
     """Keys from a file, one ``KEY[:test|live][@MERCHANT]`` a line; blank lines and ``#``
     comments are skipped. Keeps keys out of the command line (and so out of ``ps``)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise UsageError(f"cannot read --api-key-file {path}: {reason}") from None
+        text = read_text(path, "--api-key-file", limit=1 << 20)
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
     keys = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()

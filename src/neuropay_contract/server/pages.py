@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -60,6 +60,42 @@ def cross_site(request: Request, own_origin: str) -> bool:
     origin = request.headers.get("origin")
     own = origin_of(own_origin) or own_origin.lower()
     return origin is not None and origin.lower().rstrip("/") != own
+
+
+# The page forms hold a handful of short fields (a card number, an expiry, an action, a token):
+# anything larger, longer or of another encoding (multipart, file parts) is refused before it is
+# read, since these routes answer anyone who knows or guesses an id, without a key.
+PAGE_FORM_BYTES = 4096
+PAGE_FORM_FIELDS = 16
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class _FormRefused(Exception):
+    def __init__(self, status: int, what: str) -> None:
+        super().__init__(what)
+        self.status, self.what = status, what
+
+
+async def page_form(request: Request) -> dict[str, str]:
+    """A page form's fields, read bounded; raises :class:`_FormRefused` for anything else."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != _FORM_TYPE:
+        raise _FormRefused(415, f"a form sent as {media or 'untyped data'}")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > PAGE_FORM_BYTES:
+        raise _FormRefused(413, "a form this large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > PAGE_FORM_BYTES:
+            raise _FormRefused(413, "a form this large")
+    try:
+        fields = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=PAGE_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise _FormRefused(400, "a form with this many fields or not UTF-8") from None
+    return dict(fields)
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -116,7 +152,10 @@ def page_routes(
         checkout_id = request.path_params["checkout_id"]
         if cross_site(request, own_origin(request)):
             return refused("payment from another site")
-        form = await request.form()
+        try:
+            form = await page_form(request)
+        except _FormRefused as exc:
+            return _render("not_found.html.j2", status=exc.status, what=exc.what)
         action = str(form.get("action", "pay"))
         try:
             if action == "cancel":
@@ -157,7 +196,10 @@ def page_routes(
     async def client_post(request: Request) -> Response:
         if cross_site(request, own_origin(request)):
             return refused("change from another site")
-        form = await request.form()
+        try:
+            form = await page_form(request)
+        except _FormRefused as exc:
+            return _render("not_found.html.j2", status=exc.status, what=exc.what)
         customer_id = request.path_params["customer_id"]
         token = str(form.get("token", ""))
         action = str(form.get("action", ""))

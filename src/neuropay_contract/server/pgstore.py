@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -86,15 +86,30 @@ MIGRATIONS: list[str] = [
 
 
 def redact(url: str) -> str:
-    """``url`` without its password (for the banner and error messages)."""
+    """``url`` without its password, given in the authority or as a ``password`` query
+    parameter (libpq reads both): for the banner and every error message."""
     parts = urlsplit(url)
-    if parts.password is None:
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    kept = [(k, v) for k, v in query if k.lower() != "password"]
+    if parts.password is None and len(kept) == len(query):
         return url
     host = parts.hostname or ""
     if parts.port:
         host += f":{parts.port}"
     user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+    return urlunsplit(parts._replace(netloc=f"{user}{host}", query=urlencode(kept)))
+
+
+def _passwords(url: str) -> list[str]:
+    parts = urlsplit(url)
+    found = [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+    if parts.password:
+        found += [parts.password, unquote(parts.password)]
+    return [p for p in found if p]
+
+
+class StorageUnavailable(NeuropayError):
+    """The database stopped answering mid-run (an outage): one line, no traceback."""
 
 
 class PgTables(Tables):
@@ -249,6 +264,7 @@ class PgStore(Storage):
     def __init__(self, url: str, connections: int = CONNECTIONS) -> None:
         self.url = url
         self.description = redact(url)
+        self._passwords = _passwords(url)
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
@@ -261,6 +277,12 @@ class PgStore(Storage):
             self.close()
             raise
 
+    def _scrub(self, text: str) -> str:
+        """A driver's message without the password, should it quote the connection string."""
+        for password in self._passwords:
+            text = text.replace(password, "***")
+        return text
+
     def _connection(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed:
@@ -268,7 +290,7 @@ class PgStore(Storage):
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            reason = self._scrub(" ".join(str(exc).split()) or type(exc).__name__)
             raise NeuropayError(
                 f"cannot connect to PostgreSQL at {self.description}: {reason}"
             ) from None
@@ -326,6 +348,11 @@ class PgStore(Storage):
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
                 if attempt == RETRIES - 1:
                     raise
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                reason = self._scrub(" ".join(str(exc).split()) or type(exc).__name__)
+                raise StorageUnavailable(
+                    f"PostgreSQL at {self.description} failed: {reason[:300]}"
+                ) from None
             # Not retried: a connection lost during COMMIT may have committed (the next call
             # opens a new connection).
         raise AssertionError("unreachable")

@@ -38,8 +38,31 @@ def worker_settings(
             "quiet": quiet,
             "public_url": public_url,
             "frame_ancestors": list(frame_ancestors),
+            "master": os.getpid(),
         }
     )
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_master(master: int | None) -> None:
+    """Have the kernel send this worker SIGTERM when its master dies, even by ``kill -9``: else
+    the workers serve on unsupervised and hold the port (a restart fails "address in use").
+    Linux only; elsewhere a no-op."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if master is not None and os.getppid() != master:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def worker_app() -> Starlette:
@@ -49,6 +72,7 @@ def worker_app() -> Starlette:
     from .console import Console
 
     settings: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
+    die_with_master(settings.get("master"))
     console = None if settings["quiet"] else Console()
     spec = Path(settings["spec"]) if settings["spec"] else None
     app = create_app(

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..documents import DocumentError, read_text
 from ..errors import UsageError
 from .model import Change, DiffReport
 from .rules import RULES
@@ -39,9 +40,9 @@ class Acceptance:
 def read_accept_file(path: Path) -> list[Acceptance]:
     """Parse an accept file; unknown rules and malformed lines are usage errors (exit 2)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read accept file {path}: {exc}") from None
+        text = read_text(path, "accept file")
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
     found: list[Acceptance] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         # A comment is '#' not followed by '/' (JSON pointers start with '#/').

@@ -18,15 +18,10 @@ def load_document(source: str, cwd: Path | None = None, positions: bool = False)
     if source.startswith("git:"):
         text = _git_text(source, cwd or Path.cwd())
     else:
-        path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError(f"{source} does not exist") from None
-        except IsADirectoryError:
-            raise SpecError(f"{source} is a directory, not a spec file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read {source}: {exc}") from None
+            text = documents.read_text(Path(source), "spec file")
+        except documents.DocumentError as exc:
+            raise SpecError(str(exc)) from None
     return parse_document(text, source, positions)
 
 
@@ -51,9 +46,24 @@ def _git_text(source: str, cwd: Path) -> str:
         top = _git(["rev-parse", "--show-toplevel"], cwd).strip()
         # A path relative to the cwd, as people type it, becomes relative to the repository.
         relative = Path(cwd.resolve(), path).resolve().relative_to(Path(top).resolve())
-        return _git(["show", f"{ref}:{relative.as_posix()}"], Path(top))
+        commit = _commit_of(ref, source, Path(top))
+        return _git(["show", f"{commit}:{relative.as_posix()}"], Path(top))
     except ValueError:
         raise SpecError(f"{source}: {path} is outside the git repository") from None
+
+
+def _commit_of(ref: str, source: str, top: Path) -> str:
+    """The commit ``ref`` names, resolved with options ended first: a ref is never read as an
+    option (``--output=FILE`` would write a file), whatever it holds."""
+    if ref.startswith("-") or any(ord(c) < 0x20 or c == "\x7f" for c in ref):
+        raise SpecError(f"{source}: {ref!r} is not a git revision")
+    try:
+        found = _git(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], top
+        )
+    except SpecError:
+        raise SpecError(f"{source}: {ref!r} names no commit in this repository") from None
+    return found.strip()
 
 
 def _git(args: list[str], cwd: Path) -> str:

@@ -10,6 +10,7 @@ import click
 from ..contract.rules import list_rules_option, traffic_rules_text
 from ..coverage import FAIL_UNDER_HELP
 from ..spec import load_spec
+from ..untrusted import visible
 from .checker import TrafficChecker
 from .cli import finish
 from .exchange import KeyLabels, read_traffic
@@ -54,5 +55,5 @@ def audit_command(
     checker = audit_file(traffic, spec_path)
     if not quiet:
         for finding in checker.findings:
-            click.echo(finding.line())
+            click.echo(visible(finding.line()))  # recorded ESC or U+202E never reach the terminal
     return finish(checker, str(traffic), started, report_dir, "audit", fail_under=fail_under)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -79,10 +80,12 @@ def proxy_command(
     idempotency, isolation). Each finding names its side: client or server.
 
     Runs until Ctrl-C or SIGTERM, then writes results.json, junit.xml, report.md and
-    report.html. Exit 0 no finding, 1 findings, 2 could not start.
+    report.html. Exit 0 no finding, 1 findings, 2 could not start or the checking process
+    died (the reports then hold what was checked).
     """
     import uvicorn
 
+    from ..server.protocol import SandboxProtocol
     from .proxy import ValidatingProxy
     from .worker import CheckerProcess
 
@@ -105,8 +108,16 @@ def proxy_command(
         except OSError as exc:
             sock.close()
             raise NeuropayError(f"cannot write the recording {record}: {exc.strerror}") from None
-    worker = CheckerProcess(spec_path, target, report_dir, record, quiet, fail_under)
-    proxy = ValidatingProxy(TrafficChecker(spec), target, mode, timeout=timeout, sink=worker.submit)
+    started = time.time()
+    checker = TrafficChecker(spec)  # the enforce mode's judge; checking is the worker's
+
+    def no_checks(error: str) -> None:
+        write_reports(build_results(checker, target, started, "proxy", error=error), report_dir)
+
+    worker = CheckerProcess(
+        spec_path, target, report_dir, record, quiet, fail_under=fail_under, fallback=no_checks
+    )
+    proxy = ValidatingProxy(checker, target, mode, timeout=timeout, sink=worker.submit)
     click.echo(
         f"neuropay proxy: http://{host}:{sock.getsockname()[1]} -> {target} (mode {mode}); "
         f"Ctrl-C writes the reports to {report_dir}"
@@ -119,8 +130,16 @@ def proxy_command(
         s: signal.signal(s, lambda number, frame: stopped.append(number))
         for s in (signal.SIGINT, signal.SIGTERM)
     }
+    # The reference server's HTTP protocol: the same bounded, timed request heads (a client
+    # that never finishes its head is cut off) and enveloped protocol errors.
     config = uvicorn.Config(
-        proxy, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        proxy,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        http=SandboxProtocol,
+        ws="none",
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..documents import DocumentError, TooDeepError, parse_json, read_text
 from ..errors import NeuropayError
 from ..reports.writer import KEY_PATTERN
 from ..spec import DEFAULT_KEY_PREFIXES
@@ -22,6 +22,8 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 # A declared deliberate misuse: "409 invalid_status" (see README, "Validating your client").
 EXPECT_HEADER_NAME = "X-Neuropay-Expect"
 EXPECT_HEADER = EXPECT_HEADER_NAME.lower()
+# A recording may be far larger than a spec (a day of traffic), but still not endless.
+MAX_TRAFFIC_BYTES = 256 << 20
 
 
 def redact_text(text: str) -> str:
@@ -208,18 +210,13 @@ def read_traffic(path: Path, labels: KeyLabels | None = None) -> list[Exchange]:
 
     Raises a one-line :class:`NeuropayError` for a file that is neither."""
     labels = labels or KeyLabels()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NeuropayError(f"traffic file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NeuropayError(f"cannot read traffic file {path}: {exc}") from None
+    text = read_text(path, "traffic file", MAX_TRAFFIC_BYTES)
     stripped = text.lstrip()
     if not stripped:
         raise NeuropayError(f"traffic file {path} is empty")
     try:
         if stripped.startswith("{") and '"log"' in stripped[:4096]:
-            return list(_har(json.loads(text), labels, path))
+            return list(_har(parse_json(text, f"traffic file {path}"), labels, path))
         return list(_jsonl(text, path))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise NeuropayError(
@@ -280,8 +277,10 @@ def _jsonl(text: str, path: Path) -> Iterator[Exchange]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except ValueError:
+            raw = parse_json(line, f"traffic file {path} line {number}")
+        except TooDeepError:
+            raise
+        except DocumentError:
             raise NeuropayError(
                 f"traffic file {path} line {number} is not JSON (expected a HAR file or the "
                 "JSON lines of `neuropay proxy --record`)"

@@ -13,7 +13,9 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
+from ..untrusted import visible
 from ..wellformed import utc_timestamp
 from .checker import TrafficChecker
 from .exchange import Exchange, KeyLabels, clean_headers, object_of, redact_text
@@ -36,6 +38,7 @@ HOP_BY_HOP = frozenset(
 )
 # How much of each body is kept for the checks: the spec's limit plus room to see it was passed
 # (requests), or enough for any answer of this API (responses). The rest streams through unseen.
+HOP_BY_HOP_BYTES = frozenset(name.encode("ascii") for name in HOP_BY_HOP)
 RESPONSE_KEEP = 1 << 20
 POOLS = 4
 POOL_SIZE = 16
@@ -233,11 +236,29 @@ class ValidatingProxy:
                 },
                 status_code=502,
             )
-        out_headers = [
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in upstream.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP
-        ]
+        problem = unrelayable(upstream.status_code, upstream.headers.raw)
+        if problem is not None:
+            # Relaying it would end the client's connection without an answer (uvicorn refuses
+            # to write it): the client gets a 502 envelope, the report a finding on the server.
+            await upstream.aclose()
+            exchange.error = f"its answer is not valid HTTP: {problem}"
+            exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            self._complete(exchange)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "internal_error",
+                        "message": f"neuropay proxy: the target's answer is not valid HTTP "
+                        f"({problem})",
+                        "param": None,
+                    }
+                },
+                status_code=502,
+            )
+        # The raw bytes, relayed as they came: a header value outside latin-1 is the target's
+        # business (and a finding), not a reason to fail the exchange.
+        out_headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP_BYTES]
+        received = _received_headers(upstream.headers.raw)
         length = upstream.headers.get("content-length", "")
         if length.isdigit() and int(length) <= RESPONSE_KEEP:
             # An answer of known, bounded size (every answer of this API): read it whole, send
@@ -249,8 +270,10 @@ class ValidatingProxy:
             finally:
                 await upstream.aclose()
             exchange.status = upstream.status_code
-            exchange.response_headers = clean_headers(upstream.headers.items())
-            exchange.response_body = _decoded(raw, upstream.headers.get("content-encoding"))
+            exchange.response_headers = received
+            exchange.response_body, exchange.response_truncated = _decoded(
+                raw, upstream.headers.get("content-encoding")
+            )
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             whole = _Whole(raw, upstream.status_code, done=lambda: self._complete(exchange))
             whole.raw_headers = out_headers
@@ -267,11 +290,11 @@ class ValidatingProxy:
             finally:
                 await upstream.aclose()
                 exchange.status = upstream.status_code
-                exchange.response_headers = clean_headers(upstream.headers.items())
-                exchange.response_body = _decoded(
+                exchange.response_headers = received
+                exchange.response_body, cut = _decoded(
                     answer.bytes(), upstream.headers.get("content-encoding")
                 )
-                exchange.response_truncated = answer.truncated
+                exchange.response_truncated = answer.truncated or cut
                 exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                 self._complete(exchange)
 
@@ -330,16 +353,39 @@ class _Whole(Response):
             self.done()
 
 
-def _decoded(raw: bytes, encoding: str | None) -> bytes:
-    """The body as the checks need it: gzip and deflate undone, other encodings left (then the
-    answer is reported as not JSON rather than guessed at)."""
-    if not encoding or encoding.strip().lower() == "identity":
-        return raw
+def unrelayable(status: int, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why the answer cannot be relayed as it is, by the rules of the protocol the proxy serves
+    with (uvicorn's httptools writer): a status outside 100-599, a header name that is not a
+    token, a header value with a control character. None when it can."""
+    if status not in STATUS_LINE:
+        return f"status {status} is outside 100-599"
+    for name, value in headers:
+        if not name or HEADER_RE.search(name):
+            return f"the header name {visible(name.decode('latin-1'))!r} is not a token"
+        if HEADER_VALUE_RE.search(value):
+            return f"the header {visible(name.decode('latin-1'))} holds a control character"
+    return None
+
+
+def _received_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The answer's headers as the checks and reports see them: bytes read as latin-1 (one
+    character per byte, nothing lost), credentials redacted."""
+    return clean_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+
+
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _decoded(raw: bytes, encoding: str | None, limit: int = RESPONSE_KEEP) -> tuple[bytes, bool]:
+    """The body as the checks need it, and whether it was cut: gzip and deflate undone up to
+    ``limit`` bytes (300 KB of gzip may hold gigabytes), other encodings left (then the answer
+    is reported as not JSON rather than guessed at)."""
+    wbits = _WBITS.get((encoding or "").strip().lower())
+    if wbits is None:
+        return raw, False
+    inflater = zlib.decompressobj(wbits)
     try:
-        if encoding.strip().lower() in ("gzip", "x-gzip"):
-            return zlib.decompress(raw, 16 + zlib.MAX_WBITS)
-        if encoding.strip().lower() == "deflate":
-            return zlib.decompress(raw)
+        body = inflater.decompress(raw, limit)
     except zlib.error:
-        return raw
-    return raw
+        return raw, False
+    return body, bool(inflater.unconsumed_tail)

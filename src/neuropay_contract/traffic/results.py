@@ -14,6 +14,7 @@ from .. import __version__
 from ..contract.curl import sequence_to_curl
 from ..contract.root_causes import STATEFUL_RULES, assign_root_causes
 from ..coverage import Seen, build_coverage
+from ..documents import DocumentError, parse_json
 from ..results import (
     CheckResult,
     Failure,
@@ -22,6 +23,7 @@ from ..results import (
     RunResults,
     Step,
 )
+from ..untrusted import BODY_LIMIT, bounded
 from ..wellformed import utc_timestamp
 from .checker import TrafficChecker
 from .exchange import Exchange, redact_text
@@ -36,12 +38,25 @@ def _iso(stamp: float) -> str:
     return utc_timestamp(stamp)
 
 
+# Bodies and values of all findings together, per report: past it a finding keeps its text but
+# not its exchange, so a report stays a few MB whatever the traffic (thousands of findings on
+# 50 MB bodies included).
+REPORT_BODY_BUDGET = 1 << 20
+
+
 def _body(raw: bytes) -> Any:
+    """A body as a report stores it: bounded like ``neuropay test``'s, and JSON only when it
+    parses within the document depth limit (a deeper one stays text, never a RecursionError)."""
+    if len(raw) > 4 * BODY_LIMIT:  # never decode or parse megabytes to keep 4 KB
+        head = raw[:BODY_LIMIT].decode("utf-8", "ignore")
+        return f"{redact_text(head)}… (truncated: {len(raw):,} bytes in all)"
     text = raw.decode("utf-8", "replace")
+    if not text:
+        return None
     try:
-        return json.loads(text)
-    except ValueError:
-        return redact_text(text[:4000]) if text else None
+        return bounded(parse_json(text, "a body"))
+    except DocumentError:
+        return bounded(redact_text(text))
 
 
 def exchange_step(ex: Exchange, operation: str | None) -> Step:
@@ -58,21 +73,21 @@ def exchange_step(ex: Exchange, operation: str | None) -> Step:
         request_headers=headers,
         request_body=_body(ex.request_body),
         status=ex.status,
-        response_headers=dict(ex.response_headers),
+        response_headers={k: bounded(v) for k, v in ex.response_headers.items()},
         response_body=_body(ex.response_body),
         elapsed_ms=ex.elapsed_ms,
     )
 
 
-def _failure(finding: Finding, step: Step | None) -> Failure:
+def _failure(finding: Finding, step: Step | None, room: int = BODY_LIMIT) -> Failure:
     steps = [step] if step is not None else []
     return Failure(
         rule=finding.rule,
         title=f"{finding.side}: {finding.rule}",
         message=finding.message,
         operation=finding.operation,
-        expected=finding.expected,
-        received=finding.received,
+        expected=bounded(finding.expected, room),
+        received=bounded(finding.received, room),
         steps=steps,
         curl=sequence_to_curl(steps) if steps else "",
     )
@@ -91,9 +106,22 @@ def build_results(
     failing: Counter[tuple[str, str]] = Counter()
     first_on: dict[tuple[str, str], tuple[str, str]] = {}  # (object, kind) -> (check, rule)
     follows: dict[str, str] = {}
+    steps: dict[int, tuple[Step, int]] = {}  # per exchange: its step and its bodies' size
+    budget = REPORT_BODY_BUDGET
     for number, finding in enumerate(checker.findings, start=1):
         kept = checker.kept.get(finding.exchange)
-        step = exchange_step(kept.exchange, kept.operation) if kept is not None else None
+        step: Step | None = None
+        if kept is not None:
+            if finding.exchange not in steps:
+                made = exchange_step(kept.exchange, kept.operation)
+                size = len(json.dumps([made.request_body, made.response_body], default=str))
+                steps[finding.exchange] = (made, size)
+            step, size = steps[finding.exchange]
+            budget -= size
+            if budget < 0:  # the finding's text stays; its reproduction does not fit
+                step = None
+        room = BODY_LIMIT if budget > 0 else 256
+        budget -= len(json.dumps([finding.expected, finding.received], default=str)[:room])
         operation = finding.operation or "(not an operation)"
         failing[(operation, finding.side)] += 1
         obj = f" {finding.object_id}" if finding.object_id else ""
@@ -113,7 +141,7 @@ def build_results(
                 outcome="failed",
                 operation=finding.operation,
                 requests=1,
-                failure=_failure(finding, step),
+                failure=_failure(finding, step, room),
             )
         )
     operations: dict[str, OperationSummary] = {}

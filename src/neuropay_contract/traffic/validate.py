@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError
 
 from ..server.validation import RequestValidator
 from ..spec import ApiSpec, Operation
+from ..untrusted import has_invisible, visible
 from ..wellformed import NotJson, is_json_media, media_type, parse_json, request_media_ok
 from .exchange import Exchange
 from .findings import Expectation, Finding, Side
@@ -71,6 +72,10 @@ def _parse(raw: bytes, max_depth: int) -> Any:
     except NotJson:
         return _NOT_PARSED
     return _NOT_PARSED if body.too_deep else body.value
+
+
+def _odd_header(value: str) -> bool:
+    return not value.isascii() or has_invisible(value)
 
 
 def _pointer(error: ValidationError) -> str:
@@ -309,10 +314,19 @@ class ExchangeValidator:
             )
             return
         status = ex.status
+        odd = next((n for n, v in ex.response_headers.items() if _odd_header(v)), None)
+        if odd is not None:  # relayed as it came, but no client can rely on reading it alike
+            c.add(
+                "response.header-value",
+                "server",
+                f"the {visible(odd)} header holds control or non-ASCII characters",
+                received=visible(ex.response_headers[odd])[:300],
+            )
         if 300 <= status < 400:
             return  # a redirect (the sandbox's / to /docs) is not an API answer
         media = _media(ex.response_headers)
-        parsed = _parse(ex.response_body, 10_000) if ex.response_body else _NOT_PARSED
+        # The spec's own depth limit, both ways: deeper is a finding, never a RecursionError.
+        parsed = _parse(ex.response_body, self.max_depth) if ex.response_body else _NOT_PARSED
         if status >= 500:
             c.add(
                 "response.server-error",
@@ -362,7 +376,7 @@ class ExchangeValidator:
                 "server",
                 f"the answer is {media or 'untyped'}, not JSON"
                 if not is_json_media(media)
-                else "the answer is not valid JSON",
+                else f"the answer is not valid JSON (or nests deeper than {self.max_depth} levels)",
                 expected="application/json",
                 received=media or None,
             )
