@@ -207,6 +207,12 @@ def request_media_ok(header: str | None) -> bool:
     return media.lower() == "application/json" and all(c == "utf-8" for c in charsets)
 
 
+def request_coding_ok(header: str | None) -> bool:
+    """Bodies are never decompressed: a ``Content-Encoding`` other than ``identity`` is a media
+    type the API does not take (RFC 7694 3), ``415`` whether or not the bytes are JSON."""
+    return (header or "").strip().lower() in ("", "identity")
+
+
 # -- timestamps --------------------------------------------------------------------------------
 def utc_timestamp(stamp: float | None = None, timespec: str = "seconds") -> str:
     """An RFC 3339 UTC timestamp ending in ``Z``, as the spec's ``date-time`` fields and every

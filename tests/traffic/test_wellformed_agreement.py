@@ -105,6 +105,27 @@ def test_server_and_checker_agree(
         assert predicted[:1] == [answer]
 
 
+# Header-borne refusals (bodies are never decompressed): the same agreement.
+CODINGS = [("gzip", 415), ("GZIP", 415), ("deflate", 415), ("br", 415), ("identity", 200)]
+
+
+@pytest.mark.parametrize(("coding", "status"), CODINGS, ids=[c for c, _ in CODINGS])
+def test_server_and_checker_agree_on_content_encoding(
+    reference: RunningServer, coding: str, status: int
+) -> None:
+    client = RecordingClient(reference.url, reference.test_key)
+    try:
+        headers = {"Content-Type": JSON, "Content-Encoding": coding}
+        response = client.post("/checkout/create", raw=create(), headers=headers)
+    finally:
+        client.close()
+    assert response.status_code == status
+    checked = ExchangeValidator(load_spec()).check(client.exchanges[0])
+    assert [f.rule for f in checked.findings if f.side == "server"] == []
+    predicted = [(e.http, e.code) for e in checked.expectations]
+    assert predicted[:1] == ([] if status == 200 else [(415, "unsupported_media_type")])
+
+
 def test_the_parse_is_the_servers() -> None:
     """The reasons worth telling travel as :class:`NotIJson`; depth is reported, not raised."""
     with pytest.raises(NotIJson, match="beyond the range of a double"):

@@ -32,6 +32,7 @@ from ..wellformed import (
     json_pointer,
     parse_json,
     read_authorization,
+    request_coding_ok,
     request_media_ok,
 )
 from .hosted import HostedPages
@@ -239,8 +240,8 @@ class ApiHandler:
             )
         # Bodies are not decompressed: a coded body is a media type the server does not take
         # (RFC 7694 3), whether or not the bytes happen to be JSON.
-        coding = pending.request.headers.get("content-encoding", "").strip().lower()
-        if coding not in ("", "identity"):
+        coding = pending.request.headers.get("content-encoding", "")
+        if not request_coding_ok(coding):
             raise ApiError(
                 415,
                 "unsupported_media_type",

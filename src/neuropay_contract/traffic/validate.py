@@ -13,7 +13,14 @@ from jsonschema.exceptions import ValidationError
 from ..server.validation import RequestValidator
 from ..spec import ApiSpec, Operation
 from ..untrusted import has_invisible, visible
-from ..wellformed import NotJson, is_json_media, media_type, parse_json, request_media_ok
+from ..wellformed import (
+    NotJson,
+    is_json_media,
+    media_type,
+    parse_json,
+    request_coding_ok,
+    request_media_ok,
+)
 from .exchange import Exchange
 from .findings import Expectation, Finding, Side
 from .paths import PathMatcher
@@ -210,6 +217,19 @@ class ExchangeValidator:
                 f"the body is sent as {media or 'no Content-Type'}, not application/json",
                 expected="application/json",
                 received=media or None,
+                expect=Expectation(415, "unsupported_media_type", step="media_type"),
+            )
+        coding = ex.request_headers.get("content-encoding", "")
+        if not request_coding_ok(coding) and not any(
+            e.step == "media_type" for e in c.expectations
+        ):
+            c.add(
+                "request.content-type",
+                "client",
+                f"the body is sent with Content-Encoding {coding[:40]!r}; bodies are never "
+                "decompressed",
+                expected="no Content-Encoding (or identity)",
+                received=coding[:40],
                 expect=Expectation(415, "unsupported_media_type", step="media_type"),
             )
         if c.expectations and c.expectations[-1].step in ("body_size", "media_type"):
