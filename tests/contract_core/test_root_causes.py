@@ -269,7 +269,9 @@ def test_one_refusal_given_to_requests_breaking_several_rules_is_one_behaviour()
     assert behaviour.rules == sorted(wanted)
     assert "404 checkout_not_found to requests that break 4 different rules" in behaviour.title
     assert behaviour.fix.startswith("Check the request before looking the object up")
-    assert causes[1].rule == "protocol.payload-too-large"
+    # create accepts the oversized body: the size limit is missing there (its own fix)
+    assert causes[1].rule == "step.body_size"
+    assert causes[1].fix.startswith("Enforce the body_size step on createCheckout")
 
 
 def test_two_rules_sharing_a_refusal_stay_two_causes() -> None:
@@ -321,10 +323,10 @@ def test_a_precedence_failure_of_a_step_never_enforced_joins_that_steps_cause() 
     by_rule = {c.rule: c for c in causes}
     assert sorted((c.rule, len(c.checks)) for c in causes) == [
         ("precedence.order", 2),
-        ("protocol.payload-too-large", 2),
+        ("step.body_size", 2),
     ]
     assert "json_depth should win" in by_rule["precedence.order"].title
-    assert "this also settles precedence.order" in by_rule["protocol.payload-too-large"].fix
+    assert "this also settles precedence.order" in by_rule["step.body_size"].fix
 
 
 def test_the_same_5xx_across_operations_and_rules_is_one_crash() -> None:
@@ -410,3 +412,66 @@ def test_a_key_parser_and_an_idempotency_store_are_one_fix_each() -> None:
         ("idempotency", 2),
     ]
     assert all(len(c.rules) == 2 for c in causes)
+
+
+def test_requests_a_step_refuses_accepted_are_one_cause_per_step() -> None:
+    """Different rules whose refused requests were accepted (2xx) group by the x-precedence step
+    that answers them: a strict JSON parser is one change, schema validation another."""
+    accepted = {"status": 200, "body": {"checkout_id": "x"}}
+    json_rules = ("protocol.bom", "protocol.duplicate-after-unescaping", "protocol.number-range")
+    schema_rules = ("protocol.unknown-field", "protocol.length-unit")
+    checks = [
+        check(rule, rule, "createCheckout", expected=expected, received=accepted)
+        for rules, expected in (
+            (json_rules, {"status": 400, "error.code": ["invalid_json"]}),
+            (schema_rules, {"status": 400, "error.code": ["invalid_request"]}),
+        )
+        for rule in rules
+    ]
+    causes = assign_root_causes(checks, SPEC)
+    assert sorted((c.rule, len(c.checks)) for c in causes) == [("step.json", 3), ("step.schema", 2)]
+    assert all(c.fix.startswith(f"Enforce the {c.rule[5:]} step") for c in causes)
+    # without the spec there are no steps to name: one cause per rule, as before
+    assert len(assign_root_causes(checks)) == 5
+
+
+def test_one_missing_header_is_one_cause_whichever_tool_saw_it() -> None:
+    ours = [
+        check(
+            f"ours-{op}",
+            "auth.www-authenticate",
+            op,
+            expected={"WWW-Authenticate": "Bearer"},
+            received={"WWW-Authenticate": None},
+        )
+        for op in ("createCheckout", "refundCheckout")
+    ]
+    theirs = check(
+        "st",
+        "schemathesis.response_headers_conformance",
+        "retrieveCheckout",
+        expected={"check": "response_headers_conformance"},
+        received="The following required headers are missing from the response:\n- `WWW-Authenticate`",
+    )
+    (cause,) = assign_root_causes([*ours, theirs], SPEC)
+    assert cause.rule == "header.www-authenticate" and len(cause.checks) == 3
+    assert "WWW-Authenticate" in cause.title and cause.fix.startswith("Send WWW-Authenticate")
+
+
+def test_a_rule_split_by_its_answers_joins_its_wider_cause() -> None:
+    """The same rule met with a wrong status (in a behaviour) and a wrong ``param`` (alone) is
+    one fix; a success expected as a list of statuses counts as a valid request refused."""
+    refused = refusal(400, "invalid_request")
+    valid = [
+        check(rule, rule, "createCheckout", expected={"status": [200]}, received=refused)
+        for rule in ("protocol.integral-float", "protocol.integral-by-value", "x.other")
+    ]
+    param = check(
+        "param",
+        "protocol.integral-by-value",
+        "createCheckout",
+        expected={"param": "/amount"},
+        received=refused,
+    )
+    causes = assign_root_causes([*valid, param], SPEC)
+    assert [(c.rule, len(c.checks)) for c in causes] == [("behaviour", 4)]

@@ -81,6 +81,8 @@ FAMILIES = {
         r"auth\.([a-z-]+-key|bearer-syntax|key-refusal)$|request\.auth$"
     ),
     "idempotency": re.compile(r"idempotency\."),
+    # the HTTP layer's answer to messages it cannot parse (one error handler of the server)
+    "protocol.http-refusals": re.compile(r"protocol\.http-refusal-"),
 }
 
 
@@ -127,7 +129,13 @@ def _error_answer(failure: Failure) -> tuple[Any, ...] | None:
 
 def expected_answer(value: Any) -> tuple[int, tuple[str, ...]] | None:
     """(status, sorted codes) a failure expected, from either form the checks record."""
-    if not isinstance(value, Mapping) or not isinstance(value.get("status"), int):
+    if not isinstance(value, Mapping):
+        return None
+    status = value.get("status")
+    if isinstance(status, list) and status and all(isinstance(s, int) for s in status):
+        # several statuses allowed: the failure expected a success when all of them are one
+        status = min(status) if all(200 <= s < 300 for s in status) else None
+    if not isinstance(status, int):
         return None
     codes: Any = value.get("error.code")
     body = value.get("body")
@@ -135,7 +143,7 @@ def expected_answer(value: Any) -> tuple[int, tuple[str, ...]] | None:
         codes = body["error"].get("code")
     if isinstance(codes, str):
         codes = [codes]
-    return value["status"], tuple(sorted(str(c) for c in codes or ()))
+    return status, tuple(sorted(str(c) for c in codes or ()))
 
 
 def _behaviours(failures: list[Failure]) -> set[tuple[Any, ...]]:
@@ -177,8 +185,65 @@ def signature(
     answer = _error_answer(failure)
     if answer is not None and answer in (behaviours or set()):
         return ("behaviour", *answer), []
+    header = _missing_header(failure)
+    if header is not None:
+        return ("header", header), []
     family = next((name for name, match in FAMILIES.items() if match.match(failure.rule)), None)
-    return ((family,) if family else (failure.rule,)), []
+    if family:  # one mechanism (the key parser, the idempotency store) is one fix
+        return (family,), []
+    step = _unenforced_step(failure, spec)
+    if step is not None:
+        return ("unenforced", step), []
+    return (failure.rule,), []
+
+
+_ST_MISSING_HEADERS = re.compile(r"required headers are missing from the response:\s*- `([^`]+)`")
+_HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)+$")
+
+
+def _missing_header(failure: Failure) -> str | None:
+    """The one response header a failure found missing, lower-case: schemathesis names it in
+    prose, our checks as the only key of what they expected. Every check of one header is one
+    fix (send it), whichever tool noticed."""
+    if isinstance(failure.received, str):
+        found = _ST_MISSING_HEADERS.search(failure.received)
+        if found and failure.received.count("- `") == 1:
+            return found.group(1).lower()
+    expected, received = failure.expected, failure.received
+    if isinstance(expected, Mapping) and isinstance(received, Mapping) and len(expected) == 1:
+        (name,) = expected
+        if _HEADER_NAME.match(str(name)) and received.get(name) is None:
+            return str(name).lower()
+    return None
+
+
+def _step_descriptions(spec: ApiSpec | None) -> list[tuple[str, str]]:
+    """(step, description) of x-precedence, for the causes' words."""
+    if spec is None:
+        return []
+    raw = spec.document.get("x-precedence") or []
+    return [
+        (str(item.get("step")), str(item.get("description", "")))
+        for item in raw
+        if isinstance(item, Mapping)
+    ]
+
+
+def _unenforced_step(failure: Failure, spec: ApiSpec | None) -> str | None:
+    """The x-precedence step a failure shows the target never enforces: a request the spec
+    refuses with that step's answer was accepted (2xx). Each such step is one change in the
+    target (a size limit, the media-type check, a strict JSON parser, schema validation),
+    whichever of its rules the suite tried."""
+    if spec is None:
+        return None
+    answer = _answer(failure.received)
+    wanted = expected_answer(failure.expected)
+    if answer is None or wanted is None or not 200 <= int(answer[0]) < 300 or not wanted[1]:
+        return None
+    for step in spec.precedence:
+        if step.http == wanted[0] and set(wanted[1]) <= set(step.codes):
+            return step.name
+    return None
 
 
 def _crash(failure: Failure) -> tuple[str, int] | None:
@@ -302,6 +367,35 @@ def _describe(
         return
     if key[0] == "behaviour":
         _behaviour(cause, tuple(key[1:]), first, rules, counted)
+        return
+    if key[0] == "unenforced":
+        step = str(key[1])
+        described = next((d for d in _step_descriptions(spec) if d[0] == step), (step, ""))[1]
+        cause.title = clip(
+            f"{ops} accept{'s' if len(cause.operations) == 1 else ''} requests that the "
+            f"{step} step refuses ({len(rules)} rule{'s' if len(rules) > 1 else ''}: "
+            f"{', '.join(rules[:6])})",
+            300,
+        )
+        cause.explanation = (
+            f"x-precedence's {step} step ({described or 'see the spec'}) answers these requests "
+            f"with a refusal; {ops} accepted them. First seen: {_one_line(first.title)}; "
+            f"expected: {_one_line(first.expected)}; received: {_one_line(first.received)}. "
+            f"{counted}."
+        )
+        also = " (this also settles precedence.order)" if PRECEDENCE_RULE in rules else ""
+        cause.fix = f"Enforce the {step} step on {ops}: {_one_line(described, 160) or step}{also}."
+        return
+    if key[0] == "header":
+        name = next(
+            (str(n) for n in (first.expected or {}) if str(n).lower() == key[1]), str(key[1])
+        )
+        cause.title = clip(f"the {name} header is missing from answers of {ops}", 300)
+        cause.explanation = (
+            f"The spec requires {name} on these answers ({', '.join(rules)}). First seen: "
+            f"{_one_line(first.title)}; received: {_one_line(first.received)}. {counted}."
+        )
+        cause.fix = f"Send {name} on every answer the spec requires it on ({ops})."
         return
     title = first.title
     if title.endswith(first.rule):  # observed traffic titles a finding "side: rule"
@@ -432,6 +526,23 @@ def _fold_precedence(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, 
         keys[check_id] = max(owners, key=lambda k: owners[k]) if owners else (PRECEDENCE_RULE,)
 
 
+def _fold_split_rules(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]) -> None:
+    """A rule whose failures landed in one wider cause (a behaviour, a step, a header) and in a
+    group of its own (the same rule met with another answer: a wrong ``param`` beside a wrong
+    status) is one fix: the lone group joins the wider cause."""
+    wider: dict[str, set[tuple[Hashable, ...]]] = {}
+    for check_id, key in keys.items():
+        rule = failures[check_id].rule
+        if rule == PRECEDENCE_RULE:  # split by step on purpose (_fold_precedence)
+            continue
+        if key != (rule,) and key[0] != "missing":
+            wider.setdefault(rule, set()).add(key)
+    for check_id, key in keys.items():
+        rule = failures[check_id].rule
+        if key == (rule,) and len(wider.get(rule, ())) == 1:
+            keys[check_id] = next(iter(wider[rule]))
+
+
 def _top_level(item: tuple[tuple[Hashable, ...], tuple[RootCause, Failure]]) -> bool:
     """Required top-level fields missing from answers: every client reads those, so they come
     first whatever their count (a nested field lacking is ordered by its count)."""
@@ -460,6 +571,7 @@ def assign_root_causes(
     for check in direct:
         keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours)
     _fold_precedence(keys, failures)
+    _fold_split_rules(keys, failures)
     for check in explained:
         if check.id in follows:
             earlier, seen = follows[check.id], {check.id}
@@ -481,6 +593,10 @@ def assign_root_causes(
                 cause.rule = "schema.response"
             elif key[0] in ("server-error", "behaviour"):
                 cause.rule = str(key[0])
+            elif key[0] == "unenforced":
+                cause.rule = f"step.{key[1]}"
+            elif key[0] == "header":
+                cause.rule = f"header.{key[1]}"
             elif isinstance(key[0], str):
                 cause.rule = key[0]
             cause.expected, cause.received = failure.expected, failure.received
