@@ -13,7 +13,7 @@ COV_FLOOR ?= 24
 COV_ARGS ?= --cov=neuropay_contract --cov-branch --cov-report=term:skip-covered \
 	--cov-fail-under=$(COV_FLOOR)
 
-.PHONY: help setup contract test lint fmt spec fuzz docs postman bench bench-server bench-contract \
+.PHONY: help setup contract test test-exhaustive lint fmt spec fuzz docs postman bench bench-server bench-contract \
 	bench-docs bench-postman bench-diff bench-proxy bench-lint bench-load clean
 
 help: ## list the targets
@@ -27,6 +27,9 @@ contract: setup ## the main job: contract suite against the embedded reference s
 
 test: setup ## every test of the toolkit (unit, integration, browser, contract suite), import contracts, branch coverage
 	$(BIN)/pytest -n 2 --dist loadgroup $(COV_ARGS) $(PYTEST_ARGS) tests contract_tests
+
+test-exhaustive: setup ## make test, with every catalog server also replayed differentially (long)
+	NEUROPAY_EXHAUSTIVE=1 $(MAKE) --no-print-directory test
 
 lint: setup ## ruff, format check, mypy --strict, both spec linters
 	$(BIN)/ruff check src tests contract_tests

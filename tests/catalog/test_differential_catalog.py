@@ -6,6 +6,7 @@ check but the slowest ones: the differential compares every exchange the rest se
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,15 @@ DIFFERENTIAL_SELECT = (
 )
 
 
+# Every broken server replayed differentially costs ~15 min of a 2-core CI run on top of the
+# catalog itself: `make test` takes every 4th (by name, so the share is stable and new faults
+# rotate in), `make test-exhaustive` (NEUROPAY_EXHAUSTIVE=1) takes them all.
+EXHAUSTIVE = os.environ.get("NEUROPAY_EXHAUSTIVE") == "1"
+SHARE = sorted(FAULTS, key=lambda f: f.name)[:: 1 if EXHAUSTIVE else 4]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+@pytest.mark.parametrize("fault", SHARE, ids=[f.name for f in SHARE])
 def test_broken_server_is_caught_by_the_differential(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
     keys = key_triplet(app.state.keys)
