@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from neuropay_contract.contract.cli import run_suite_subprocess
-from neuropay_contract.server import create_app, key_triplet, serve_app
+from neuropay_contract.server import create_app, key_triplet, same_merchant_key, serve_app
 
 from .faults import FAULTS, Fault
 
@@ -35,7 +35,10 @@ SHARE = sorted(FAULTS, key=lambda f: f.name)[:: 1 if EXHAUSTIVE else 4]
 def test_broken_server_is_caught_by_the_differential(fault: Fault, tmp_path: Path) -> None:
     app = create_app()
     keys = key_triplet(app.state.keys)
-    with serve_app(fault.apply(app)) as url:
+    same = same_merchant_key(app.state.keys)
+    broken = fault.apply(app)
+    # A fault of the HTTP layer itself names the protocol to serve with (None: the sandbox's).
+    with serve_app(broken, http=getattr(broken, "http_protocol", None)) as url:
         proc = run_suite_subprocess(
             url,
             keys,
@@ -44,6 +47,7 @@ def test_broken_server_is_caught_by_the_differential(fault: Fault, tmp_path: Pat
             1,
             select=fault.select or DIFFERENTIAL_SELECT,
             extra=("--differential",),
+            same_merchant_key=same,
         )
     app.state.store.close()
     assert proc.returncode == 1, f"{fault.name}: exit {proc.returncode}\n{proc.stdout[-2000:]}"
@@ -52,6 +56,6 @@ def test_broken_server_is_caught_by_the_differential(fault: Fault, tmp_path: Pat
     assert any(rule.startswith("differential.") for rule in rules), f"{fault.name}: {rules}"
     assert results["differential"]["differences"] > 0
     assert results["differential"]["reference_bugs"] == 0
-    for key in keys:
+    for key in [*keys, *filter(None, [same])]:
         assert key not in (tmp_path / "results.json").read_text()
         assert key not in proc.stdout + proc.stderr

@@ -267,6 +267,7 @@ class ContractClient:
                         answer.content,
                     ),
                     chunked,
+                    also=tuple(also),
                 )
             )
         return Response(answer.status_code, answer.headers, parsed, answer.text, operation)

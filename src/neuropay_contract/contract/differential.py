@@ -17,6 +17,7 @@ compared as a set: the spec lets the server serialise them in any order.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 import uuid
@@ -39,8 +40,13 @@ SHRINK_BUDGET = 5.0  # seconds of replays against the live target per difference
 RUN_SHRINK_BUDGET = 20.0  # seconds of shrinking in a whole red run
 # Headers of the transport, not of the request: the replaying client sets its own.
 _HOP = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding"}
-ROLES = ("api_key", "second_api_key", "live_api_key")
-KEY_VARIABLES = ("NEUROPAY_API_KEY", "NEUROPAY_SECOND_API_KEY", "NEUROPAY_LIVE_API_KEY")
+ROLES = ("api_key", "second_api_key", "live_api_key", "same_merchant_api_key")
+KEY_VARIABLES = (
+    "NEUROPAY_API_KEY",
+    "NEUROPAY_SECOND_API_KEY",
+    "NEUROPAY_LIVE_API_KEY",
+    "NEUROPAY_SAME_MERCHANT_API_KEY",
+)
 REFERENCE_URL = "http://127.0.0.1:8080"  # where `neuropay mock` serves by default
 
 
@@ -66,6 +72,9 @@ class Exchange:
     answer: Answer | None
     chunked: bool = False
     concurrent: bool = False
+    # header lines sent again after ``headers`` (a name already sent included): the suite's
+    # probes of repeated Authorization or Idempotency-Key headers
+    also: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -119,6 +128,7 @@ def rewrite(
         None,
         exchange.chunked,
         exchange.concurrent,
+        tuple((name, text(value)) for name, value in exchange.also),
     )
 
 
@@ -127,8 +137,9 @@ def send(http: httpx.Client, base_url: str, exchange: Exchange) -> Answer | None
     if exchange.chunked and payload is not None:
         payload = iter([payload])
     try:
+        lines = [*exchange.headers.items(), *exchange.also]
         answer = http.request(
-            exchange.method, base_url + exchange.path, content=payload, headers=exchange.headers
+            exchange.method, base_url + exchange.path, content=payload, headers=lines
         )
     except httpx.TransportError:
         return None
@@ -479,29 +490,11 @@ def _text(body: bytes) -> str:
 
 
 def _with(exchange: Exchange, answer: Answer | None) -> Exchange:
-    return Exchange(
-        exchange.method,
-        exchange.path,
-        exchange.headers,
-        exchange.body,
-        exchange.operation,
-        answer,
-        exchange.chunked,
-        exchange.concurrent,
-    )
+    return dataclasses.replace(exchange, answer=answer)
 
 
 def _concurrent(exchange: Exchange) -> Exchange:
-    return Exchange(
-        exchange.method,
-        exchange.path,
-        exchange.headers,
-        exchange.body,
-        exchange.operation,
-        exchange.answer,
-        exchange.chunked,
-        True,
-    )
+    return dataclasses.replace(exchange, concurrent=True)
 
 
 @contextlib.contextmanager
@@ -516,6 +509,7 @@ def reference_server(spec: ApiSpec) -> Iterator[Server]:
                 "api_key": server.test_key,
                 "second_api_key": server.second_test_key,
                 "live_api_key": server.live_key,
+                "same_merchant_api_key": server.same_merchant_test_key,
             },
         )
 
