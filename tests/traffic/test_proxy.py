@@ -95,10 +95,31 @@ INERT = {"helpers-accept-live-keys"}
 # Catalog servers the careful traffic does not probe: what the hosted page does with cards (a
 # browser session), and the param of a refusal (the proxy judges codes, not params).
 NOT_PROBED = {"card-id-set-on-page-payment", "saved-cards-decline", "unknown-field-param-root"}
+# The faults of the interchangeability checks (issue #20: wire details, values at their edges,
+# exact keys, scope across keys, saved cards, raw HTTP): the careful traffic below predates them
+# and sends none of their requests. Listed so that a fault added later must be placed here or
+# revealed; widening the careful traffic to them is open work.
+NOT_PROBED_BY_CAREFUL_TRAFFIC = {
+    "amount-int32", "astral-replaced", "bom-ignored", "card-id-dropped-on-decline",
+    "charset-on-answers", "customer-keeps-empty-metadata", "delete-forgets-saved-cards",
+    "emails-ascii-whitespace-only", "emails-lower-cased", "empty-body-without-type-is-json",
+    "first-authorization-wins", "first-card-not-default", "first-idempotency-key-wins",
+    "gzip-bodies-decoded", "idempotency-defaults-applied", "idempotency-keeps-last-8",
+    "idempotency-keys-per-merchant", "integers-echoed-as-sent", "integral-by-text",
+    "invalid-json-param-root", "key-prefix-match", "keys-case-insensitive", "lenient-paths",
+    "long-integers-are-numbers", "metadata-name-pointer", "names-compared-as-written",
+    "no-www-authenticate", "noncharacters-refused", "not-found-without-param",
+    "objects-scoped-to-key", "only-charset-parameters", "options-answered-204",
+    "paid-at-once-two-times", "payment-methods-empty-list", "plain-http-refusals",
+    "queries-refused", "refund-alias-normalized", "release-forgets-reason",
+    "same-card-saved-once", "saved-card-always-captures", "saved-cards-newest-first",
+    "tab-after-bearer-accepted", "utf16-lengths", "utf8-alias-accepted", "whole-second-times",
+}  # fmt: skip
 
 
 def test_every_catalog_fault_is_listed() -> None:
-    assert set(REVEALED) | INERT | NOT_PROBED == {f.name for f in FAULTS}
+    listed = set(REVEALED) | INERT | NOT_PROBED | NOT_PROBED_BY_CAREFUL_TRAFFIC
+    assert listed == {f.name for f in FAULTS}
 
 
 def _careful_run(reference: Any, app: Any) -> list[tuple[str, str]]:
