@@ -275,10 +275,11 @@ def test_a_start_on_a_busy_port_stores_no_key_and_the_next_start_prints_them(
     assert failed.stderr.startswith("neuropay: error: cannot listen on 127.0.0.1:")
     assert "sk_" not in failed.stdout + failed.stderr
     assert not db.exists() or neuropay("mock", "keys", "list", "--db", str(db)).stdout == ""
-    proc, _url, keys = start_mock(db)  # three new keys, printed in full
+    # new keys, printed in full: two merchants' test keys, a live key, a rotated test key
+    proc, _url, keys = start_mock(db)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
-    assert len(keys) == 3
+    assert len(keys) == 4
 
 
 def test_a_restart_shows_prefixes_and_how_to_make_a_new_key(tmp_path: Path) -> None:

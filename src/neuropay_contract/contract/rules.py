@@ -826,6 +826,11 @@ _TRAFFIC_ONLY: list[Rule] = [
         "documented required headers are present and valid",
     ),
     Rule(
+        "response.header-value",
+        "Header values are plain text",
+        "no answer header holds control or non-ASCII characters (relayed, but unreadable alike)",
+    ),
+    Rule(
         "response.error-envelope",
         "Refusals use the error envelope",
         "a 4xx/5xx body is the Error schema",
