@@ -244,19 +244,7 @@ class ExchangeValidator:
                 expect=Expectation(400, "invalid_json", step="json"),
             )
             return
-        c.request_json = parsed
-        error = self._first_error(op.request_schema, parsed)
-        if error is not None:
-            c.add(
-                "request.body-schema",
-                "client",
-                f"the body breaks {op.operation_id}'s request schema at {_pointer(error)}: "
-                f"{error.message[:300]}",
-                expected=error.schema if isinstance(error.schema, dict) else None,
-                received=error.instance,
-                object_id=_object_id(parsed),
-                expect=Expectation(400, "invalid_request", step="schema"),
-            )
+        self._judge_body(c, parsed, ours=True)
         for param in op.parameters:
             if param.get("in") != "header" or not isinstance(param.get("schema"), Mapping):
                 continue
@@ -280,6 +268,30 @@ class ExchangeValidator:
                     expect=Expectation(400, "invalid_request", step="idempotency_key"),
                 )
 
+    def _judge_body(self, c: Checked, parsed: Any, ours: bool) -> None:
+        """The parsed request body against the operation's schema; with our extensions the
+        finding also names the refusal the spec expects (x-precedence's schema step)."""
+        op = c.operation
+        assert op is not None and op.request_schema is not None
+        c.request_json = parsed
+        error = self._first_error(op.request_schema, parsed)
+        if error is None:
+            return
+        where = f"the body breaks {op.operation_id}'s request schema at {_pointer(error)}"
+        if not ours:
+            c.add("request.body-schema", "client", f"{where}: {error.message[:300]}",
+                  received=error.instance)  # fmt: skip
+            return
+        c.add(
+            "request.body-schema",
+            "client",
+            f"{where}: {error.message[:300]}",
+            expected=error.schema if isinstance(error.schema, dict) else None,
+            received=error.instance,
+            object_id=_object_id(parsed),
+            expect=Expectation(400, "invalid_request", step="schema"),
+        )
+
     def _schema_only_request(self, c: Checked) -> None:
         """A request to a spec without our extensions: its JSON body against the request schema,
         nothing else (no limits, no key format, no expected refusal)."""
@@ -292,16 +304,7 @@ class ExchangeValidator:
         if parsed is _NOT_PARSED:
             c.add("request.json", "client", "the body is sent as JSON but is not valid JSON")
             return
-        c.request_json = parsed
-        error = self._first_error(op.request_schema, parsed)
-        if error is not None:
-            c.add(
-                "request.body-schema",
-                "client",
-                f"the body breaks {op.operation_id}'s request schema at {_pointer(error)}: "
-                f"{error.message[:300]}",
-                received=error.instance,
-            )
+        self._judge_body(c, parsed, ours=False)
 
     def _key(self, c: Checked) -> None:
         ex = c.exchange
