@@ -342,6 +342,46 @@ def test_saved_cards_order_and_default(np_driver: Driver, np_client: ContractCli
         )
 
 
+@pytest.mark.np_check(category="customers", operation="retrieveCustomer")
+def test_deleting_the_default_card(np_driver: Driver, np_client: ContractClient) -> None:
+    """When the customer deletes the default card on the client page, the oldest remaining card
+    becomes the default; with none left `default_card_id` is null."""
+    customer_id = np_client.call("createCustomer", customer_body()).json_object()["customer_id"]
+    saved = [np_driver.save_card(customer_id) for _ in range(3)]
+    seen: list[tuple[list[Any], Any, list[Any]]] = []
+    expected: list[tuple[list[str], str | None]] = []
+    for deleted in range(3):
+        customer = np_driver.delete_card(customer_id, saved[deleted])
+        cards = [c for c in customer.get("savedCards") or [] if isinstance(c, dict)]
+        marked = [c.get("card_id") for c in cards if c.get("is_default") is True]
+        seen.append(([c.get("card_id") for c in cards], customer.get("default_card_id"), marked))
+        left = saved[deleted + 1 :]
+        expected.append((left, left[0] if left else None))
+    wrong = [
+        f"after deleting {saved[i]!r}: savedCards {listed}, default_card_id {default!r}, "
+        f"is_default on {marked}"
+        for i, ((listed, default, marked), (left, want)) in enumerate(
+            zip(seen, expected, strict=True)
+        )
+        if listed != left or default != want or marked != ([want] if want else [])
+    ]
+    if wrong:
+        _fail(
+            "objects.default-after-delete",
+            "Deleting the default card does not make the oldest remaining card the default",
+            "; ".join(wrong),
+            "retrieveCustomer",
+            expected={
+                "after each deletion": [
+                    {"savedCards": c, "default_card_id": w} for c, w in expected
+                ]
+            },
+            received={
+                "after each deletion": [{"savedCards": c, "default_card_id": d} for c, d, _ in seen]
+            },
+        )
+
+
 @pytest.mark.np_check(category="customers", operation="createCheckout", status="failed")
 def test_card_id_stays_on_a_declined_payment(np_driver: Driver, np_client: ContractClient) -> None:
     """An automatic payment that declines keeps the card it was created with in `card_id`."""

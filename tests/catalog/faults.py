@@ -1027,6 +1027,46 @@ def _no_default_card(path: str, req: Any, status: int, resp: Any) -> Any:
     return None
 
 
+def _default_after_delete(pick: Callable[[list[Any]], Any]) -> Callable[[Any], Asgi]:
+    """Deleting the default card on the client page makes ``pick(remaining cards)`` the default
+    (the spec: the oldest remaining one)."""
+
+    def apply(app: Any) -> Asgi:
+        pages = app.state.pages
+        original = pages.client_update_cards
+
+        def client_update_cards(customer_id: str, token: str, card_id: str, action: str) -> Any:
+            before = pages.client_customer(customer_id, token)
+            was_default = before is not None and before["default_card_id"] == card_id
+            customer = original(customer_id, token, card_id, action)
+            if customer is None or action != "delete" or not was_default:
+                return customer
+            chosen = pick(customer["savedCards"])
+            wanted = chosen["card_id"] if chosen else None
+            if wanted != customer["default_card_id"]:
+                original(customer_id, token, wanted or "", "default")
+                if wanted is None:  # no card to choose: clear it where the pages keep it
+                    return _clear_default(pages, customer_id, token)
+            return pages.client_customer(customer_id, token)
+
+        pages.client_update_cards = client_update_cards
+        return app  # type: ignore[no-any-return]
+
+    return apply
+
+
+def _clear_default(pages: Any, customer_id: str, token: str) -> Any:
+    def update(store: Any) -> Any:
+        customer, tok, merchant, mode = store.get_customer(customer_id, None, None)
+        customer["default_card_id"] = None
+        for card in customer["savedCards"]:
+            card["is_default"] = False
+        store.put_customer(customer, merchant, mode, tok)
+        return customer
+
+    return pages.store.run(update)
+
+
 def _same_card_once(path: str, req: Any, status: int, resp: Any) -> Any:
     """The same card saved again is the card saved before (one entry per number)."""
     if _is_customer(resp) and resp["savedCards"]:
@@ -1661,6 +1701,20 @@ FAULTS = [
         ("objects.saved-cards",),
         _answers(_no_default_card),
         select="test_saved_cards_order_and_default",
+    ),
+    Fault(
+        "default-after-delete-newest",
+        "deleting the default card makes the newest remaining card the default",
+        ("objects.default-after-delete",),
+        _default_after_delete(lambda cards: cards[-1] if cards else None),
+        select="test_deleting_the_default_card",
+    ),
+    Fault(
+        "no-default-after-delete",
+        "deleting the default card leaves no default while cards remain",
+        ("objects.default-after-delete",),
+        _default_after_delete(lambda cards: None),
+        select="test_deleting_the_default_card",
     ),
     Fault(
         "same-card-saved-once",

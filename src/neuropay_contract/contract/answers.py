@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from ..spec import ApiSpec, FreeAnswerPart
 
@@ -39,6 +39,9 @@ class Pairing:
     forward: dict[str, str] = field(default_factory=dict)
     backward: dict[str, str] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)  # target page path -> reference's
+    # the query values of paired page URLs (a client page's token): a form that echoes one
+    # sends the reference's; compared whole, as text (such values need not be id tokens)
+    page_values: dict[str, str] = field(default_factory=dict)
 
     def pair(self, target: str, reference: str) -> bool:
         """Record ``target`` ↔ ``reference``; False when either is already paired otherwise."""
@@ -52,10 +55,14 @@ class Pairing:
         return True
 
     def copy(self) -> Pairing:
-        return Pairing(dict(self.forward), dict(self.backward), dict(self.pages))
+        return Pairing(
+            dict(self.forward), dict(self.backward), dict(self.pages), dict(self.page_values)
+        )
 
     def map_text(self, text: str) -> str:
         """``text`` with every known target id (a whole token) written as the reference's."""
+        for value, replacement in self.page_values.items():
+            text = text.replace(value, replacement)
         if not self.forward:
             return text
         return ID_TOKEN.sub(lambda m: self.forward.get(m.group(0), m.group(0)), text)
@@ -404,6 +411,11 @@ class _Walk:
             t_url, r_url = urlsplit(t), urlsplit(r)
             if t_url.path and r_url.path:
                 self.pairing.pages.setdefault(_path(t_url), _path(r_url))
+                r_query = dict(parse_qsl(r_url.query))
+                for name, value in parse_qsl(t_url.query):
+                    other = r_query.get(name)
+                    if other and len(value) >= _PAGE_VALUE_MIN and value != other:
+                        self.pairing.page_values.setdefault(value, other)
 
     def _order(self) -> None:
         """Timestamps of one answer: the same order on both sides (equal, before, after)."""
@@ -417,6 +429,9 @@ class _Walk:
                 if _sign(t1, t2) != _sign(r1, r2):
                     self.differ(f"{w1} vs {w2}", _word(_sign(t1, t2)), _word(_sign(r1, r2)))
                     return
+
+
+_PAGE_VALUE_MIN = 16  # shorter query values (a page number, a flag) are not secrets to map
 
 
 def _path(url: SplitResult) -> str:

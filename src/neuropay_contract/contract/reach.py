@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..lifecycle import MissingMeans, Transition, plan, remaining_amount, request_for
 from ..lifecycle.guards import DECLINE, SUCCESS
@@ -239,6 +239,38 @@ class Driver:
                 "card of another customer cannot be tried"
             )
         return str(cards[-1]["card_id"])
+
+    def delete_card(self, customer_id: str, card_id: str) -> dict[str, Any]:
+        """The customer after deleting ``card_id`` on its client page. The spec declares no API
+        operation that deletes a card (customers do it on ``client_page``), so this posts the
+        reference server's client-page form (``action``, ``card_id``, and the page's ``token``);
+        not covered when the target's page does not delete the card."""
+        customer = self.client.call("retrieveCustomer", {"customer_id": customer_id})
+        check_status_200(customer, "retrieveCustomer")
+        page = str(customer.json_object().get("client_page") or "")
+        base = urlsplit(self.client.base_url)
+        where = urlsplit(page)
+        if (where.scheme, where.netloc) != (base.scheme, base.netloc):
+            not_covered(f"the client page {page!r} is not served by the target: no card to delete")
+        token = dict(parse_qsl(where.query)).get("token", "")
+        form = urlencode({"action": "delete", "card_id": card_id, "token": token})
+        self.client.request(
+            "POST",
+            where.path + (f"?{where.query}" if where.query else ""),
+            content=form.encode(),
+            content_type="application/x-www-form-urlencoded",
+            api_key=None,
+        )
+        after = self.client.call("retrieveCustomer", {"customer_id": customer_id})
+        check_status_200(after, "retrieveCustomer")
+        found = after.json_object()
+        cards = found.get("savedCards") or []
+        if any(isinstance(c, dict) and c.get("card_id") == card_id for c in cards):
+            not_covered(
+                "the target's client page deleted no card (the spec has no API to delete one), "
+                "so the default after a deletion cannot be tried"
+            )
+        return found
 
     def retrieve(self, checkout_id: str) -> dict[str, Any]:
         resp = self.client.call("retrieveCheckout", {"checkout_id": checkout_id})

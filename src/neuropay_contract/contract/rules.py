@@ -621,6 +621,12 @@ _RULES: list[Rule] = [
         "default",
     ),
     Rule(
+        "objects.default-after-delete",
+        "Saved cards: the default after a deletion",
+        "deleting the default card on the client page makes the oldest remaining card the "
+        "default; none left: default_card_id null",
+    ),
+    Rule(
         "objects.card-id-declined",
         "A declined automatic payment keeps card_id",
         "a checkout created with a declining card id has that card_id, answered and read back",

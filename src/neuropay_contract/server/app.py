@@ -537,11 +537,12 @@ def create_app(
     # API paths and unknown paths take any method (TRACE, PROPFIND, …): the answer is the
     # envelope's 405 or 404, not Starlette's plain text.
     routes = [Route(path, _AnyMethod(api)) for path in handler.ops_by_path]
+    pages = HostedPages(service)
     get_routes = [
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        *page_routes(HostedPages(service), handler.base_url, frame_ancestors),
+        *page_routes(pages, handler.base_url, frame_ancestors),
     ]
     routes += [*get_routes, Route("/{path:path}", _AnyMethod(not_found))]
     app = SandboxApp(routes=routes, exception_handlers={HTTPException: http_error})
@@ -553,4 +554,5 @@ def create_app(
     app.state.store = store
     app.state.service = service
     app.state.handler = handler
+    app.state.pages = pages
     return app
