@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from neuropay_contract.contract import (
     customer_body,
 )
 from neuropay_contract.contract.checks import check_error, check_status
+from neuropay_contract.contract.settings import RunTarget
 
 IDEM = SPEC.idempotency
 HEADER = IDEM.header
@@ -241,4 +243,55 @@ def test_two_key_headers_are_refused(np_client: ContractClient) -> None:
             "createCheckout",
             expected={"param": INVALID.param},
             received={"param": param},
+        )
+
+
+@pytest.mark.np_check(
+    category="idempotency", operation="createCheckout", needs="idempotency_retention"
+)
+def test_keys_are_forgotten_counted_from_the_first_use(
+    np_client: ContractClient, np_target: RunTarget
+) -> None:
+    """A key is kept for the retention counted from its first use: replayed within it, and run
+    as new once it has passed, even when a replay came in between (a replay does not extend
+    it). Runs only when the target's test configuration shortens the retention
+    (--idempotency-retention SECONDS)."""
+    retention = np_target.idempotency_retention
+    assert retention is not None  # the plugin leaves this check out otherwise
+    key, body = _key(), create_body()
+    started = time.monotonic()
+    first = np_client.call("createCheckout", body, headers=key)
+    answered = time.monotonic()
+    check_status(first, 200, "idempotency.first-request", "a create with a new key")
+    # The replay lands well within the retention; the last request after it has passed since
+    # the first use (whenever the server took it), yet before a retention counted from the
+    # replay would end: only a server that slides the retention still replays it.
+    time.sleep(max(0.0, started + 0.35 * retention - time.monotonic()))
+    replay = np_client.call("createCheckout", body, headers=key)
+    time.sleep(
+        max(0.0, max(started + 1.2 * retention, answered + 1.05 * retention) - time.monotonic())
+    )
+    late = np_client.call("createCheckout", body, headers=key)
+    first_id = first.json_object().get("checkout_id")
+    problems = []
+    if replay.status != 200 or not _is_replay(replay):
+        problems.append(
+            f"{0.35 * retention:.1f} s after the first use the key was not replayed "
+            f"({replay.status}, {REPLAYED} {replay.headers.get(REPLAYED)!r})"
+        )
+    late_id = late.json_object().get("checkout_id") if late.status == 200 else None
+    if late.status != 200 or _is_replay(late) or late_id == first_id:
+        problems.append(
+            f"{1.2 * retention:.1f} s after the first use (a replay in between) the key was "
+            f"still remembered ({late.status}, {REPLAYED} {late.headers.get(REPLAYED)!r}, "
+            f"checkout {late_id!r})"
+        )
+    if problems:
+        _violation(
+            "idempotency.retention",
+            "Idempotency-Keys are not kept for the retention counted from their first use",
+            "; ".join(problems),
+            "createCheckout",
+            expected={"retention_s": retention, "replay": True, "after_retention": "run as new"},
+            received={"replay": _is_replay(replay), "late_replayed": _is_replay(late)},
         )

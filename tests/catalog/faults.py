@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,7 +21,8 @@ from typing import Any
 from neuropay_contract.lifecycle import Guard
 from neuropay_contract.server import create_app
 from neuropay_contract.server.records import CheckoutRecord, CustomerRecord
-from neuropay_contract.server.service import ApiError, CheckoutService
+from neuropay_contract.server.service import ApiError, CheckoutService, body_hash
+from neuropay_contract.server.storage import IdempotencyRecord
 from neuropay_contract.spec import ApiSpec
 
 Asgi = Callable[..., Any]
@@ -1067,6 +1069,35 @@ def _clear_default(pages: Any, customer_id: str, token: str) -> Any:
     return pages.store.run(update)
 
 
+RETENTION_S = 3.0  # the shortened retention the retention faults serve with, told to the suite
+
+
+def _retention(extend_on_replay: bool, kept_s: float) -> Callable[[Any], Asgi]:
+    """A server configured with a short idempotency retention (the suite is told
+    RETENTION_S) that keeps keys ``kept_s`` and, when ``extend_on_replay``, counts them from
+    their last use."""
+
+    def apply(app: Any) -> Asgi:
+        service = _service(app)
+        service.retention_s = kept_s
+        original = service.run_in
+
+        def run_in(store: Any, operation: str, caller: Any, body: Any, idem_key: Any) -> Any:
+            status, result, replayed = original(store, operation, caller, body, idem_key)
+            if replayed and extend_on_replay:
+                record = IdempotencyRecord(operation, body_hash(body), status, result)
+                store.put_idempotency(
+                    caller.key_hash, idem_key, record, time.time(), service.retention_s
+                )
+            return status, result, replayed
+
+        service.run_in = run_in  # type: ignore[method-assign]
+        app.suite_options = ("--idempotency-retention", f"{RETENTION_S:g}")
+        return app  # type: ignore[no-any-return]
+
+    return apply
+
+
 def _same_card_once(path: str, req: Any, status: int, resp: Any) -> Any:
     """The same card saved again is the card saved before (one entry per number)."""
     if _is_customer(resp) and resp["savedCards"]:
@@ -1555,6 +1586,20 @@ FAULTS = [
         ("protocol.not-an-object",),
         _answers(_non_object_is_invalid_json),
         select="test_body_rules",
+    ),
+    Fault(
+        "idempotency-retention-sliding",
+        "a replay extends an Idempotency-Key's retention (the spec: counted from the first use)",
+        ("idempotency.retention",),
+        _retention(extend_on_replay=True, kept_s=RETENTION_S),
+        select="test_keys_are_forgotten_counted_from_the_first_use",
+    ),
+    Fault(
+        "idempotency-retention-ignored",
+        "Idempotency-Keys are kept far longer than the retention the server is configured with",
+        ("idempotency.retention",),
+        _retention(extend_on_replay=False, kept_s=3600.0),
+        select="test_keys_are_forgotten_counted_from_the_first_use",
     ),
     Fault(
         "idempotency-keys-global",

@@ -46,7 +46,7 @@ def test_broken_server_is_caught_by_the_differential(fault: Fault, tmp_path: Pat
             "dev",
             1,
             select=fault.select or DIFFERENTIAL_SELECT,
-            extra=("--differential",),
+            extra=("--differential", *getattr(broken, "suite_options", ())),
             same_merchant_key=same,
         )
     app.state.store.close()

@@ -40,6 +40,7 @@ def _file_value(name: str, tmp_path: Path) -> tuple[str, Any]:
         "max_failures": ("3", 3),
         "differential": ("true", True),
         "shard": ('"2/3"', (2, 3)),
+        "idempotency_retention": ("4.5", 4.5),
     }
     return values[name]
 

@@ -93,8 +93,13 @@ REVEALED = {
 # careful traffic sends the live-key helper call that would show it (auth.test-helper-live-key).
 INERT = {"helpers-accept-live-keys"}
 # Catalog servers the careful traffic does not probe: what the hosted page does with cards (a
-# browser session), and the param of a refusal (the proxy judges codes, not params).
-NOT_PROBED = {"card-id-set-on-page-payment", "saved-cards-decline", "unknown-field-param-root"}
+# browser session), the param of a refusal (the proxy judges codes, not params), and how long
+# idempotency keys are kept (seconds of waiting in a test configuration).
+NOT_PROBED = {
+    "card-id-set-on-page-payment", "saved-cards-decline", "unknown-field-param-root",
+    "default-after-delete-newest", "no-default-after-delete",
+    "idempotency-retention-sliding", "idempotency-retention-ignored",
+}  # fmt: skip
 # The faults of the interchangeability checks (issue #20: wire details, values at their edges,
 # exact keys, scope across keys, saved cards, raw HTTP): the careful traffic below predates them
 # and sends none of their requests. Listed so that a fault added later must be placed here or

@@ -498,11 +498,15 @@ def _concurrent(exchange: Exchange) -> Exchange:
 
 
 @contextlib.contextmanager
-def reference_server(spec: ApiSpec) -> Iterator[Server]:
-    """A fresh embedded reference server of ``spec`` on loopback, its keys by role."""
+def reference_server(spec: ApiSpec, retention: float | None = None) -> Iterator[Server]:
+    """A fresh embedded reference server of ``spec`` on loopback, its keys by role; with the
+    target's shortened idempotency ``retention`` (seconds) when the run declares one (each
+    exchange is replayed as soon as the target answered, so both see the same time pass)."""
     from ..server import start_server
 
     with start_server(spec=spec) as server:
+        if retention is not None:
+            server.app.state.service.retention_s = retention
         yield Server(
             server.url,
             {
@@ -522,9 +526,13 @@ def differential(
     timeout: float,
     target_http: httpx.Client | None = None,
     hidden_headers: Iterable[str] = (),
+    retention: float | None = None,
 ) -> Iterator[Differential]:
     """The run's :class:`Differential` against a fresh reference server of ``spec``."""
-    with reference_server(spec) as reference, reference_server(spec) as shrinking:
+    with (
+        reference_server(spec, retention) as reference,
+        reference_server(spec, retention) as shrinking,
+    ):
         observer = Differential(
             spec, target, reference, secrets, timeout, shrinking, target_http, hidden_headers
         )

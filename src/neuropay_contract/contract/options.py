@@ -156,6 +156,15 @@ OPTIONS: tuple[RunOption, ...] = (
         metavar="K/N",
     ),
     RunOption(
+        "idempotency_retention",
+        "Seconds after which the target forgets an Idempotency-Key, when its test configuration "
+        "shortens the spec's retention: runs the retention check (a run cannot wait a day), "
+        "which is not run otherwise.",
+        kind="float",
+        minimum=0.5,
+        metavar="SECONDS",
+    ),
+    RunOption(
         "max_failures",
         "Stop after this many failed checks (the verdict then covers what ran).",
         kind="int",

@@ -67,7 +67,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "np_check(category, operation=None, status=None): a check of the contract suite"
+        "markers",
+        "np_check(category, operation=None, status=None, needs=None): a check of the contract "
+        "suite (needs: a run setting without which it is left out)",
     )
     from hypothesis import HealthCheck, Phase, settings
 
@@ -129,15 +131,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--shard K/N: keep this shard's share of the checks (see :mod:`.sharding`); each check
+    """Checks marked ``np_check(needs=SETTING)`` run only when the run has that setting (a
+    retention shortened by the target's test configuration: without it, a run would wait a
+    day); they are left out, not reported as not covered, since no run could cover them.
+    Then --shard K/N: keep this shard's share of the checks (see :mod:`.sharding`); each check
     keeps its own setup, so it runs the same in any shard."""
     run = run_settings(config)
+    unmet = [item for item in items if _needs_unmet(item, run)]
+    if unmet:
+        config.hook.pytest_deselected(items=unmet)
+        items[:] = [item for item in items if item not in unmet]
     if run.shard is None or run.seed is None:
         return
     kept, dropped = split_items(items, run.shard, run.seed)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
+
+
+def _needs_unmet(item: pytest.Item, run: RunSettings) -> bool:
+    mark = item.get_closest_marker("np_check")
+    need = mark.kwargs.get("needs") if mark is not None else None
+    return bool(need) and getattr(run, str(need), None) is None
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -232,6 +232,12 @@ _RULES: list[Rule] = [
     ),
     # -- idempotency -------------------------------------------------------------------------
     Rule(
+        "idempotency.retention",
+        "Keys are kept for the retention, from their first use",
+        "a key is replayed within the retention and runs as new after it, counted from its "
+        "first use (a replay does not extend it); run with --idempotency-retention",
+    ),
+    Rule(
         "idempotency.first-request",
         "The first request with a key is processed",
         "a write with a fresh Idempotency-Key is answered like one without",

@@ -32,6 +32,8 @@ def open_target(config: pytest.Config, spec: ApiSpec) -> Iterator[RunTarget]:
     from ..server import start_server
 
     with start_server(spec=spec) as server:
+        if settings.idempotency_retention is not None:  # the embedded server is configured so
+            server.app.state.service.retention_s = settings.idempotency_retention
         keys = (
             server.url,
             server.test_key,
@@ -68,6 +70,7 @@ def _with_target(config: pytest.Config, state: RunState, target: RunTarget) -> I
             target.timeout,
             target_http,
             [name for name, _value in run_settings(config).transport.headers],
+            target.idempotency_retention,
         ) as observer,
     ):
         # Attached after the preflight: its probes change nothing, and a difference there would

@@ -120,6 +120,9 @@ class RunSettings:
     differential: bool = False
     # --shard K/N: run the K-th of N deterministic shares of the checks (None: all of them)
     shard: tuple[int, int] | None = None
+    # --idempotency-retention: the target's shortened retention in seconds (None: the spec's,
+    # which no run can wait for, so the checks that need it are not run)
+    idempotency_retention: float | None = None
 
     @property
     def embedded(self) -> bool:
@@ -233,6 +236,7 @@ class RunSettings:
             max_failures=_at_least_one(*pick("max_failures")),
             differential=_on_off(*pick("differential")) or profile == "deep",
             shard=shard,
+            idempotency_retention=_retention(*pick("idempotency_retention")),
             **keys,
         )
 
@@ -292,6 +296,7 @@ class RunSettings:
             self.transport,
             self.max_examples,
             same_merchant_api_key=same,
+            idempotency_retention=self.idempotency_retention,
         )
 
 
@@ -337,6 +342,17 @@ def _number(value: Any, source: str, kind: type[int] | type[float]) -> Any:
     except (TypeError, ValueError):
         what = "a number of seconds" if kind is float else "an integer"
         raise SettingsError(f"{source} {value!r} is not {what}") from None
+
+
+def _retention(value: Any, source: str) -> float | None:
+    if value is None or value == "":
+        return None
+    seconds = float(_number(value, source, float))
+    if not 0.5 <= seconds <= 3600:
+        raise SettingsError(
+            f"{source} {value!r}: a retention between 0.5 and 3600 seconds (a run waits it out)"
+        )
+    return seconds
 
 
 def _at_least_one(value: Any, source: str) -> int | None:
@@ -424,6 +440,7 @@ class RunTarget:
     transport: Transport = Transport()
     max_examples: int | None = None
     same_merchant_api_key: str | None = None  # another test key of the first key's merchant
+    idempotency_retention: float | None = None  # seconds, when the target's is shortened
 
     @property
     def limits(self) -> dict[str, int]:
