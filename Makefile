@@ -14,7 +14,7 @@ COV_ARGS ?= --cov=neuropay_contract --cov-branch --cov-report=term:skip-covered 
 	--cov-fail-under=$(COV_FLOOR)
 
 .PHONY: help setup contract test test-exhaustive lint fmt spec fuzz docs postman bench bench-server bench-contract \
-	bench-docs bench-postman bench-diff bench-proxy bench-lint bench-load clean
+	bench-docs bench-postman bench-diff bench-proxy bench-lint bench-load bench-differential clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -61,7 +61,7 @@ docs: setup ## developer docs into reports/docs
 postman: setup ## regenerate the committed Postman collection and environments
 	$(BIN)/neuropay postman export --out postman/
 
-bench: bench-server bench-contract bench-docs bench-postman bench-diff bench-proxy bench-lint bench-load ## every benchmark
+bench: bench-server bench-contract bench-docs bench-postman bench-diff bench-proxy bench-lint bench-load bench-differential ## every benchmark
 
 bench-server: setup ## reference server vs prism mock under wrk
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_server
@@ -83,6 +83,9 @@ bench-lint: setup ## neuropay spec lint vs spectral:oas on the public specs: cou
 
 bench-load: setup ## requests/s of neuropay load vs a plain Locust file with the same journeys, 1 and 2 processes
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_load
+
+bench-differential: setup ## neuropay test --profile ci plain vs --differential, alternated rounds: the cost ratio
+	$(BIN)/python -m neuropay_contract.benchmarks.bench_differential
 
 bench-diff: setup ## neuropay spec diff on a 460-operation spec and on two GitHub API releases
 	$(BIN)/python -m neuropay_contract.benchmarks.bench_diff
