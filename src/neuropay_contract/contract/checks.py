@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -90,7 +90,7 @@ def setup_step(what: str) -> Iterator[None]:
         raise
 
 
-def not_covered(reason: str) -> None:
+def not_covered(reason: str) -> NoReturn:
     """Stop this check: the target cannot reach what it needs. Reported as not covered."""
     pytest.skip(NOT_COVERED_PREFIX + reason)
 

@@ -215,24 +215,11 @@ class Driver:
             "createCheckout", create_body(customer_id=customer_id, allowSaveCard=True)
         )
         check_status_200(created, "createCheckout")
-        page = str(created.json_object().get("url") or "")
-        base = urlsplit(self.client.base_url)
-        where = urlsplit(page)
-        if (where.scheme, where.netloc) != (base.scheme, base.netloc):
-            not_covered(f"the hosted page {page!r} is not served by the target: no card to save")
-        form = urlencode(
-            {"action": "pay", "card_number": number, "expiry": "12/30", "save_card": "on"}
+        fields = {"action": "pay", "card_number": number, "expiry": "12/30", "save_card": "on"}
+        customer = self._post_page(
+            customer_id, created.json_object().get("url"), "hosted page", "save", fields
         )
-        self.client.request(
-            "POST",
-            where.path + (f"?{where.query}" if where.query else ""),
-            content=form.encode(),
-            content_type="application/x-www-form-urlencoded",
-            api_key=None,
-        )
-        customer = self.client.call("retrieveCustomer", {"customer_id": customer_id})
-        check_status_200(customer, "retrieveCustomer")
-        cards = customer.json_object().get("savedCards") or []
+        cards = customer.get("savedCards") or []
         if not cards or not isinstance(cards[-1], dict) or not cards[-1].get("card_id"):
             not_covered(
                 "the target's hosted page saved no card (the spec has no API to save one), so a "
@@ -247,23 +234,9 @@ class Driver:
         not covered when the target's page does not delete the card."""
         customer = self.client.call("retrieveCustomer", {"customer_id": customer_id})
         check_status_200(customer, "retrieveCustomer")
-        page = str(customer.json_object().get("client_page") or "")
-        base = urlsplit(self.client.base_url)
-        where = urlsplit(page)
-        if (where.scheme, where.netloc) != (base.scheme, base.netloc):
-            not_covered(f"the client page {page!r} is not served by the target: no card to delete")
-        token = dict(parse_qsl(where.query)).get("token", "")
-        form = urlencode({"action": "delete", "card_id": card_id, "token": token})
-        self.client.request(
-            "POST",
-            where.path + (f"?{where.query}" if where.query else ""),
-            content=form.encode(),
-            content_type="application/x-www-form-urlencoded",
-            api_key=None,
-        )
-        after = self.client.call("retrieveCustomer", {"customer_id": customer_id})
-        check_status_200(after, "retrieveCustomer")
-        found = after.json_object()
+        page = customer.json_object().get("client_page")
+        fields = {"action": "delete", "card_id": card_id}
+        found = self._post_page(customer_id, page, "client page", "delete", fields)
         cards = found.get("savedCards") or []
         if any(isinstance(c, dict) and c.get("card_id") == card_id for c in cards):
             not_covered(
@@ -271,6 +244,27 @@ class Driver:
                 "so the default after a deletion cannot be tried"
             )
         return found
+
+    def _post_page(
+        self, customer_id: str, page: Any, what: str, verb: str, fields: dict[str, str]
+    ) -> dict[str, Any]:
+        """Post the reference server's form ``fields`` to ``page`` (a page URL an answer gave,
+        its query's ``token`` echoed in the form as the page does) and read the customer back;
+        not covered when the target does not serve the page."""
+        base, where = urlsplit(self.client.base_url), urlsplit(str(page or ""))
+        if (where.scheme, where.netloc) != (base.scheme, base.netloc):
+            not_covered(f"the {what} {page!r} is not served by the target: no card to {verb}")
+        token = dict(parse_qsl(where.query)).get("token")
+        self.client.request(
+            "POST",
+            where.path + (f"?{where.query}" if where.query else ""),
+            content=urlencode({**fields, **({"token": token} if token else {})}).encode(),
+            content_type="application/x-www-form-urlencoded",
+            api_key=None,
+        )
+        customer = self.client.call("retrieveCustomer", {"customer_id": customer_id})
+        check_status_200(customer, "retrieveCustomer")
+        return customer.json_object()
 
     def retrieve(self, checkout_id: str) -> dict[str, Any]:
         resp = self.client.call("retrieveCheckout", {"checkout_id": checkout_id})
