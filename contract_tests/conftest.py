@@ -13,7 +13,12 @@ import pytest
 import requests
 
 from neuropay_contract.contract.checks import NotImplementedOperation
-from neuropay_contract.contract.client import OUTSIDE_SUBSET, ContractClient
+from neuropay_contract.contract.client import (
+    OUTSIDE_SUBSET,
+    SILENT,
+    ContractClient,
+    SilentOperation,
+)
 from neuropay_contract.contract.plugin import RESULTS_KEY, active_spec, fail_run, run_client
 from neuropay_contract.contract.reach import Driver
 from neuropay_contract.contract.run import open_target
@@ -57,6 +62,8 @@ def _np_operation_available(request: pytest.FixtureRequest) -> None:
         from neuropay_contract.contract import not_covered
 
         not_covered(f"{operation} is outside --operations")
+    elif why == SILENT:
+        raise SilentOperation(operation)
     elif why is not None:
         raise NotImplementedOperation(operation)
 

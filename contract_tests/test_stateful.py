@@ -10,7 +10,7 @@ from hypothesis import settings
 from schemathesis import GenerationMode
 
 from neuropay_contract.contract.checks import note_failure
-from neuropay_contract.contract.client import Recorder
+from neuropay_contract.contract.client import SILENT_AFTER, Recorder
 from neuropay_contract.contract.fuzz import StatusModel, load_schema, record
 from neuropay_contract.contract.plugin import RESULTS_KEY, np_settings
 from neuropay_contract.contract.settings import PROFILES
@@ -27,9 +27,13 @@ def test_link_driven_sequences(
     recorder: Recorder = made  # typed for the state machine's methods below
     spec = np_target.spec
     state = pytestconfig.stash[RESULTS_KEY]
-    # Links into operations the target lacks (or that are outside --operations) would only
-    # repeat what the preflight reported once.
-    available = [op for op in spec.operations if op not in state.unavailable]
+    # Links into operations the target lacks (or that are outside --operations, or that gave
+    # no answer twice) would only repeat what the preflight or earlier checks reported.
+    available = [
+        op
+        for op in spec.operations
+        if op not in state.unavailable and recorder.timeouts[op] < SILENT_AFTER
+    ]
     schema = load_schema(spec).include(operation_id=available)
     # Negative data is fuzzed per operation in test_fuzz; here links fill ids into the bodies,
     # which would turn a mutated field back into a valid one and make the verdict meaningless.

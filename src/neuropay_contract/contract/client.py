@@ -19,6 +19,25 @@ from ..untrusted import bounded
 _DEFAULT = object()
 NOT_IMPLEMENTED = "not implemented"
 OUTSIDE_SUBSET = "outside --operations"
+SILENT = "gives no answer"  # the preflight's probes of it got no HTTP answer, twice
+
+
+class SilentOperation(httpx.ReadTimeout):
+    """A request not sent: the operation gave no answer to the preflight's probes, so each
+    check that needs it fails at once as "no answer" instead of waiting out the timeout again
+    (a red run stays short, and the other operations are still judged)."""
+
+    def __init__(self, operation: str, where: str = "in the preflight") -> None:
+        super().__init__(
+            f"{operation} gave no answer {where} (twice, within the timeout), so it was not "
+            "sent again"
+        )
+        self.operation = operation
+
+
+SILENT_AFTER = 2  # timed-out requests of one operation after which it is not sent again
+
+
 REQUEST_LIMIT = 20_000  # bytes of a sent body kept in a recorded step (the suite's own data)
 
 
@@ -69,6 +88,9 @@ class Recorder:
     requests: int = 0  # requests of the current check, over all its sequences
     observer: Observer | None = None
     seen: Seen = field(default_factory=Seen)  # every answer of the run, for its coverage
+    # requests per operation that got no answer within the timeout, over the whole run: an
+    # operation that hangs is not waited for again and again (SilentOperation)
+    timeouts: Counter[str] = field(default_factory=Counter)
 
     def start_check(self) -> None:
         self.steps = []
@@ -161,7 +183,11 @@ class ContractClient:
 
             if why == OUTSIDE_SUBSET:
                 not_covered(f"needs {operation_id}, which is outside --operations")
+            if why == SILENT:
+                raise SilentOperation(operation_id)
             raise NotImplementedOperation(operation_id)
+        if self.recorder.timeouts[operation_id] >= SILENT_AFTER:
+            raise SilentOperation(operation_id, "to earlier checks of this run")
         op = self.spec.operation(operation_id)
         return self.request(
             method or op.method,
@@ -228,7 +254,9 @@ class ContractClient:
             sendable = iter([payload]) if chunked and payload is not None else payload
             lines = [*sent.items(), *also]
             answer = self.http.request(method, url, content=sendable, headers=lines)
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
+            if isinstance(exc, httpx.TimeoutException) and operation:
+                self.recorder.timeouts[operation] += 1
             self.recorder.record(step)
             if observer is not None:
                 observer.end(None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import httpx
+
 from ..coverage import documented_codes
 from ..spec import ApiSpec
 from .client import ContractClient, Response
@@ -24,13 +26,26 @@ def answers_like_a_missing_route(spec: ApiSpec, resp: Response) -> bool:
     return code not in documented_codes(spec, resp.operation, resp.status)
 
 
-def find_not_implemented(client: ContractClient, operations: Iterable[str]) -> list[str]:
+def find_not_implemented(
+    client: ContractClient, operations: Iterable[str], silent: list[str] | None = None
+) -> list[str]:
     """Probe each operation once, with the run's key and an empty JSON object (which an
     implemented operation refuses as a bad request, and a missing one answers like a missing
-    route); the operations that answered like a missing route, in spec order."""
+    route); the operations that answered like a missing route, in spec order. An operation
+    that gives no HTTP answer, twice, is added to ``silent``."""
     missing = []
     for operation in operations:
-        resp = client.call(operation, {})
+        resp = None
+        for _attempt in range(2):
+            try:
+                resp = client.call(operation, {})
+                break
+            except httpx.TransportError:
+                continue
+        if resp is None:
+            if silent is not None:
+                silent.append(operation)
+            continue
         if answers_like_a_missing_route(client.spec, resp):
             missing.append(operation)
     return missing

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from ..results import CheckResult, Failure, RootCause
@@ -160,6 +160,7 @@ def signature(
     failure: Failure,
     spec: ApiSpec | None = None,
     behaviours: set[tuple[Any, ...]] | None = None,
+    silent_operations: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Hashable, ...], list[str]]:
     """The grouping key of a failure (what one change in the target fixes) and the fields it
     names. In order: required fields missing from answers of one schema (whichever fields each
@@ -175,7 +176,13 @@ def signature(
         nested = sorted({re.sub(r"/\d+/", "/*/", f).rsplit("/", 1)[0] for f in missing if "/" in f})
         return ("missing", _schema_name(spec, operation, failure), *nested), missing
     if failure.rule == "transport.no-answer":
-        # a target that died refuses every later request alike: one cause, not one per operation
+        # a target that died refuses every later request alike: one cause, not one per
+        # operation; but an operation that alone gives no answer is its own fix
+        # a timeout of one operation whose later requests were not sent again is that
+        # operation's cause: the waits and the skipped requests are one fix
+        hung = hung_operation(failure, silent_operations)
+        if hung:
+            return (failure.rule, "SilentOperation: " + hung), []
         return (failure.rule, failure.message.split(":")[0]), []
     if failure.rule == "suite.error":
         return (failure.rule, operation, failure.message.split("\n")[0][:120]), []
@@ -368,6 +375,20 @@ def _describe(
     if key[0] == "behaviour":
         _behaviour(cause, tuple(key[1:]), first, rules, counted)
         return
+    if key[0] == "transport.no-answer" and str(key[1]).startswith("SilentOperation: "):
+        silent = str(key[1]).removeprefix("SilentOperation: ")
+        cause.operations = [silent]
+        cause.title = f"{silent} gives no HTTP answer"
+        cause.explanation = (
+            f"{silent} gave no HTTP answer to the preflight's probes (twice, each within the "
+            "run's timeout), so no request to it was sent again: every check that needs it "
+            f"failed at once, and the other operations were judged as usual. {counted}."
+        )
+        cause.fix = (
+            f"Make {silent} answer every request (a hung handler, a lock or an upstream call "
+            "without a timeout); then run again."
+        )
+        return
     if key[0] == "unenforced":
         step = str(key[1])
         described = next((d for d in _step_descriptions(spec) if d[0] == step), (step, ""))[1]
@@ -543,6 +564,29 @@ def _fold_split_rules(keys: dict[str, tuple[Hashable, ...]], failures: dict[str,
             keys[check_id] = next(iter(wider[rule]))
 
 
+def silent_operations(failures: Iterable[Failure]) -> frozenset[str]:
+    """The operations the run stopped sending to, as they gave no answer (SilentOperation)."""
+    return frozenset(
+        f.message.split(" gave no answer")[0].removeprefix("SilentOperation: ")
+        for f in failures
+        if f.rule == "transport.no-answer" and f.message.startswith("SilentOperation: ")
+    )
+
+
+def hung_operation(failure: Failure, silent: frozenset[str]) -> str | None:
+    """The operation known to hang (``silent``) behind a no-answer ``failure``: the one the run
+    stopped sending to, or whose request timed out (schemathesis records no step for the
+    request that timed out: with one operation known to hang, that is the one)."""
+    if failure.rule != "transport.no-answer":
+        return None
+    if failure.message.startswith("SilentOperation: "):
+        return failure.message.split(" gave no answer")[0].removeprefix("SilentOperation: ")
+    if not silent or "Timeout" not in failure.message.split(":")[0]:
+        return None
+    last = _last_operation(failure)
+    return last if last in silent else (next(iter(silent)) if len(silent) == 1 else None)
+
+
 def _top_level(item: tuple[tuple[Hashable, ...], tuple[RootCause, Failure]]) -> bool:
     """Required top-level fields missing from answers: every client reads those, so they come
     first whatever their count (a nested field lacking is ordered by its count)."""
@@ -566,10 +610,11 @@ def assign_root_causes(
     failures = {c.id: c.failure for c in explained if c.failure is not None}
     direct = [c for c in explained if c.id not in follows]
     behaviours = _behaviours([failures[c.id] for c in direct])
+    silent = silent_operations(failures.values())
     keys: dict[str, tuple[Hashable, ...]] = {}
     named: dict[str, list[str]] = {}
     for check in direct:
-        keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours)
+        keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours, silent)
     _fold_precedence(keys, failures)
     _fold_split_rules(keys, failures)
     for check in explained:
@@ -581,7 +626,9 @@ def assign_root_causes(
             if earlier in keys:
                 keys[check.id], named[check.id] = keys[earlier], []
             else:
-                keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours)
+                keys[check.id], named[check.id] = signature(
+                    failures[check.id], spec, behaviours, silent
+                )
     groups: dict[tuple[Hashable, ...], tuple[RootCause, Failure]] = {}
     answers: dict[tuple[Hashable, ...], set[tuple[Any, ...] | None]] = {}
     titles: dict[tuple[Hashable, ...], list[str]] = {}

@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from ..spec import ApiSpec
-from .client import NOT_IMPLEMENTED, OUTSIDE_SUBSET, ContractClient, Recorder, Secrets
+from .client import (
+    NOT_IMPLEMENTED,
+    OUTSIDE_SUBSET,
+    SILENT,
+    ContractClient,
+    Recorder,
+    Secrets,
+)
 from .implemented import find_not_implemented
 from .plugin import RESULTS_KEY, fail_run, run_settings
 from .reach import PaymentMeans
@@ -92,7 +99,10 @@ def _preflight(config: pytest.Config, target: RunTarget, recorder: Recorder) -> 
         client = ContractClient(target.url, target.api_key, target.spec, recorder, http)
         _probe(config, target, client)
         probed = [op for op in target.spec.operations if subset is None or op in subset]
-        state.not_implemented = find_not_implemented(client, probed)
+        silent: list[str] = []
+        state.not_implemented = find_not_implemented(client, probed, silent)
+    if probed and len(silent) == len(probed):
+        fail_run(config, f"no operation at {target.url} answered the preflight's probes")
     if probed and len(state.not_implemented) == len(probed):
         fail_run(
             config,
@@ -101,6 +111,7 @@ def _preflight(config: pytest.Config, target: RunTarget, recorder: Recorder) -> 
         )
     state.subset = subset
     state.unavailable = {op: NOT_IMPLEMENTED for op in state.not_implemented}
+    state.unavailable.update({op: SILENT for op in silent})
     for op in target.spec.operations:
         if subset is not None and op not in subset:
             state.unavailable[op] = OUTSIDE_SUBSET

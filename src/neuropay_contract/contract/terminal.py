@@ -17,6 +17,7 @@ from rich.table import Table
 from ..reports.formats import file_names
 from ..results import NOT_IMPLEMENTED, CheckResult, RunResults
 from ..untrusted import visible
+from .root_causes import hung_operation, silent_operations
 
 MAX_FAILURES_SHOWN = 25
 SHORT = 160  # characters of expected / received shown per failure
@@ -237,11 +238,20 @@ def print_summary(
         f"{_tally(results)}; {counts['requests']} requests in "
         f"{results.duration_s:.1f} s (profile {results.profile}, seed {results.seed})"
     )
+    failures = [c.failure for c in results.checks if c.failure is not None]
+    hung = silent_operations(failures)
     silent = [
         i
         for i, c in enumerate(results.checks)
-        if c.failure is not None and c.failure.rule == "transport.no-answer"
+        if c.failure is not None
+        and c.failure.rule == "transport.no-answer"
+        and hung_operation(c.failure, hung) is None
     ]
+    for operation in sorted(hung):
+        console.print(
+            f"[red]![/red] {escape(operation)} gave no answer twice: the checks that need it "
+            "failed without sending it again"
+        )
     if silent:
         first = silent[0]
         before = f" (the check before it: {escape(results.checks[first - 1].id)})" if first else ""
