@@ -250,17 +250,22 @@ class ExchangeValidator:
             )
         if c.expectations and c.expectations[-1].step in ("body_size", "media_type"):
             return  # a body the server will not read
-        parsed = _parse(ex.request_body, self.max_depth)
-        if parsed is _NOT_PARSED:
+        try:
+            body = parse_json(ex.request_body, self.max_depth)
+        except NotJson:
+            body = None
+        if body is None or body.too_deep:  # x-precedence's json and json_depth steps
             c.add(
                 "request.json",
                 "client",
-                f"the body is not UTF-8 JSON (or nests deeper than {self.max_depth} levels)",
+                "the body is not UTF-8 I-JSON"
+                if body is None
+                else f"the body nests deeper than {self.max_depth} levels",
                 received=ex.request_body[:200].decode("utf-8", "replace"),
-                expect=self.expect("json"),
+                expect=self.expect("json" if body is None else "json_depth"),
             )
             return
-        self._judge_body(c, parsed, ours=True)
+        self._judge_body(c, body.value, ours=True)
         for param in op.parameters:
             if param.get("in") != "header" or not isinstance(param.get("schema"), Mapping):
                 continue
