@@ -39,7 +39,7 @@ def test_why_a_run_cannot_test_reaches_the_cli_typed(
     given = {name: _dead_url() if value == "DEAD" else value for name, value in given.items()}
     run = _run(tmp_path, "test_requires_valid_key", **given)
     assert type(run.error) is kind and says in str(run.error)
-    assert run.code == EXIT_ERROR == run.error.exit_code  # type: ignore[union-attr]
+    assert run.code == EXIT_ERROR == run.error.exit_code
     assert run.results is None or run.results.error == str(run.error)
 
 
