@@ -32,7 +32,7 @@ def np_spec(pytestconfig: pytest.Config) -> ApiSpec:
     try:
         return cast(ApiSpec, active_spec())
     except NeuropayError as exc:
-        fail_run(pytestconfig, str(exc))
+        fail_run(pytestconfig, exc)
         raise
 
 

@@ -26,3 +26,8 @@ class TargetError(NeuropayError):
 
 class UsageError(NeuropayError):
     """The command line or a configuration file is wrong."""
+
+
+class SuiteError(NeuropayError):
+    """The contract suite itself could not run (not collected, nothing selected, its reports
+    not written): the run could not test."""

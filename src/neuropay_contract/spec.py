@@ -165,6 +165,24 @@ DEFAULT_PRECEDENCE = (
     "idempotency",
     "operation",
 )
+# The answer of each step when the spec's x-precedence leaves it out (the shipped spec gives all):
+# (http, codes). api_key's codes are the answer with no credential, then with a bad one.
+DEFAULT_STEP_ANSWERS: Mapping[str, tuple[int, tuple[str, ...]]] = {
+    "path": (404, ("not_found",)),
+    "method": (405, ("method_not_allowed",)),
+    "api_key": (401, ("missing_api_key", "invalid_api_key")),
+    "body_size": (413, ("payload_too_large",)),
+    "media_type": (415, ("unsupported_media_type",)),
+    "test_mode_only": (403, ("test_mode_only",)),
+    "json": (400, ("invalid_json",)),
+    "json_depth": (400, ("invalid_json",)),
+    "schema": (400, ("invalid_request",)),
+    "idempotency_key": (400, ("invalid_request",)),
+    "idempotency": (409, ("idempotency_key_reused",)),
+}
+# Which of the api_key step's codes answers which credential (x-precedence lists them in this
+# order): none presented, or one that is no valid key.
+KEY_MISSING, KEY_INVALID = 0, 1
 # (a, b): a needs to run before b, whatever the order (a body is read before it is parsed, a
 # key identifies the caller before its mode is known, ...).
 PRECEDENCE_CONSTRAINTS = (
@@ -286,6 +304,16 @@ class PrecedenceStep:
     name: str
     http: int
     codes: tuple[str, ...]
+
+    def refusal(self, which: int = 0, param: str | None = None) -> Refusal:
+        """The answer a request breaking this step gets: its ``http`` and its ``which``-th code
+        (the last when it lists fewer), the default of :data:`DEFAULT_STEP_ANSWERS` for what
+        the spec leaves out."""
+        default_http, default_codes = DEFAULT_STEP_ANSWERS.get(self.name, (0, ()))
+        codes = self.codes or default_codes
+        if not codes:
+            raise SpecError(f"x-precedence: the {self.name} step has no answer")
+        return Refusal(self.http or default_http, codes[min(which, len(codes) - 1)], param)
 
 
 class ApiSpec:
@@ -654,6 +682,16 @@ class ApiSpec:
             if names.index(before) > names.index(after):
                 raise SpecError(f"x-precedence: {before} must come before {after}")
         return steps
+
+    @cached_property
+    def _steps(self) -> dict[str, PrecedenceStep]:
+        return {step.name: step for step in self.precedence}
+
+    def refusal(self, step: str, which: int = 0, param: str | None = None) -> Refusal:
+        """The answer of the ``x-precedence`` step named ``step`` (``which``: see
+        :data:`KEY_MISSING`): the one lookup by which the reference server refuses and the
+        traffic checker predicts, so that the spec's ``http`` and ``codes`` decide both."""
+        return self._steps[step].refusal(which, param)
 
     @property
     def max_body_bytes(self) -> int:

@@ -1,6 +1,6 @@
-"""A well-formed request, before any schema: the I-JSON body (RFC 7493), the request media type and
-the Bearer credential, as the spec's ``x-precedence`` steps ``json``, ``json_depth``,
-``media_type`` and ``api_key`` read them.
+"""A well-formed request, before any schema: the I-JSON body (RFC 7493), the request media type,
+the Bearer credential and the headers that take one value, as the spec's ``x-precedence`` steps
+``json``, ``json_depth``, ``media_type``, ``api_key`` and ``idempotency_key`` read them.
 
 The one home of these rules: the reference server refuses with them and the traffic checker
 predicts with them. Two copies once disagreed (the checker read ``1e999`` as infinity where the
@@ -23,14 +23,19 @@ __all__ = [
     "JsonBody",
     "NotIJson",
     "NotJson",
+    "RepeatedHeader",
     "is_json_media",
     "json_pointer",
     "key_mode",
     "lone_surrogate",
+    "media_fault",
     "media_type",
     "parse_json",
     "read_authorization",
+    "read_credential",
+    "request_coding_ok",
     "request_media_ok",
+    "single_header",
     "utc_timestamp",
 ]
 
@@ -213,6 +218,33 @@ def request_coding_ok(header: str | None) -> bool:
     return (header or "").strip().lower() in ("", "identity")
 
 
+def media_fault(
+    content_type: str | None, content_encoding: str | None
+) -> Literal["type", "coding"] | None:
+    """What breaks the ``media_type`` step of a request with these headers: its ``type`` (see
+    :func:`request_media_ok`), then its ``coding`` (see :func:`request_coding_ok`), or None."""
+    if not request_media_ok(content_type):
+        return "type"
+    if not request_coding_ok(content_encoding):
+        return "coding"
+    return None
+
+
+# -- headers that are no lists -----------------------------------------------------------------
+class RepeatedHeader(ValueError):
+    """A header that takes one value (no list header, RFC 9110 5.3) was sent more than once:
+    none is picked."""
+
+
+def single_header(values: Sequence[str]) -> str | None:
+    """The one value of a header sent as ``values`` (each line's, in order): None when absent,
+    :class:`RepeatedHeader` when sent more than once (``Authorization``, ``Idempotency-Key``:
+    picking the first or the last would let two readers of one request disagree)."""
+    if len(values) > 1:
+        raise RepeatedHeader(f"{len(values)} headers were sent")
+    return values[0] if values else None
+
+
 # -- timestamps --------------------------------------------------------------------------------
 def utc_timestamp(stamp: float | None = None, timespec: str = "seconds") -> str:
     """An RFC 3339 UTC timestamp ending in ``Z``, as the spec's ``date-time`` fields and every
@@ -229,6 +261,7 @@ class Credential:
 
     state: Literal["missing", "malformed", "bearer"]
     key: str | None = None
+    repeated: bool = False  # several Authorization headers: malformed, whatever they hold
 
 
 def read_authorization(header: str | None) -> Credential:
@@ -243,6 +276,16 @@ def read_authorization(header: str | None) -> Credential:
     if not key:
         return Credential("missing")
     return Credential("bearer", key)
+
+
+def read_credential(values: Sequence[str]) -> Credential:
+    """The credential of a request whose Authorization header lines are ``values``: none is
+    ``missing``; more than one is ``malformed`` whatever they hold (none is picked, see
+    :func:`single_header`); one is read by :func:`read_authorization`."""
+    try:
+        return read_authorization(single_header(values))
+    except RepeatedHeader:
+        return Credential("malformed", repeated=True)
 
 
 def key_mode(key: str, prefixes: Mapping[str, str]) -> str | None:

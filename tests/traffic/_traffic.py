@@ -8,7 +8,12 @@ from typing import Any
 
 import httpx
 
-from neuropay_contract.traffic.exchange import Exchange, KeyLabels, clean_headers
+from neuropay_contract.traffic.exchange import (
+    Exchange,
+    KeyLabels,
+    clean_headers,
+    repeated_headers,
+)
 
 
 class RecordingClient:
@@ -26,27 +31,33 @@ class RecordingClient:
         body: Any = None,
         *,
         key: str | None = "default",
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
         raw: bytes | None = None,
         method: str = "POST",
         chunked: bool = False,
     ) -> httpx.Response:
-        sent = dict(headers or {})
+        # Header lines as sent (a list may repeat a name); the key's Authorization comes first.
+        sent = list(headers.items() if isinstance(headers, dict) else headers or [])
         use = self.key if key == "default" else key
         if use is not None:
-            sent["Authorization"] = f"Bearer {use}"
+            sent.insert(0, ("Authorization", f"Bearer {use}"))
         if raw is None and body is not None:
             raw = json.dumps(body).encode()
-            sent.setdefault("Content-Type", "application/json")
+            if not any(name.lower() == "content-type" for name, _ in sent):
+                sent.append(("Content-Type", "application/json"))
         content: Any = iter([raw]) if chunked and raw is not None else raw
         response = self.client.request(method, path, content=content, headers=sent)
-        auth, label, mode = self.labels.classify(sent.get("Authorization"))
+        lines = response.request.headers.multi_items()
+        auth, label, mode = self.labels.classify(
+            [value for name, value in lines if name.lower() == "authorization"]
+        )
         self.exchanges.append(
             Exchange(
                 index=len(self.exchanges) + 1,
                 method=method,
                 url=str(response.request.url),
-                request_headers=clean_headers(response.request.headers.items(), label),
+                request_headers=clean_headers(lines, label),
+                repeated_headers=repeated_headers(lines, label),
                 request_body=raw or b"",
                 status=response.status_code,
                 response_headers=clean_headers(response.headers.items()),

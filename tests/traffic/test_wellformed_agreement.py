@@ -7,22 +7,33 @@ correct server with ``response.wrong-refusal``."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from neuropay_contract.server import RunningServer, start_server
+from neuropay_contract.server import (
+    RunningServer,
+    create_app,
+    key_triplet,
+    serve_app,
+    start_server,
+)
 from neuropay_contract.spec import load_spec
 from neuropay_contract.traffic.audit import audit_file
 from neuropay_contract.traffic.validate import ExchangeValidator
 from neuropay_contract.wellformed import (
+    Credential,
     NotIJson,
     NotJson,
+    RepeatedHeader,
     json_pointer,
     parse_json,
     read_authorization,
+    read_credential,
     request_media_ok,
+    single_header,
 )
 
 from ._traffic import RecordingClient
@@ -196,3 +207,103 @@ def test_timestamps_are_written_one_way() -> None:
     assert utc_timestamp(0) == "1970-01-01T00:00:00Z"
     assert utc_timestamp(1.5, "milliseconds") == "1970-01-01T00:00:01.500Z"
     assert utc_timestamp().endswith("Z")
+
+
+# Headers that take one value, sent on several lines: none is picked (wellformed.single_header,
+# read_credential). "{key}" is the run's test key, "{ik}" a fresh Idempotency-Key.
+BEARER = ("Authorization", "Bearer {key}")
+REPEATED: list[tuple[str, list[tuple[str, str]], tuple[int, str | None]]] = [
+    ("one-authorization", [BEARER], (200, None)),
+    ("two-authorizations", [BEARER, BEARER], (401, "invalid_api_key")),
+    ("two-authorizations-one-bad", [("Authorization", "Basic eA=="), BEARER],
+     (401, "invalid_api_key")),
+    ("two-blank-authorizations", [("Authorization", ""), ("Authorization", "")],
+     (401, "invalid_api_key")),
+    ("one-idempotency-key", [BEARER, ("Idempotency-Key", "{ik}-1")], (200, None)),
+    ("two-idempotency-keys", [BEARER, ("Idempotency-Key", "{ik}-1"), ("Idempotency-Key", "{ik}-2")],
+     (400, "invalid_request")),
+    ("the-same-idempotency-key-twice",
+     [BEARER, ("Idempotency-Key", "{ik}-1"), ("Idempotency-Key", "{ik}-1")],
+     (400, "invalid_request")),
+]  # fmt: skip
+
+
+def _send_lines(url: str, key: str, lines: list[tuple[str, str]]) -> RecordingClient:
+    client = RecordingClient(url, None)
+    fresh = uuid.uuid4().hex
+    sent = [(name, value.format(key=key, ik=fresh)) for name, value in lines]
+    try:
+        client.post(
+            "/checkout/create", raw=create(), key=None, headers=[*sent, ("Content-Type", JSON)]
+        )
+    finally:
+        client.close()
+    return client
+
+
+@pytest.mark.parametrize(
+    ("lines", "answer"), [r[1:] for r in REPEATED], ids=[r[0] for r in REPEATED]
+)
+def test_server_and_checker_agree_on_repeated_headers(
+    reference: RunningServer, lines: list[tuple[str, str]], answer: tuple[int, str | None]
+) -> None:
+    exchange = _send_lines(reference.url, reference.test_key, lines).exchanges[0]
+    assert exchange.request_body and exchange.status is not None
+    code = json.loads(exchange.response_body)["error"]["code"] if exchange.status >= 400 else None
+    assert (exchange.status, code) == answer  # the table says what the server does
+    checked = ExchangeValidator(load_spec()).check(exchange)
+    assert [f.line() for f in checked.findings if f.side == "server"] == []
+    predicted = [(e.http, e.code) for e in checked.expectations]
+    assert predicted[:1] == ([] if code is None else [answer])
+
+
+@pytest.mark.parametrize(
+    ("fault", "lines", "rule"),
+    [
+        ("first-authorization-wins", [BEARER, BEARER], "auth.repeated-header"),
+        (
+            "first-idempotency-key-wins",
+            [BEARER, ("Idempotency-Key", "{ik}-1"), ("Idempotency-Key", "{ik}-2")],
+            "idempotency.repeated-header",
+        ),
+    ],
+)
+def test_a_server_that_picks_one_of_repeated_headers_is_flagged(
+    fault: str, lines: list[tuple[str, str]], rule: str
+) -> None:
+    from tests.catalog.faults import FAULTS
+
+    app = create_app()
+    try:
+        key = key_triplet(app.state.keys)[0]
+        broken = next(f for f in FAULTS if f.name == fault).apply(app)
+        with serve_app(broken) as url:
+            exchange = _send_lines(url, key, lines).exchanges[0]
+    finally:
+        app.state.store.close()
+    assert exchange.status == 200  # the broken server took it
+    checked = ExchangeValidator(load_spec()).check(exchange)
+    assert [(f.rule, f.side) for f in checked.findings] == [
+        ("request.auth" if rule.startswith("auth") else "request.header", "client"),
+        (rule, "server"),
+    ]
+
+
+def test_repeated_lines_survive_a_recording(reference: RunningServer, tmp_path: Path) -> None:
+    """The proxy's JSON-lines recording keeps each line of a repeated header, so an audit of it
+    judges the request as the live check did (the joined value alone could not tell)."""
+    client = _send_lines(reference.url, reference.test_key, REPEATED[5][1])
+    recorded = client.write(tmp_path / "repeated.jsonl")
+    assert [(f.rule, f.side) for f in audit_file(recorded, None).findings] == [
+        ("request.header", "client")
+    ]
+
+
+def test_single_header() -> None:
+    assert single_header([]) is None
+    assert single_header(["a"]) == "a"
+    with pytest.raises(RepeatedHeader, match="2 headers"):
+        single_header(["a", "a"])
+    assert read_credential(["Bearer k", "Bearer k"]) == Credential("malformed", repeated=True)
+    assert read_credential(["Bearer k"]) == Credential("bearer", "k")
+    assert read_credential([]).state == "missing"

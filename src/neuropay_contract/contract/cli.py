@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from .._resources import contract_suite_path
 from ..coverage import FAIL_UNDER_HELP, gate
-from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
+from ..errors import EXIT_OK, EXIT_VIOLATIONS, NeuropayError, SuiteError, UsageError
 from ..outputs import ensure_dir
 from ..project_config import read_project_config
 from ..results import RunResults
@@ -30,7 +31,7 @@ class _Collector:
 
     def __init__(self) -> None:
         self.results: RunResults | None = None
-        self.error: str | None = None
+        self.error: NeuropayError | None = None
         self.collect_error: str | None = None
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -59,14 +60,24 @@ def _hypothesis_home() -> None:
     set_hypothesis_home_dir(cache / "neuropay" / "hypothesis")
 
 
+@dataclass(frozen=True)
+class SuiteRun:
+    """What an in-process run of the suite gives back: its exit code (0/1/2), its results and,
+    when it could not test, the typed error that says why (raised at the CLI's edge)."""
+
+    code: int
+    results: RunResults | None
+    error: NeuropayError | None = None
+
+
 def run_suite(
     settings: RunSettings,
     keyword: str | None = None,
     verbose: bool = False,
     progress: Console | None = None,
-) -> tuple[int, RunResults | None, str | None]:
-    """Run the suite in-process; (exit code 0/1/2, results, error reason). With ``progress``, a
-    rich progress bar replaces pytest's own output (unless ``verbose``)."""
+) -> SuiteRun:
+    """Run the suite in-process. With ``progress``, a rich progress bar replaces pytest's own
+    output (unless ``verbose``)."""
     suite = contract_suite_path()
     args = [
         str(suite),
@@ -100,25 +111,20 @@ def run_suite(
     finally:
         if bar is not None:
             bar.stop()
+    results = collector.results
     if collector.error:
-        return EXIT_ERROR, collector.results, collector.error
+        return SuiteRun(collector.error.exit_code, results, collector.error)
     if code == pytest.ExitCode.OK:
-        return EXIT_OK, collector.results, None
+        return SuiteRun(EXIT_OK, results)
     if code == pytest.ExitCode.TESTS_FAILED:
-        return EXIT_VIOLATIONS, collector.results, None
+        return SuiteRun(EXIT_VIOLATIONS, results)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        return EXIT_ERROR, collector.results, "no contract check was selected"
-    if collector.collect_error:
-        return (
-            EXIT_ERROR,
-            collector.results,
-            f"the contract suite could not be collected: {collector.collect_error}",
-        )
-    return (
-        EXIT_ERROR,
-        collector.results,
-        f"the contract suite could not run (pytest exit {int(code)})",
-    )
+        error: NeuropayError = UsageError("no contract check was selected")
+    elif collector.collect_error:
+        error = SuiteError(f"the contract suite could not be collected: {collector.collect_error}")
+    else:
+        error = SuiteError(f"the contract suite could not run (pytest exit {int(code)})")
+    return SuiteRun(error.exit_code, results, error)
 
 
 def run_suite_subprocess(
@@ -237,9 +243,10 @@ def test_command(
     report_dir = settings.report_dir or Path("reports")
     ensure_dir(report_dir, "the reports")
     console = Console(highlight=False, soft_wrap=True)
-    code, results, error = run_suite(settings, keyword, verbose, Console(stderr=True))
-    if error:
-        raise NeuropayError(error)
+    run = run_suite(settings, keyword, verbose, Console(stderr=True))
+    if run.error is not None:
+        raise run.error
+    code, results = run.code, run.results
     if results is not None:
         print_summary(results, report_dir, console)
         short = gate(results.coverage, fail_under)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..errors import NeuropayError
+from ..errors import NeuropayError, SuiteError, TargetError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -100,7 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except NeuropayError as exc:
             # Reported when the suite's first fixture asks for the settings (pytest.exit here
             # would stop runs of unrelated tests that merely have the plugin installed).
-            state.error = str(exc)
+            state.error = exc
             run = None
     hypothesis_seed = config.getoption("--hypothesis-seed", None)
     if run is not None and run.seed is None:
@@ -166,17 +166,21 @@ def run_settings(config: pytest.Config) -> RunSettings:
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:
         state = config.stash.get(RESULTS_KEY, None)
-        fail_run(config, (state.error if state else None) or "the run's options are not valid")
+        error = state.error if state else None
+        fail_run(config, error or UsageError("the run's options are not valid"))
     assert settings is not None
     return settings
 
 
-def fail_run(config: pytest.Config, reason: str) -> None:
-    """Stop the run as "could not test" with ``reason`` (the CLI prints it as one line)."""
+def fail_run(config: pytest.Config, error: NeuropayError | str) -> None:
+    """Stop the run as "could not test" with ``error``, kept typed in the run's state for the
+    CLI (which raises it: one line, its exit code); a bare reason is a :class:`TargetError`."""
+    if isinstance(error, str):
+        error = TargetError(error)
     state = config.stash.get(RESULTS_KEY, None)
     if state is not None:
-        state.error = reason
-    pytest.exit(reason, returncode=2)
+        state.error = error
+    pytest.exit(str(error), returncode=error.exit_code)
 
 
 ACTIVE_PROFILE = "dev"
@@ -255,7 +259,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 secrets=state.recorder.secrets if state.recorder else None,
             )
         except OSError as exc:
-            state.error = f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
+            state.error = SuiteError(
+                f"cannot write the reports to {report_dir}: {exc.strerror or exc}"
+            )
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 

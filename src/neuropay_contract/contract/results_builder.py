@@ -12,6 +12,7 @@ import pytest
 
 from .. import __version__
 from ..coverage import Seen, build_coverage
+from ..errors import NeuropayError
 from ..lifecycle import cells as matrix_cells
 from ..results import (
     NOT_IMPLEMENTED,
@@ -43,7 +44,8 @@ class RunState:
     checks: list[CheckResult] = field(default_factory=list)
     recorder: Recorder | None = None
     target: RunTarget | None = None
-    error: str | None = None
+    # Why the run could not test, typed (its exit code travels with it to the CLI's edge).
+    error: NeuropayError | None = None
     not_implemented: list[str] = field(default_factory=list)  # found by the preflight
     subset: list[str] | None = None  # --operations: the operations certified
     unavailable: dict[str, str] = field(default_factory=dict)  # operation -> why not called
@@ -332,7 +334,7 @@ def build_results(state: RunState, settings: RunSettings) -> RunResults:
         checks=checks,
         operations=operations,
         lifecycle=lifecycle,
-        error=state.error,
+        error=str(state.error) if state.error is not None else None,
         root_causes=root_causes,
         not_implemented=not_implemented,
         operations_tested=state.subset,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from ..errors import UsageError
 from ..spec import ApiSpec
 from .client import (
     NOT_IMPLEMENTED,
@@ -60,7 +61,7 @@ def _with_target(config: pytest.Config, state: RunState, target: RunTarget) -> I
     state.target = target
     problem = target.key_problem()
     if problem:
-        fail_run(config, problem)
+        fail_run(config, UsageError(problem))
     _preflight(config, target, state.recorder)
     if not run_settings(config).differential:
         yield target
@@ -124,7 +125,7 @@ def _subset(config: pytest.Config, spec: ApiSpec) -> list[str] | None:
     settings = run_settings(config)
     problem = settings.operations_problem(spec)
     if problem:
-        fail_run(config, problem)
+        fail_run(config, UsageError(problem))
     if settings.operations is None:
         return None
     return [op for op in spec.operations if op in settings.operations]

@@ -24,16 +24,18 @@ from starlette.responses import (
 )
 from starlette.routing import Match, Route, request_response
 
+from ..envelope import error_answer
 from ..errors import NeuropayError
-from ..spec import ApiSpec, Operation, load_spec
+from ..spec import KEY_INVALID, KEY_MISSING, ApiSpec, Operation, load_spec
 from ..wellformed import (
     NotIJson,
     NotJson,
+    RepeatedHeader,
     json_pointer,
+    media_fault,
     parse_json,
-    read_authorization,
-    request_coding_ok,
-    request_media_ok,
+    read_credential,
+    single_header,
 )
 from .hosted import HostedPages
 from .jsoncodec import FastJSONResponse
@@ -50,20 +52,13 @@ KEY_REFRESH_S = 1.0
 BODY_TIMEOUT_S = 10.0  # longest pause allowed while a request body arrives
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
-    # A message or param quoting unencodable input (a lone surrogate) is still sent, escaped.
-    detail = error.body()["error"]
-    body = {
-        "error": {
-            name: value.encode("utf-8", "backslashreplace").decode() if value else value
-            for name, value in (
-                ("code", detail["code"]),
-                ("message", detail["message"]),
-                ("param", detail["param"]),
-            )
-        }
-    }
-    return FastJSONResponse(body, status_code=error.http, headers=headers)
+def error_response(error: ApiError, allow: str | None = None, close: bool = False) -> Response:
+    """Any refusal of the server in the envelope (:func:`..envelope.error_answer`: the 401's
+    challenge, the 405's ``Allow``)."""
+    answer = error_answer(
+        error.http, error.code, error.message, error.param, allow=allow, close=close
+    )
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 class BodyStalled(ApiError):
@@ -145,23 +140,27 @@ class ApiHandler:
     def base_url(self, request: Request) -> str:
         return self.public_url or listening_url(request)
 
+    def refuse(self, step: str, message: str, which: int = 0, param: str | None = None) -> ApiError:
+        """The refusal of the x-precedence step ``step``, with the http and code the spec gives
+        it (:meth:`ApiSpec.refusal`)."""
+        answer = self.spec.refusal(step, which, param)
+        return ApiError(answer.http, answer.code, message, answer.param)
+
     def authenticate(self, request: Request, base_url: str) -> Caller:
-        headers = request.headers.getlist("authorization")
-        if len(headers) > 1:  # not a list header (RFC 9110 11.6.2): no credential is picked
-            raise ApiError(401, "invalid_api_key", "Send one Authorization header, not several.")
-        credential = read_authorization(request.headers.get("authorization"))
+        credential = read_credential(request.headers.getlist("authorization"))
         if credential.state == "missing":
-            raise ApiError(
-                401, "missing_api_key", "Send your API key as Authorization: Bearer <key>."
+            raise self.refuse(
+                "api_key", "Send your API key as Authorization: Bearer <key>.", KEY_MISSING
             )
+        if credential.repeated:  # not a list header (RFC 9110 11.6.2): no credential is picked
+            raise self.refuse("api_key", "Send one Authorization header, not several.", KEY_INVALID)
         if credential.key is None:
-            raise ApiError(
-                401, "invalid_api_key", "Use the Bearer scheme: Authorization: Bearer <key>."
+            raise self.refuse(
+                "api_key", "Use the Bearer scheme: Authorization: Bearer <key>.", KEY_INVALID
             )
-        presented = credential.key
-        key = self.keys.find(presented)
+        key = self.keys.find(credential.key)
         if key is None:
-            raise ApiError(401, "invalid_api_key", "The API key is not valid.")
+            raise self.refuse("api_key", "The API key is not valid.", KEY_INVALID)
         return Caller(key.merchant, key.mode, key.key_hash, base_url)
 
     async def refresh_keys(self) -> None:
@@ -176,10 +175,8 @@ class ApiHandler:
     # -- the generic rules, each a step of x-precedence ---------------------------------------
     def check_method(self, pending: _Pending) -> None:
         if pending.request.scope["method"] != pending.op.method:
-            raise ApiError(
-                405,
-                "method_not_allowed",
-                f"{pending.request.url.path} only takes {pending.op.method}.",
+            raise self.refuse(
+                "method", f"{pending.request.url.path} only takes {pending.op.method}."
             )
 
     async def check_api_key(self, pending: _Pending) -> None:
@@ -190,9 +187,7 @@ class ApiHandler:
         request.scope.setdefault("state", {})["caller"] = pending.caller
 
     async def check_body_size(self, pending: _Pending) -> None:
-        too_large = ApiError(
-            413, "payload_too_large", f"The body is larger than {self.max_body} bytes."
-        )
+        too_large = self.refuse("body_size", f"The body is larger than {self.max_body} bytes.")
         length = pending.request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise too_large
@@ -231,30 +226,26 @@ class ApiHandler:
     def check_media_type(self, pending: _Pending) -> None:
         """``application/json`` in any case, with any parameters but a charset other than
         UTF-8; no Content-Type, other types and ``application/*+json`` are refused."""
-        header = pending.request.headers.get("content-type", "")
-        if not request_media_ok(header):
-            raise ApiError(
-                415,
-                "unsupported_media_type",
+        headers = pending.request.headers
+        media = media_fault(headers.get("content-type"), headers.get("content-encoding"))
+        if media == "type":
+            header = headers.get("content-type", "")
+            raise self.refuse(
+                "media_type",
                 f"Send the body as application/json (UTF-8), not {header or 'no Content-Type'}.",
             )
-        # Bodies are not decompressed: a coded body is a media type the server does not take
-        # (RFC 7694 3), whether or not the bytes happen to be JSON.
-        coding = pending.request.headers.get("content-encoding", "")
-        if not request_coding_ok(coding):
-            raise ApiError(
-                415,
-                "unsupported_media_type",
+        if media == "coding":
+            coding = headers.get("content-encoding", "")
+            raise self.refuse(
+                "media_type",
                 f"Send the body uncompressed: Content-Encoding {coding[:40]!r} is not supported.",
             )
 
     def check_test_mode_only(self, pending: _Pending) -> None:
         assert pending.caller is not None  # x-precedence puts api_key first
-        test_mode = self.service.test_mode
         if pending.op.test_only and pending.caller.mode != "test":
-            http, code = test_mode.live_key_answer
-            raise ApiError(
-                http, code, f"{pending.op.operation_id} is a test helper: use a test key."
+            raise self.refuse(
+                "test_mode_only", f"{pending.op.operation_id} is a test helper: use a test key."
             )
 
     def check_json(self, pending: _Pending) -> None:
@@ -264,20 +255,16 @@ class ApiHandler:
             parsed = parse_json(raw, self.max_depth)
         except NotJson as exc:
             if exc.pointer is not None:
-                raise ApiError(400, "invalid_json", f"{exc}.", exc.pointer) from None
+                raise self.refuse("json", f"{exc}.", param=exc.pointer) from None
             detail = f" ({exc})" if isinstance(exc, NotIJson) else ""
-            raise ApiError(
-                400, "invalid_json", f"The body is not valid UTF-8 JSON{detail}."
-            ) from None
+            raise self.refuse("json", f"The body is not valid UTF-8 JSON{detail}.") from None
         # No request nests more than a few levels; far deeper bodies would only make the
         # recursive steps after parsing (validation, number normalisation) run out of stack.
         pending.body, pending.too_deep = parsed.value, parsed.too_deep
 
     def check_json_depth(self, pending: _Pending) -> None:
         if pending.too_deep:
-            raise ApiError(
-                400, "invalid_json", f"The body nests deeper than {self.max_depth} levels."
-            )
+            raise self.refuse("json_depth", f"The body nests deeper than {self.max_depth} levels.")
 
     def check_schema(self, pending: _Pending) -> None:
         pending.body = self.validate(pending.op, pending.body)
@@ -308,16 +295,15 @@ class ApiHandler:
                 )
                 unknown = [n for n in error.instance if n not in known]
                 path += unknown[:1]
-            raise ApiError(400, "invalid_request", error.message[:500], json_pointer(path))
+            raise self.refuse("schema", error.message[:500], param=json_pointer(path))
         if not isinstance(body, dict):
-            raise ApiError(400, "invalid_request", "The body must be a JSON object.", "")
+            raise self.refuse("schema", "The body must be a JSON object.", param="")
         return body
 
     def idempotency_key(self, request: Request, op: Operation) -> str | None:
         """The request's Idempotency-Key, checked against the operation's own parameter schema;
         None when absent or when the operation does not declare it (then it is ignored)."""
         values = request.headers.getlist(self.idem_header)
-        value = values[0] if values else None
         param = next(
             (
                 p
@@ -326,20 +312,23 @@ class ApiHandler:
             ),
             None,
         )
-        if value is None or param is None:
+        if not values or param is None:
             return None
-        errors = self.spec.validation_errors(self.spec.deref(param.get("schema") or {}), value)
-        if errors or len(values) > 1:  # several keys: none is picked
-            answer = self.spec.idempotency.invalid_key
-            reason = errors[0].message[:200] if errors else f"{len(values)} headers were sent"
-            raise ApiError(
-                answer.http,
-                answer.code,
-                f"{self.idem_header} must be one header of 1 to 255 printable ASCII characters "
-                f"without spaces: {reason}",
-                answer.param,
-            )
-        return value
+        try:
+            value = single_header(values)
+        except RepeatedHeader as exc:  # several keys: none is picked
+            reason = str(exc)
+        else:
+            errors = self.spec.validation_errors(self.spec.deref(param.get("schema") or {}), value)
+            if not errors:
+                return value
+            reason = errors[0].message[:200]
+        raise self.refuse(
+            "idempotency_key",
+            f"{self.idem_header} must be one header of 1 to 255 printable ASCII characters "
+            f"without spaces: {reason}",
+            param=self.spec.idempotency.invalid_key.param,
+        )
 
     async def __call__(self, request: Request) -> Response:
         # The "path" step is the router's: unknown paths never get here.
@@ -450,12 +439,11 @@ def create_app(
         try:
             return await handler(request)
         except ApiError as exc:
-            headers = {"Allow": "POST"} if exc.http == 405 else None
-            if exc.http == 401:
-                headers = {"WWW-Authenticate": 'Bearer realm="neuropay"'}
-            if isinstance(exc, BodyStalled):
-                headers = {"Connection": "close"}  # the rest of the body is not waited for
-            return error_response(exc, headers)
+            op = handler.ops_by_path.get(request.scope["path"])
+            # A stalled body closes the connection: the rest of it is not waited for.
+            return error_response(
+                exc, op.method if op and exc.http == 405 else None, isinstance(exc, BodyStalled)
+            )
         except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing written
             return error_response(
                 ApiError(400, "invalid_request", "The client closed the connection.")
@@ -496,8 +484,8 @@ def create_app(
         if methods:
             allowed = ", ".join(sorted(methods))
             message = f"{request.url.path} only takes {allowed}."
-            return error_response(ApiError(405, "method_not_allowed", message), {"Allow": allowed})
-        return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
+            return error_response(handler.refuse("method", message), allow=allowed)
+        return error_response(handler.refuse("path", f"No such path {request.url.path}."))
 
     async def openapi_yaml(request: Request) -> Response:
         return PlainTextResponse(spec_text, media_type="application/yaml")
@@ -527,10 +515,10 @@ def create_app(
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "GET")
-            error = ApiError(405, "method_not_allowed", f"{request.url.path} only takes {allowed}.")
-            return error_response(error, {"Allow": allowed})
+            error = handler.refuse("method", f"{request.url.path} only takes {allowed}.")
+            return error_response(error, allow=allowed)
         if exc.status_code == 404:
-            return error_response(ApiError(404, "not_found", f"No such path {request.url.path}."))
+            return error_response(handler.refuse("path", f"No such path {request.url.path}."))
         code = "invalid_request" if exc.status_code < 500 else "internal_error"
         return error_response(ApiError(exc.status_code, code, str(exc.detail)))
 

@@ -11,12 +11,13 @@ within :data:`HEAD_TIMEOUT_S` is closed.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from ..envelope import error_answer
 
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 10.0
@@ -31,18 +32,6 @@ def body_buffered(scope: Any) -> bool:
     protocol knows; under another server the app times its reads as usual)."""
     probe = (scope.get("extensions") or {}).get(BODY_BUFFERED)
     return probe is not None and bool(probe())
-
-
-def envelope_bytes(status: int, reason: str, code: str, message: str) -> bytes:
-    """A complete HTTP/1.1 answer with the error envelope, closing the connection."""
-    body = json.dumps({"error": {"code": code, "message": message, "param": None}}).encode()
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\n"
-        "content-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    )
-    return head.encode("ascii") + body
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -188,7 +177,8 @@ class SandboxProtocol(HttpToolsProtocol):
     def _refuse(self, message: str) -> None:
         self._cancel_head_timer()
         if not self.transport.is_closing():
-            self.transport.write(envelope_bytes(400, "Bad Request", "invalid_request", message))
+            answer = error_answer(400, "invalid_request", message, close=True)
+            self.transport.write(answer.http11())
             self.transport.close()
 
     # The wait for a head is timed lazily: one timer per connection, which on firing checks

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+# The envelope of every answer other than 2xx has one home, with its builder.
+from ..envelope import ErrorDetail as ErrorDetail
+from ..envelope import ErrorEnvelope as ErrorEnvelope
+
 
 class RefundRecord(TypedDict):
     """One refund of a checkout (the ``refund`` effect of ``x-lifecycle``)."""
@@ -71,17 +75,3 @@ class CustomerRecord(TypedDict):
     default_card_id: str | None
     deleted: bool
     created: str
-
-
-class ErrorDetail(TypedDict):
-    """What went wrong: the spec's error code, a message for people, the offending field."""
-
-    code: str
-    message: str
-    param: str | None
-
-
-class ErrorEnvelope(TypedDict):
-    """The body of every answer other than 2xx."""
-
-    error: ErrorDetail

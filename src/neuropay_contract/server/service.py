@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..envelope import error_envelope
 from ..errors import SpecError
 from ..lifecycle import (
     Answer,
@@ -37,7 +38,7 @@ class ApiError(Exception):
         self.param = param
 
     def body(self) -> ErrorEnvelope:
-        return {"error": {"code": self.code, "message": self.message, "param": self.param}}
+        return error_envelope(self.code, self.message, self.param)
 
 
 @dataclass(frozen=True)

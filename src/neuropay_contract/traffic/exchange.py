@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from ..documents import DocumentError, TooDeepError, parse_json, read_text
 from ..errors import NeuropayError
 from ..reports.writer import KEY_PATTERN
 from ..spec import DEFAULT_KEY_PREFIXES
-from ..wellformed import key_mode, read_authorization
+from ..wellformed import key_mode, read_authorization, read_credential
 
 # Headers whose value is a credential: kept only as "<key N>" labels.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -39,9 +39,16 @@ class KeyLabels:
         self._labels: dict[str, str] = {}
         self.prefixes = dict(prefixes or DEFAULT_KEY_PREFIXES)
 
-    def classify(self, authorization: str | None) -> tuple[str, str | None, str | None]:
-        """(auth state ``bearer|missing|malformed``, key label, key mode) of a header value."""
-        credential = read_authorization(authorization)
+    def classify(
+        self, authorization: str | Sequence[str] | None
+    ) -> tuple[str, str | None, str | None]:
+        """(auth state ``bearer|missing|malformed``, key label, key mode) of the request's
+        Authorization header: one value, or every line's (several are ``malformed``, as
+        :func:`..wellformed.read_credential` reads them)."""
+        if authorization is None or isinstance(authorization, str):
+            credential = read_authorization(authorization)
+        else:
+            credential = read_credential(authorization)
         if credential.key is None:
             return credential.state, None, None
         key = credential.key
@@ -59,6 +66,9 @@ class Exchange:
     method: str
     url: str
     request_headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    # Each request header sent on more than one line, with its lines' values (request_headers
+    # joins them): a header that takes one value is refused when repeated.
+    repeated_headers: dict[str, list[str]] = field(default_factory=dict)
     request_body: bytes = b""
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
@@ -75,6 +85,13 @@ class Exchange:
     # Another request on the same object was in flight at the same time: the order in which the
     # server applied them is unknown, so only order-free rules judge this exchange.
     overlapped: bool = False
+
+    def request_values(self, name: str) -> list[str]:
+        """The values of the request header ``name`` (lower-case), one per line it was sent on."""
+        if name in self.repeated_headers:
+            return list(self.repeated_headers[name])
+        value = self.request_headers.get(name)
+        return [] if value is None else [value]
 
     @property
     def path(self) -> str:
@@ -99,6 +116,7 @@ class Exchange:
             "key_mode": self.key_mode,
             "request": {
                 "headers": self.request_headers,
+                **({"repeated_headers": self.repeated_headers} if self.repeated_headers else {}),
                 **_body_record(self.request_body),
                 "truncated": self.request_truncated,
             },
@@ -130,9 +148,8 @@ def _record_body(part: Mapping[str, Any]) -> bytes:
     return str(part.get("body") or "").encode("utf-8")
 
 
-def clean_headers(pairs: Iterable[tuple[str, str]], labels: str | None = None) -> dict[str, str]:
-    """Lower-case header names, repeated headers joined, credentials replaced by their label."""
-    headers: dict[str, str] = {}
+def _cleaned(pairs: Iterable[tuple[str, str]], labels: str | None) -> Iterator[tuple[str, str]]:
+    """Lower-case header names, credentials replaced by their label, key-shaped text redacted."""
     for name, value in pairs:
         name = name.lower()
         if name.startswith(":"):  # HTTP/2 pseudo-headers in HAR files
@@ -141,8 +158,25 @@ def clean_headers(pairs: Iterable[tuple[str, str]], labels: str | None = None) -
             value = f"Bearer <{labels}>" if labels and name == "authorization" else "<redacted>"
         else:
             value = redact_text(value)
+        yield name, value
+
+
+def clean_headers(pairs: Iterable[tuple[str, str]], labels: str | None = None) -> dict[str, str]:
+    """Lower-case header names, repeated headers joined, credentials replaced by their label."""
+    headers: dict[str, str] = {}
+    for name, value in _cleaned(pairs, labels):
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
+
+
+def repeated_headers(
+    pairs: Iterable[tuple[str, str]], labels: str | None = None
+) -> dict[str, list[str]]:
+    """The headers sent on more than one line, each with its lines' cleaned values."""
+    lines: dict[str, list[str]] = {}
+    for name, value in _cleaned(pairs, labels):
+        lines.setdefault(name, []).append(value)
+    return {name: values for name, values in lines.items() if len(values) > 1}
 
 
 def exchange_from_record(raw: Mapping[str, Any], index: int) -> Exchange:
@@ -153,6 +187,10 @@ def exchange_from_record(raw: Mapping[str, Any], index: int) -> Exchange:
         method=str(raw["method"]).upper(),
         url=str(raw["url"]),
         request_headers={str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()},
+        repeated_headers={
+            str(k).lower(): [str(v) for v in values]
+            for k, values in (request.get("repeated_headers") or {}).items()
+        },
         request_body=_record_body(request),
         request_truncated=bool(request.get("truncated")),
         status=int(response["status"]) if response else None,
@@ -176,8 +214,7 @@ def exchange_from_har(entry: Mapping[str, Any], index: int, labels: KeyLabels) -
     request = entry["request"]
     response = entry.get("response") or {}
     pairs = [(str(h["name"]), str(h["value"])) for h in request.get("headers") or []]
-    authorization = next((v for n, v in pairs if n.lower() == "authorization"), None)
-    auth, label, mode = labels.classify(authorization)
+    auth, label, mode = labels.classify([v for n, v in pairs if n.lower() == "authorization"])
     post = request.get("postData") or {}
     content = response.get("content") or {}
     text = content.get("text") or ""
@@ -190,6 +227,7 @@ def exchange_from_har(entry: Mapping[str, Any], index: int, labels: KeyLabels) -
         method=str(request["method"]).upper(),
         url=redact_text(str(request["url"])),
         request_headers=clean_headers(pairs, label),
+        repeated_headers=repeated_headers(pairs, label),
         request_body=str(post.get("text") or "").encode("utf-8"),
         status=status or None,  # HAR writes 0 for a request that got no answer
         response_headers=clean_headers(

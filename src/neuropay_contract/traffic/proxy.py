@@ -7,18 +7,26 @@ import json
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
-from typing import IO, Any
+from typing import IO
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
+from ..envelope import ErrorAnswer, error_answer
 from ..untrusted import visible
 from ..wellformed import utc_timestamp
 from .checker import TrafficChecker
-from .exchange import Exchange, KeyLabels, clean_headers, object_of, redact_text
+from .exchange import (
+    Exchange,
+    KeyLabels,
+    clean_headers,
+    object_of,
+    redact_text,
+    repeated_headers,
+)
 from .findings import Finding
 
 # Per-hop headers (RFC 9110 7.6.1) are the proxy's own; every other header passes unchanged.
@@ -141,8 +149,9 @@ class ValidatingProxy:
             if kept.truncated:
                 break
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-        authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
-        auth, label, mode = self.labels.classify(authorization)
+        auth, label, mode = self.labels.classify(
+            [v for k, v in pairs if k.lower() == "authorization"]
+        )
         query = request.url.query
         path = request.url.path + (f"?{query}" if query else "")
         exchange = Exchange(
@@ -150,6 +159,7 @@ class ValidatingProxy:
             method=request.method,
             url=self.target + path,
             request_headers=clean_headers(pairs, label),
+            repeated_headers=repeated_headers(pairs, label),
             request_body=kept.bytes(),
             request_truncated=kept.truncated,
             started=stamp,
@@ -196,14 +206,13 @@ class ValidatingProxy:
         if self.enforce:
             refusal = self._refusal(exchange)
             if refusal is not None:
-                status, envelope = refusal
-                exchange.status = status
-                exchange.response_headers = {"content-type": "application/json"}
-                exchange.response_body = json.dumps(envelope).encode()
+                exchange.status = refusal.status
+                exchange.response_headers = dict(refusal.headers)
+                exchange.response_body = refusal.body
                 exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                 exchange.answered_by_proxy = True
                 self._complete(exchange)
-                return JSONResponse(envelope, status_code=status)
+                return _answer(refusal)
 
         async def rest() -> AsyncIterator[bytes]:
             for chunk in read:
@@ -226,16 +235,8 @@ class ValidatingProxy:
             exchange.error = f"{type(exc).__name__}: {exc}"[:300]
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             self._complete(exchange)
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "internal_error",
-                        "message": f"neuropay proxy: the target did not answer ({exchange.error})",
-                        "param": None,
-                    }
-                },
-                status_code=502,
-            )
+            message = f"neuropay proxy: the target did not answer ({exchange.error})"
+            return _answer(error_answer(502, "internal_error", message))
         problem = unrelayable(upstream.status_code, upstream.headers.raw)
         if problem is not None:
             # Relaying it would end the client's connection without an answer (uvicorn refuses
@@ -244,17 +245,8 @@ class ValidatingProxy:
             exchange.error = f"its answer is not valid HTTP: {problem}"
             exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             self._complete(exchange)
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "internal_error",
-                        "message": f"neuropay proxy: the target's answer is not valid HTTP "
-                        f"({problem})",
-                        "param": None,
-                    }
-                },
-                status_code=502,
-            )
+            message = f"neuropay proxy: the target's answer is not valid HTTP ({problem})"
+            return _answer(error_answer(502, "internal_error", message))
         # The raw bytes, relayed as they came: a header value outside latin-1 is the target's
         # business (and a finding), not a reason to fail the exchange.
         out_headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP_BYTES]
@@ -302,7 +294,7 @@ class ValidatingProxy:
         response.raw_headers = out_headers
         return response
 
-    def _refusal(self, exchange: Exchange) -> tuple[int, dict[str, Any]] | None:
+    def _refusal(self, exchange: Exchange) -> ErrorAnswer | None:
         """The spec's answer to a request it refuses (enforce mode), or None to forward it."""
         if exchange.declared_expectation() is not None:
             return None  # a negative test: the server's own refusal is what it tests
@@ -313,13 +305,13 @@ class ValidatingProxy:
         first = min(checked.expectations, key=lambda e: order.get(e.step, len(order)))
         finding = next((f for f in checked.findings if f.side == "client"), None)
         message = finding.message if finding is not None else "the spec refuses this request"
-        return first.http, {
-            "error": {
-                "code": first.code or "invalid_request",
-                "message": f"neuropay proxy (enforce): {redact_text(message)}",
-                "param": None,
-            }
-        }
+        allowed = self.checker.validator.allowed_methods(exchange) if first.step == "method" else ()
+        return error_answer(
+            first.http,
+            first.code or "invalid_request",
+            f"neuropay proxy (enforce): {redact_text(message)}",
+            allow=", ".join(allowed) or None,
+        )
 
     def _complete(self, exchange: Exchange) -> list[Finding]:
         self._leave(exchange)
@@ -351,6 +343,11 @@ class _Whole(Response):
             await super().__call__(scope, receive, send)
         finally:
             self.done()
+
+
+def _answer(refusal: ErrorAnswer) -> Response:
+    """The proxy's own answer, built like the reference server's (one envelope builder)."""
+    return Response(refusal.body, status_code=refusal.status, headers=refusal.headers)
 
 
 def unrelayable(status: int, headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -11,15 +11,16 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ..server.validation import RequestValidator
-from ..spec import ApiSpec, Operation
+from ..spec import KEY_INVALID, KEY_MISSING, ApiSpec, Operation
 from ..untrusted import has_invisible, visible
 from ..wellformed import (
     NotJson,
+    RepeatedHeader,
     is_json_media,
+    media_fault,
     media_type,
     parse_json,
-    request_coding_ok,
-    request_media_ok,
+    single_header,
 )
 from .exchange import Exchange
 from .findings import Expectation, Finding, Side
@@ -133,6 +134,25 @@ class ExchangeValidator:
             self._validators[key] = validator
         return validator.first_error(instance)
 
+    def expect(
+        self, step: str, which: int = 0, server_rule: str = "response.accepted-invalid-request"
+    ) -> Expectation:
+        """The answer the spec gives a request breaking the x-precedence step ``step``: the
+        same lookup (:meth:`ApiSpec.refusal`) the reference server refuses with."""
+        answer = self.spec.refusal(step, which)
+        return Expectation(answer.http, answer.code, server_rule, step)
+
+    def _repeated_rule(self, header: str) -> str:
+        """The suite's rule for a repeated header the server took anyway."""
+        if header.lower() == self.spec.idempotency.header.lower():
+            return "idempotency.repeated-header"
+        return "response.accepted-invalid-request"
+
+    def allowed_methods(self, ex: Exchange) -> list[str]:
+        """The methods the spec gives the exchange's path (none for a path it does not have)."""
+        path = self.spec_path(ex)
+        return sorted(set(self.paths.get(path, []))) if path is not None else []
+
     def spec_path(self, ex: Exchange) -> str | None:
         """The spec's path the exchange is a request to (templates, servers' base paths)."""
         return self.matcher.spec_path(ex.path)
@@ -163,14 +183,14 @@ class ExchangeValidator:
         path = self.spec_path(ex)
         if op is None:
             if path is not None:
-                allowed = ", ".join(sorted(set(self.paths[path])))
+                allowed = ", ".join(self.allowed_methods(ex))
                 c.add(
                     "request.method",
                     "client",
                     f"{ex.method} {ex.path} is not an operation; the spec allows {allowed}",
                     expected=allowed,
                     received=ex.method,
-                    expect=Expectation(405, "method_not_allowed", step="method"),
+                    expect=self.expect("method"),
                 )
                 if self.ours:
                     self._key(c)  # x-precedence orders the method and the key
@@ -180,7 +200,7 @@ class ExchangeValidator:
                     "client",
                     f"{ex.method} {ex.path} is not a path of the spec",
                     received=ex.path,
-                    expect=Expectation(404, "not_found", step="path"),
+                    expect=self.expect("path"),
                 )
             return
         if not self.ours:
@@ -189,16 +209,13 @@ class ExchangeValidator:
         self._key(c)
         helpers = self.spec.test_mode.helpers if self.spec.test_mode else {}
         if ex.key_mode == "live" and op.operation_id in helpers:
-            answer = self.spec.test_mode.live_key_answer if self.spec.test_mode else (403, "")
             c.add(
                 "auth.test-helper-live-key",
                 "client",
                 f"the test helper {op.operation_id} was called with a live key",
                 expected="a test key",
                 received="live key",
-                expect=Expectation(
-                    answer[0], answer[1], "auth.test-helper-live-key", "test_mode_only"
-                ),
+                expect=self.expect("test_mode_only", server_rule="auth.test-helper-live-key"),
             )
         if op.request_schema is None:
             return
@@ -207,22 +224,21 @@ class ExchangeValidator:
                 "request.too-large",
                 "client",
                 f"the body is larger than {self.spec.max_body_bytes} bytes",
-                expect=Expectation(413, "payload_too_large", step="body_size"),
+                expect=self.expect("body_size"),
             )
         media = _media(ex.request_headers)
-        if not request_media_ok(ex.request_headers.get("content-type", "")):
+        coding = ex.request_headers.get("content-encoding", "")
+        fault = media_fault(ex.request_headers.get("content-type", ""), coding)
+        if fault == "type":
             c.add(
                 "request.content-type",
                 "client",
                 f"the body is sent as {media or 'no Content-Type'}, not application/json",
                 expected="application/json",
                 received=media or None,
-                expect=Expectation(415, "unsupported_media_type", step="media_type"),
+                expect=self.expect("media_type"),
             )
-        coding = ex.request_headers.get("content-encoding", "")
-        if not request_coding_ok(coding) and not any(
-            e.step == "media_type" for e in c.expectations
-        ):
+        elif fault == "coding":
             c.add(
                 "request.content-type",
                 "client",
@@ -230,32 +246,48 @@ class ExchangeValidator:
                 "decompressed",
                 expected="no Content-Encoding (or identity)",
                 received=coding[:40],
-                expect=Expectation(415, "unsupported_media_type", step="media_type"),
+                expect=self.expect("media_type"),
             )
         if c.expectations and c.expectations[-1].step in ("body_size", "media_type"):
             return  # a body the server will not read
-        parsed = _parse(ex.request_body, self.max_depth)
-        if parsed is _NOT_PARSED:
+        try:
+            body = parse_json(ex.request_body, self.max_depth)
+        except NotJson:
+            body = None
+        if body is None or body.too_deep:  # x-precedence's json and json_depth steps
             c.add(
                 "request.json",
                 "client",
-                f"the body is not UTF-8 JSON (or nests deeper than {self.max_depth} levels)",
+                "the body is not UTF-8 I-JSON"
+                if body is None
+                else f"the body nests deeper than {self.max_depth} levels",
                 received=ex.request_body[:200].decode("utf-8", "replace"),
-                expect=Expectation(400, "invalid_json", step="json"),
+                expect=self.expect("json" if body is None else "json_depth"),
             )
             return
-        self._judge_body(c, parsed, ours=True)
+        self._judge_body(c, body.value, ours=True)
         for param in op.parameters:
             if param.get("in") != "header" or not isinstance(param.get("schema"), Mapping):
                 continue
-            value = ex.request_headers.get(str(param.get("name", "")).lower())
+            name = str(param.get("name", ""))
+            try:
+                value = single_header(ex.request_values(name.lower()))
+            except RepeatedHeader as exc:  # none is picked: the key's step refuses it
+                c.add(
+                    "request.header",
+                    "client",
+                    f"the {name} header is sent more than once ({exc})",
+                    received=len(ex.request_values(name.lower())),
+                    expect=self.expect("idempotency_key", server_rule=self._repeated_rule(name)),
+                )
+                continue
             if value is None:
                 if param.get("required"):
                     c.add(
                         "request.header",
                         "client",
-                        f"the required header {param['name']} is missing",
-                        expect=Expectation(400, "invalid_request", step="idempotency_key"),
+                        f"the required header {name} is missing",
+                        expect=self.expect("idempotency_key"),
                     )
                 continue
             bad = self._first_error(param["schema"], value)
@@ -263,9 +295,9 @@ class ExchangeValidator:
                 c.add(
                     "request.header",
                     "client",
-                    f"the {param['name']} header breaks its schema: {bad.message[:200]}",
+                    f"the {name} header breaks its schema: {bad.message[:200]}",
                     received=value[:300],
-                    expect=Expectation(400, "invalid_request", step="idempotency_key"),
+                    expect=self.expect("idempotency_key"),
                 )
 
     def _judge_body(self, c: Checked, parsed: Any, ours: bool) -> None:
@@ -289,7 +321,7 @@ class ExchangeValidator:
             expected=error.schema if isinstance(error.schema, dict) else None,
             received=error.instance,
             object_id=_object_id(parsed),
-            expect=Expectation(400, "invalid_request", step="schema"),
+            expect=self.expect("schema"),
         )
 
     def _schema_only_request(self, c: Checked) -> None:
@@ -308,21 +340,26 @@ class ExchangeValidator:
 
     def _key(self, c: Checked) -> None:
         ex = c.exchange
-        if not self.secured or ex.auth == "bearer":
+        lines = len(ex.request_values("authorization"))
+        if not self.secured or (ex.auth == "bearer" and lines < 2):
             return
+        if lines > 1:  # none is picked (wellformed.read_credential), whatever they hold
+            message, rule = f"{lines} Authorization headers were sent", "auth.repeated-header"
+        else:
+            message = (
+                "no API key sent as Authorization: Bearer <key>"
+                if ex.auth == "missing"
+                else "the Authorization header is not a Bearer key of a known mode"
+            )
+            rule = f"auth.{ex.auth}-key"
         c.add(
             "request.auth",
             "client",
-            "no API key sent as Authorization: Bearer <key>"
-            if ex.auth == "missing"
-            else "the Authorization header is not a Bearer key of a known mode",
+            message,
             expected="Authorization: Bearer sk_test_… or sk_live_…",
             received=ex.auth,
-            expect=Expectation(
-                401,
-                "missing_api_key" if ex.auth == "missing" else "invalid_api_key",
-                f"auth.{ex.auth}-key",
-                "api_key",
+            expect=self.expect(
+                "api_key", KEY_MISSING if ex.auth == "missing" else KEY_INVALID, rule
             ),
         )
 
