@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._resources import checkout_root
+from ._timing import compile_package
 from .large_spec import build_large_spec, count_operations, write_large_spec
 from .public_specs import SPECS, fetch_or_explain
 
@@ -132,6 +133,7 @@ def main() -> int:
     if not spectral.exists() or not ruleset.exists():
         print(f"bench-lint: {spectral} or {ruleset} not found (run make setup from a checkout)")
         return 2
+    compile_package()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         if len(sys.argv) > 1:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._resources import checkout_root
-from ._timing import run_timed
+from ._timing import compile_package, run_timed
 from .large_spec import build_large_spec, count_operations, write_large_spec
 from .public_specs import SPECS, fetch_or_explain
 
@@ -190,6 +190,7 @@ def main() -> int:
     if not theirs_cli.exists():
         print(f"bench-postman: {theirs_cli} not found (run make setup)")
         return 2
+    compile_package()
     newman_specs: list[Path] = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
