@@ -3,6 +3,7 @@ lines, and depth or alias bombs refused by every reader with exit 2 and one line
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -166,3 +167,19 @@ def test_alias_bombs_of_scalars_are_counted() -> None:
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
     with pytest.raises(DocumentError, match="YAML aliases"):
         parse_document("\n".join(lines), "doc")
+
+
+def test_a_tree_built_with_the_collector_paused_is_not_walked_at_once_afterwards() -> None:
+    """Leaving gc_paused moves the new objects to the oldest generation unscanned: re-enabling
+    the collector as is would walk all of them at the next allocation (a third of loading
+    Stripe's YAML), and nothing stays frozen."""
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with documents.gc_paused():
+        assert not gc.isenabled()
+        tree = [{"type": "string", "n": [i]} for i in range(50_000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    # straight to the oldest generation; without the move a young collection walks the whole
+    # tree first and leaves it in the middle one
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(tree[0]) in oldest and id(tree[-1]["n"]) in oldest
+    assert len(tree) == 50_000

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import compileall
 import statistics
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
+
+
+def compile_package() -> None:
+    """Byte-compile neuropay_contract, as installing a wheel does: an editable install run with
+    PYTHONDONTWRITEBYTECODE would otherwise compile every module on each timed run (0.1 s)."""
+    compileall.compile_dir(Path(__file__).resolve().parents[1], quiet=1)
 
 
 def run_timed(command: Sequence[str], repeat: int = 3) -> tuple[float, int]:

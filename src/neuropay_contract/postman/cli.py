@@ -62,14 +62,18 @@ def convert_command(spec: Path, out: Path, tests: bool) -> int:
     servers (collection variables baseUrl, baseUrl2, ... and one empty variable per credential),
     saved example responses and descriptions."""
     from ..documents import gc_paused
-    from ..linting.validator import STRUCTURE_ERRORS, structure_error
     from .convert import convert
 
     loaded = load_spec(spec)
     try:
         with gc_paused():  # a large collection is a tree of small dicts: see gc_paused
             collection = convert(loaded, tests=tests)
-    except STRUCTURE_ERRORS:
+    except Exception as exc:
+        # the validator (the linting package, a tenth of a second to import) only when it fails
+        from ..linting.validator import STRUCTURE_ERRORS, structure_error
+
+        if not isinstance(exc, STRUCTURE_ERRORS):
+            raise
         raise structure_error(loaded.document, str(spec)) from None
     import orjson  # the C encoder with indentation: json.dumps(indent=2) is pure Python, slow
 
