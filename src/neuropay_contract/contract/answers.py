@@ -268,7 +268,12 @@ class Normalisation:
         )
         for name in sorted(names - _TRANSPORT):
             t_value, r_value = target.headers.get(name), reference.headers.get(name)
-            if name == "content-type":  # the spec names media types, parameters are free
+            if name == "content-type" and JSON_MEDIA_TYPE not in (
+                _media_type(t_value),
+                _media_type(r_value),
+            ):
+                # pages and documents: the spec names their media type, parameters are free
+                # (http.answer-media-type decides only the API's JSON answers: no parameter)
                 t_value = _media_type(t_value)
                 r_value = _media_type(r_value)
             part = free_headers.get(name)
@@ -281,6 +286,8 @@ class Normalisation:
                 differences.append(Difference("header", name, t_value, r_value))
         return differences
 
+
+JSON_MEDIA_TYPE = "application/json"
 
 # Framing of the message, not its meaning: the spec may name them (limits on request bodies) but
 # two equal answers can be framed otherwise.

@@ -75,6 +75,9 @@ class Exchange:
     # header lines sent again after ``headers`` (a name already sent included): the suite's
     # probes of repeated Authorization or Idempotency-Key headers
     also: tuple[tuple[str, str], ...] = ()
+    # the whole message as sent over a raw socket (contract/rawhttp.py: requests no HTTP client
+    # sends, to see how the HTTP layer refuses them); replayed as bytes
+    raw: bytes | None = None
 
 
 @dataclass
@@ -107,6 +110,9 @@ def rewrite(
             value = value.replace(old, new)
         return pairing.map_text(value)
 
+    if exchange.raw is not None:
+        message = text(exchange.raw.decode("latin-1")).encode("latin-1", "replace")
+        return replace(exchange, raw=message, answer=None)
     headers: dict[str, str] = {}
     for name, value in exchange.headers.items():
         if name.lower() in _HOP:
@@ -133,6 +139,15 @@ def rewrite(
 
 
 def send(http: httpx.Client, base_url: str, exchange: Exchange) -> Answer | None:
+    if exchange.raw is not None:
+        from .rawhttp import exchange as raw_exchange
+
+        timeout = http.timeout.read or 10.0
+        try:
+            got = raw_exchange(base_url, exchange.raw, timeout, None)
+        except OSError:
+            return None
+        return None if got.status is None else Answer(got.status, got.headers, got.body)
     payload: Any = exchange.body
     if exchange.chunked and payload is not None:
         payload = iter([payload])

@@ -74,9 +74,30 @@ def exchange(base_url: str, raw: bytes, timeout: float, recorder: Recorder | Non
     if parts.scheme != "http":
         raise ValueError("raw exchanges are sent over plain TCP: the target must be http://")
     port = parts.port or 80
+    observer = recorder.observer if recorder is not None else None
+    if observer is not None:
+        observer.begin()
+    try:
+        answer, started = _send(parts.hostname or "127.0.0.1", port, raw, timeout)
+    except OSError:
+        if observer is not None:
+            observer.end(None)
+        raise
+    if recorder is not None:
+        _record(recorder, base_url, raw, answer, started)
+    if observer is not None:
+        from .answers import Answer
+        from .differential import Exchange
+
+        seen = None if answer.status is None else Answer(answer.status, answer.headers, answer.body)
+        observer.end(Exchange("RAW", "", {}, None, None, seen, raw=raw))
+    return answer
+
+
+def _send(host: str, port: int, raw: bytes, timeout: float) -> tuple[RawAnswer, float]:
     started = time.perf_counter()
     received = bytearray()
-    with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(raw)
         deadline = time.monotonic() + timeout
         while len(received) < MAX_ANSWER_BYTES and time.monotonic() < deadline:
@@ -91,24 +112,29 @@ def exchange(base_url: str, raw: bytes, timeout: float, recorder: Recorder | Non
             received += chunk
             if _complete(bytes(received)):
                 break
-    answer = parse_answer(bytes(received))
-    if recorder is not None:
-        recorder.record(
-            Step(
-                method="RAW",
-                url=base_url,
-                request_body=raw.decode("latin-1")[:2000],
-                status=answer.status,
-                response_headers={
-                    k: v for k, v in answer.headers.items() if k in ("content-type", "connection")
-                },
-                response_body=answer.json()
-                if answer.json() is not None
-                else answer.body.decode("utf-8", "replace")[:2000],
-                elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+    return parse_answer(bytes(received)), started
+
+
+def _record(
+    recorder: Recorder, base_url: str, raw: bytes, answer: RawAnswer, started: float
+) -> None:
+    """The exchange as a step (its request as text), so a failure shows what was sent."""
+    parsed = answer.json()
+    recorder.record(
+        Step(
+            method="RAW",
+            url=base_url,
+            request_body=raw.decode("latin-1")[:2000],
+            status=answer.status,
+            response_headers={
+                k: v for k, v in answer.headers.items() if k in ("content-type", "connection")
+            },
+            response_body=parsed
+            if parsed is not None
+            else answer.body.decode("utf-8", "replace")[:2000],
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-    return answer
+    )
 
 
 def _complete(data: bytes) -> bool:
