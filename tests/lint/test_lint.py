@@ -250,8 +250,29 @@ def test_every_extension_of_the_spec_has_a_shipped_schema() -> None:
             "#/x-precedence/2",
             "is HTTP 401 in x-error-codes, not 403",
         ),
+        (
+            [{"op": "replace", "path": "/x-idempotency/conflict/http", "value": 422}],
+            "#/x-idempotency/conflict",
+            "disagrees with x-precedence's idempotency step",
+        ),
+        (
+            [{"op": "replace", "path": "/x-test-mode/live_key_answer/code", "value": "not_found"}],
+            "#/x-test-mode/live_key_answer",
+            "disagrees with x-precedence's test_mode_only step",
+        ),
+        (
+            [{"op": "replace", "path": "/x-idempotency/invalid_key/http", "value": 409}],
+            "#/x-idempotency/invalid_key",
+            "disagrees with x-precedence's idempotency_key step",
+        ),
     ],
-    ids=["order-cannot-run", "http-disagrees"],
+    ids=[
+        "order-cannot-run",
+        "http-disagrees",
+        "conflict-restated-otherwise",
+        "live-key-answer-restated-otherwise",
+        "invalid-key-restated-otherwise",
+    ],
 )
 def test_precedence_is_checked_beyond_its_schema(
     tmp_path: Path, patch: list[dict[str, Any]], pointer: str, words: str

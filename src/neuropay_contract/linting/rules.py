@@ -398,7 +398,10 @@ def additional_properties(spec: ApiSpec) -> Iterator[Finding]:
             )
 
 
-@rule("NP011", "the project's x- extensions validate against their shipped JSON Schemas")
+@rule(
+    "NP011",
+    "the project's x- extensions validate against their shipped JSON Schemas and agree",
+)
 def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
     problems = list(extension_problems(spec.document))
     for pointer, message in problems:
@@ -421,6 +424,31 @@ def extension_schemas(spec: ApiSpec) -> Iterator[Finding]:
                     f"#/x-precedence/{index}",
                     f"{step.name}: '{code}' is HTTP {codes[code].http} in x-error-codes, not {step.http}",
                 )
+    yield from _restated_answers(spec.document, {step.name: step for step in steps})
+
+
+# Answers another extension restates for a precedence step: they must say what the step says.
+_RESTATED = (
+    ("x-test-mode", "live_key_answer", "test_mode_only"),
+    ("x-idempotency", "invalid_key", "idempotency_key"),
+    ("x-idempotency", "conflict", "idempotency"),
+)
+
+
+def _restated_answers(document: Mapping[str, Any], steps: Mapping[str, Any]) -> Iterator[Finding]:
+    for extension, field, name in _RESTATED:
+        answer = (document.get(extension) or {}).get(field)
+        step = steps.get(name)
+        if not isinstance(answer, Mapping) or step is None:
+            continue
+        http, code = answer.get("http"), answer.get("code")
+        if http != step.http or (step.codes and code not in step.codes):
+            yield _f(
+                "NP011",
+                f"#/{extension}/{field}",
+                f"{http} {code} disagrees with x-precedence's {name} step "
+                f"({step.http} {', '.join(step.codes)}): one answer, stated twice",
+            )
 
 
 def _decides_value(node: Any) -> str | None:
