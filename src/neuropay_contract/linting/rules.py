@@ -436,8 +436,8 @@ _RESTATED = (
 
 
 def _restated_answers(document: Mapping[str, Any], steps: Mapping[str, Any]) -> Iterator[Finding]:
-    for extension, field, name in _RESTATED:
-        answer = (document.get(extension) or {}).get(field)
+    for extension, member, name in _RESTATED:
+        answer = (document.get(extension) or {}).get(member)
         step = steps.get(name)
         if not isinstance(answer, Mapping) or step is None:
             continue
@@ -445,7 +445,7 @@ def _restated_answers(document: Mapping[str, Any], steps: Mapping[str, Any]) -> 
         if http != step.http or (step.codes and code not in step.codes):
             yield _f(
                 "NP011",
-                f"#/{extension}/{field}",
+                f"#/{extension}/{member}",
                 f"{http} {code} disagrees with x-precedence's {name} step "
                 f"({step.http} {', '.join(step.codes)}): one answer, stated twice",
             )
