@@ -88,7 +88,7 @@ STATEFUL_RULES = ("lifecycle.", "money.", "metadata.", "objects.", "idempotency.
 # without the mechanism fails them all; the fix is one place.
 FAMILIES = {
     "auth.key-parsing": re.compile(
-        r"auth\.([a-z-]+-key|bearer-syntax|key-refusal)$|request\.auth$"
+        r"auth\.([a-z-]+-key|bearer-syntax|separator|repeated-header|key-refusal)$|request\.auth$"
     ),
     "idempotency": re.compile(r"idempotency\."),
     # the HTTP layer's answer to messages it cannot parse (one error handler of the server)
@@ -188,6 +188,8 @@ def _behaviours(failures: list[Failure]) -> set[tuple[Any, ...]]:
     rules: dict[tuple[Any, ...], set[str]] = {}
     pages: dict[tuple[Any, ...], set[str]] = {}
     for failure in failures:
+        if _missing_header(failure) is not None:  # a header cause, whatever the answer said
+            continue
         answer = _error_answer(failure)
         if answer is not None and not _missing(failure):
             rules.setdefault(answer, set()).add(failure.rule)
@@ -232,15 +234,15 @@ def signature(
     crash = _server_error(failure)
     if crash is not None:
         return ("server-error", *crash), []
+    header = _missing_header(failure)
+    if header is not None:  # whatever the answer lacking it said
+        return ("header", header), []
     page = _page(failure)
     if page is not None and ("page", *page) in (behaviours or set()):
         return ("behaviour", "page", *page), []
     answer = _error_answer(failure)
     if answer is not None and answer in (behaviours or set()):
         return ("behaviour", *answer), []
-    header = _missing_header(failure)
-    if header is not None:
-        return ("header", header), []
     family = next((name for name, match in FAMILIES.items() if match.match(failure.rule)), None)
     if family:  # one mechanism (the key parser, the idempotency store) is one fix
         return (family,), []
@@ -445,11 +447,13 @@ def _describe(
         described = next((d for d in _step_descriptions(spec) if d[0] == step), (step, ""))[1]
         s = "s" if len(cause.operations) == 1 else ""
         went = _step_kinds(pairs)
-        done = [f"accept{s} requests that the {step} step refuses"]
+        done = [f"accept{s} requests that the {step} step refuses"] if went["accepted"] else []
         if went["crashed"]:
-            done.append(f"fail{s} with a server error on {went['crashed']} more")
+            done.append(f"fail{s} with a server error on {went['crashed']} it refuses")
         if went["refused"]:
             done.append(f"refuse{s} {went['refused']} valid requests with the step's answer")
+        if went["other"] or not done:
+            done.append(f"answer{s} {went['other']} otherwise than the step says")
         cause.title = clip(
             f"{ops} {', '.join(done[:-1]) + ' and ' + done[-1] if len(done) > 1 else done[0]} "
             f"({len(rules)} rule{'s' if len(rules) > 1 else ''}: {', '.join(rules[:6])})",
@@ -522,7 +526,8 @@ _LOST = re.compile(r"^(\w+) did not win over ")
 # checker's): a precedence failure of a step the target breaks on its own too is that cause.
 STEP_RULES: dict[str, tuple[str, ...]] = {
     "path": ("request.unknown-path",),
-    "method": ("protocol.method-not-allowed", "request.method"),
+    # the 405's Allow header is part of the method step's answer
+    "method": ("protocol.method-not-allowed", "request.method", "protocol.allow-header"),
     "api_key": (
         "auth.missing-key",
         "auth.empty-key",
@@ -547,17 +552,19 @@ STEP_RULES: dict[str, tuple[str, ...]] = {
 def _step_kinds(
     pairs: list[Pair],
 ) -> dict[str, int]:
-    """How the failures of one step's cause went: accepted (2xx), crashed (5xx, or no answer)
-    or a valid request refused."""
-    kinds = {"accepted": 0, "crashed": 0, "refused": 0}
+    """How the failures of one step's cause went: accepted (2xx), crashed (5xx), a valid
+    request refused, or another answer (a wrong ``param``, an answer not recorded)."""
+    kinds = {"accepted": 0, "crashed": 0, "refused": 0, "other": 0}
     for got, wanted in pairs:
         status = int(got[0]) if got else None
         if wanted is not None and 200 <= wanted[0] < 300:
             kinds["refused"] += 1
-        elif status is None or (status >= 500 and status != NOT_SUPPORTED):
+        elif status is not None and 200 <= status < 300:
+            kinds["accepted"] += 1
+        elif status is not None and status >= 500 and status != NOT_SUPPORTED:
             kinds["crashed"] += 1
         else:
-            kinds["accepted"] += 1
+            kinds["other"] += 1
     return kinds
 
 
@@ -708,18 +715,62 @@ def _fold_into_steps(
         return
     for check_id, key in keys.items():
         failure = failures[check_id]
+        answer = _error_answer(failure)
+        got = (
+            {"status": answer[0], "error.code": [answer[1]]}
+            if answer is not None and len(answer) > 1 and isinstance(answer[1], str)
+            else None
+        )
+        wanted = expected_answer(failure.expected)
+        owned = [s for s, rules in STEP_RULES.items() if failure.rule in rules]
         if key[0] == "server-error":
             value: Any = failure.expected
-        elif key[0] == "missing" or not _valid_request(failure):
-            continue
-        else:  # a valid request refused: the refusal it got names the step
-            answer = _error_answer(failure)
-            if answer is None or len(answer) < 2 or not isinstance(answer[1], str):
+        elif key[:2] == ("behaviour", "page"):
+            # a framework page with another status than the step's: the request went past it
+            if answer is None or wanted is None or wanted[0] == answer[0]:
                 continue
-            value = {"status": answer[0], "error.code": [answer[1]]}
+            value = failure.expected
+        elif key[0] == "missing":
+            continue
+        elif _valid_request(failure):  # a valid request refused: its refusal names the step
+            value = got
+        elif key == (failure.rule,):
+            # a rule of the step's own (its 405's Allow header), or the step's own refusal with
+            # another detail than the spec's (its ``param``)
+            same = got is not None and (wanted is None or wanted[0] == got["status"])
+            step = next((s for s in owned if s in steps), None)
+            if step is None and same:
+                step = next((s for s in _steps_answering(got, spec) if s in steps), None)
+            if step is not None:
+                keys[check_id] = ("unenforced", step)
+            continue
+        else:
+            continue
         step = next((s for s in _steps_answering(value, spec) if s in steps), None)
         if step is not None:
             keys[check_id] = ("unenforced", step)
+
+
+def _fold_crashes_into_families(
+    keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]
+) -> None:
+    """A crash met only by the rules of one mechanism (every bad credential crashing the key
+    parser) is that mechanism's fault: it joins the mechanism's cause."""
+    rules: dict[tuple[Hashable, ...], set[str]] = {}
+    for check_id, key in keys.items():
+        if key[0] == "server-error":
+            rules.setdefault(key, set()).add(failures[check_id].rule)
+    for crash, seen in rules.items():
+        names = {
+            next((name for name, match in FAMILIES.items() if match.match(rule)), None)
+            for rule in seen
+        }
+        if len(names) != 1 or None in names:
+            continue
+        family = next(iter(names))
+        for check_id, key in keys.items():
+            if key == crash:
+                keys[check_id] = (str(family),)
 
 
 def _fold_order(keys: dict[str, tuple[Hashable, ...]], spec: ApiSpec | None) -> None:
@@ -815,6 +866,7 @@ def assign_root_causes(
         keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours, silent)
     _fold_precedence(keys, failures, spec)
     _fold_into_steps(keys, failures, spec)
+    _fold_crashes_into_families(keys, failures)
     _fold_split_rules(keys, failures)
     _fold_order(keys, spec)
     for check in explained:
