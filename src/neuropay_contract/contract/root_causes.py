@@ -466,14 +466,11 @@ def _describe(
             f"{counted}."
         )
         also = " (this also settles precedence.order)" if PRECEDENCE_RULE in rules else ""
-        how = (
-            " exactly as the spec states it, before the handler reads the body"
-            if (went["crashed"] or went["refused"])
-            else ""
-        )
-        cause.fix = (
-            f"Enforce the {step} step on {ops}{how}: {_one_line(described, 160) or step}{also}."
-        )
+        how = " before the handler reads the request" if went["crashed"] else ""
+        if went["refused"]:
+            how += ", refusing only what the step refuses"
+        rule_text = _one_line(described, 160).rstrip(".") or step
+        cause.fix = f"Enforce the {step} step on {ops}{how}: {rule_text}{also}."
         return
     if key[0] == "header":
         name = next(
@@ -513,7 +510,8 @@ def _describe(
     if catalogued is not None:
         wanted = catalogued.checks
     elif cause.rule in FAMILIES:
-        wanted = "; ".join(RULES[r].checks for r in rules if r in RULES)[:300] or "each rule"
+        checked = dict.fromkeys(RULES[r].checks for r in rules if r in RULES)  # once each
+        wanted = "; ".join(checked)[:300] or "each rule"
         also = f" ({', '.join(rules)})"
     else:
         wanted = f"expected {_one_line(first.expected, 160)}"
