@@ -699,3 +699,17 @@ def test_a_missing_header_does_not_make_its_answer_a_behaviour() -> None:
     )
     causes = assign_root_causes([*raw, st], SPEC)
     assert sorted(c.rule for c in causes) == ["header.www-authenticate", "protocol.http-refusals"]
+
+
+def test_a_schemathesis_cause_says_what_it_found() -> None:
+    found = check(
+        "st",
+        "schemathesis.response_schema_conformance",
+        "createCheckout",
+        title="Response violates schema",
+        received='1796699646 is not of type "string"\n\nValidated against the response schema',
+    )
+    (cause,) = assign_root_causes([found], SPEC)
+    assert cause.title == (
+        'createCheckout: Response violates schema: 1796699646 is not of type "string"'
+    )

@@ -486,6 +486,10 @@ def _describe(
     title = first.title
     if title.endswith(first.rule):  # observed traffic titles a finding "side: rule"
         title = f"{title}: {_one_line(first.message, 160)}"
+    elif first.rule.startswith("schemathesis.") and isinstance(first.received, str):
+        # schemathesis titles name its check ("Response violates schema"); its prose says what
+        prose = first.received.strip().split("\n", 1)[0]
+        title = f"{first.operation or 'the target'}: {title}: {_one_line(prose, 160)}"
     if len(cause.operations) > 1:
         others = [op for op in cause.operations if op != first.operation]
         title += f" (also on {', '.join(others)})"
