@@ -11,20 +11,29 @@ The root-cause engine is held to them: at most 12 causes, each a different fix.
   remaining amount refused with the wrong code.
 - ``pydantic_style_mock``: a raw ASGI app answering like FastAPI (create/retrieve/update),
   ``422 {"detail": [...]}`` for invalid requests, ``{"detail": "Not Found"}`` pages,
-  ``livemode`` left out."""
+  ``livemode`` left out.
+- ``flask_mock``: a Flask app on Werkzeug's server (create/retrieve/capture/refund), Werkzeug's
+  HTML error pages (404, 405, and the 400/413/415 of ``request.get_json()`` and
+  ``MAX_CONTENT_LENGTH``), ``object`` left out and ``created`` sent as a Unix time, the key
+  taken as the second word of the header (a bare key crashes), ``int()`` on the amount, any
+  merchant's checkout found by id, capture whatever the status."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from flask import Flask
+from flask import request as flask_request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -358,3 +367,93 @@ def pydantic_style_mock(keys: tuple[str, str, str]) -> Any:
         await send({"type": "http.response.body", "body": data})
 
     return app
+
+
+# --- Flask on Werkzeug ---------------------------------------------------------------------------
+
+
+def flask_app(keys: tuple[str, str, str]) -> Flask:
+    book = Book(keys, leave_out=("object",))
+    app = Flask("neuropay-flask-mock")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Werkzeug's 413 page above it
+
+    def who() -> tuple[str, bool] | Answer:
+        header = flask_request.headers.get("Authorization")
+        if not header:
+            return error(401, "missing_api_key")
+        token = header.split(" ")[1]  # "Bearer <key>": a bare key is an IndexError, a 500 page
+        return book.keys.get(token) or error(401, "invalid_api_key")
+
+    def shown(record: dict[str, Any]) -> dict[str, Any]:
+        stamp = datetime.strptime(record["created"], "%Y-%m-%dT%H:%M:%SZ")
+        return {**book.show(record), "created": int(stamp.timestamp())}
+
+    def answer(result: Answer) -> tuple[dict[str, Any], int]:
+        body = result[1]
+        return (shown(body) if "checkout_id" in body else body), result[0]
+
+    def found(data: Any) -> dict[str, Any] | None:
+        # any merchant's checkout, by id alone
+        return book.checkouts.get(str(data.get("checkout_id"))) if isinstance(data, dict) else None
+
+    @app.post("/checkout/create")
+    def create() -> tuple[dict[str, Any], int]:
+        owner = who()
+        if not isinstance(owner[0], str):
+            return answer(owner)
+        data = flask_request.get_json()  # Werkzeug's 415 and 400 pages
+        if not isinstance(data, dict):
+            return answer(error(400, "invalid_request"))
+        try:
+            data["amount"] = int(data["amount"])
+        except (KeyError, TypeError, ValueError):
+            return answer(error(400, "invalid_request", "amount"))
+        return answer(book.create(data, owner))
+
+    @app.post("/checkout/retrieve")
+    def retrieve() -> tuple[dict[str, Any], int]:
+        owner = who()
+        if not isinstance(owner[0], str):
+            return answer(owner)
+        record = found(flask_request.get_json())
+        return answer((200, record) if record else error(404, "checkout_not_found"))
+
+    @app.post("/checkout/capture")
+    def capture() -> tuple[dict[str, Any], int]:
+        owner = who()
+        if not isinstance(owner[0], str):
+            return answer(owner)
+        record = found(flask_request.get_json())
+        if record is None:
+            return answer(error(404, "checkout_not_found"))
+        record["status"] = "paid"  # whatever it was
+        return answer((200, record))
+
+    @app.post("/checkout/refund")
+    def refund() -> tuple[dict[str, Any], int]:
+        owner = who()
+        if not isinstance(owner[0], str):
+            return answer(owner)
+        data = flask_request.get_json()
+        record = found(data)
+        if record is None:
+            return answer(error(404, "checkout_not_found"))
+        return answer(book.refund(record, data.get("amount"), "refund_exceeds_remaining"))
+
+    return app
+
+
+@contextmanager
+def flask_mock(keys: tuple[str, str, str]) -> Iterator[str]:
+    """Serve the Flask mock with Werkzeug's threaded server on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = make_server("127.0.0.1", 0, flask_app(keys), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

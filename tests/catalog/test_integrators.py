@@ -17,19 +17,19 @@ import pytest
 from neuropay_contract.contract.cli import run_suite_subprocess
 from neuropay_contract.server import serve_app
 
-from .integrators import http_server_mock, pydantic_style_mock, starlette_mock
+from .integrators import flask_mock, http_server_mock, pydantic_style_mock, starlette_mock
 
 Keys = tuple[str, str, str]
 MOCKS: dict[str, tuple[Callable[[Keys], AbstractContextManager[str]], list[str]]] = {
     "starlette": (lambda keys: serve_app(starlette_mock(keys)), ["livemode", "object"]),
     "http.server": (http_server_mock, []),
     "pydantic-style": (lambda keys: serve_app(pydantic_style_mock(keys)), ["livemode"]),
+    "flask": (flask_mock, ["object"]),
 }
-# The goal is 12 causes. These mocks were held to it before the interchangeability checks
-# (wire details, exact keys, raw HTTP refusals, values at their edges) found more distinct faults
-# in them; the ceilings are today's measured counts, each cause a different fix, so a grouping
-# that regresses fails here.
-MOST_CAUSES = {"starlette": 13, "http.server": 16, "pydantic-style": 14}
+# The goal: at most 12 causes, each a different fix (measured at ci, seed 1: starlette 11,
+# http.server 12, pydantic-style 11, flask 11 or 12: schemathesis meets its `created` sent as
+# a Unix time alone or behind the missing `object`).
+MOST_CAUSES = dict.fromkeys(MOCKS, 12)
 
 
 def _keys() -> Iterator[str]:

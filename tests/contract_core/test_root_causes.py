@@ -475,3 +475,241 @@ def test_a_rule_split_by_its_answers_joins_its_wider_cause() -> None:
     )
     causes = assign_root_causes([*valid, param], SPEC)
     assert [(c.rule, len(c.checks)) for c in causes] == [("behaviour", 4)]
+
+
+def test_a_frameworks_pages_of_one_shape_are_one_cause_whatever_their_status_and_rule() -> None:
+    """Text pages (404, 405, a 501 for another method) met by several rules are one error
+    handler to replace; the fix names the status the spec gives where the page's differs."""
+    html = "<html>Error response</html>"
+    envelope = {"status": 404, "body": {"error": {"code": ["not_found"]}}}
+    checks = [
+        check(
+            f"env-{n}",
+            "schema.error-envelope",
+            "createCheckout",
+            expected=envelope,
+            received={"status": 404, "body": html},
+        )
+        for n in range(2)
+    ]
+    checks += [
+        check(
+            f"get-{op}",
+            "protocol.method-not-allowed",
+            op,
+            expected={"status": 405, "error.code": ["method_not_allowed"]},
+            received={"status": 501, "body": html},
+        )
+        for op in ("createCheckout", "retrieveCheckout")
+    ]
+    # a HEAD page has no body: it joins the rule's page cause all the same
+    checks.append(
+        check(
+            "head",
+            "protocol.method-not-allowed",
+            "refundCheckout",
+            expected={"status": 405},
+            received={"status": 501},
+        )
+    )
+    causes = assign_root_causes(checks, SPEC)
+    assert [(c.rule, len(c.checks)) for c in causes] == [("behaviour", 5)]
+    assert "default pages" in causes[0].title and "404, 501" in causes[0].title
+    assert "501 where the spec answers 405 method_not_allowed" in causes[0].fix
+    # bodies of another shape ({detail}) are another handler: two causes
+    detail = check(
+        "detail",
+        "protocol.unknown-field",
+        "createCheckout",
+        expected={"status": 400, "error.code": ["invalid_request"]},
+        received={"status": 422, "body": {"detail": []}},
+    )
+    detail2 = check(
+        "detail2",
+        "protocol.invalid-json",
+        "createCheckout",
+        expected={"status": 400, "error.code": ["invalid_json"]},
+        received={"status": 422, "body": {"detail": []}},
+    )
+    assert len(assign_root_causes([*checks, detail, detail2], SPEC)) == 2
+
+
+def test_crashes_and_strict_refusals_of_a_step_never_enforced_join_that_step() -> None:
+    """A target without a strict JSON step accepts a BOM and crashes on broken JSON; a hand-made
+    schema check misses unknown fields and refuses 3000.0: one step each, not four causes."""
+    accepted = {"status": 200, "body": {"checkout_id": "x"}}
+    crash = {"status": 500, "body": "Internal Server Error"}
+    json_answer = {"status": 400, "error.code": ["invalid_json"]}
+    checks = [
+        check("bom", "protocol.bom", "createCheckout", expected=json_answer, received=accepted),
+        *(
+            check(f"broken-{op}", "protocol.invalid-json", op, expected=json_answer, received=crash)
+            for op in ("createCheckout", "retrieveCheckout")
+        ),
+        check(
+            "extra",
+            "protocol.unknown-field",
+            "createCheckout",
+            expected={"status": 400, "error.code": ["invalid_request"]},
+            received=accepted,
+        ),
+        *(
+            check(
+                rule,
+                rule,
+                "createCheckout",
+                expected={"status": 200},
+                received=refusal(400, "invalid_request"),
+            )
+            for rule in ("protocol.integral-float", "idempotency.same-json-value", "x.other")
+        ),
+    ]
+    causes = assign_root_causes(checks, SPEC)
+    assert sorted((c.rule, len(c.checks)) for c in causes) == [("step.json", 3), ("step.schema", 4)]
+    by_rule = {c.rule: c for c in causes}
+    assert "server error on 2" in by_rule["step.json"].title
+    assert "refuses 3 valid requests" in by_rule["step.schema"].title
+    # a crash of a step the target enforces elsewhere stays the crash it is
+    alone = assign_root_causes(checks[1:3], SPEC)
+    assert [c.rule for c in alone] == ["server-error"]
+
+
+def test_checks_out_of_precedence_order_join_the_lookup_that_answers_first() -> None:
+    """A handler that looks the checkout up before checking the request, and a test helper that
+    parses JSON before refusing a live key, are one fix: check in x-precedence order."""
+    first = [
+        check(
+            rule,
+            rule,
+            "retrieveCheckout",
+            expected={"status": 400, "error.code": ["invalid_request"]},
+            received=refusal(404, "checkout_not_found"),
+        )
+        for rule in (
+            "protocol.unknown-field",
+            "protocol.param-of-not-found",
+            "auth.repeated-header",
+        )
+    ]
+    late = check(
+        "live-before-json",
+        "precedence.order",
+        "testPayCheckout",
+        expected={"status": 403, "error.code": ["test_mode_only"]},
+        received=refusal(400, "invalid_json"),
+    )
+    causes = assign_root_causes([*first, late], SPEC)
+    assert [(c.rule, len(c.checks)) for c in causes] == [("behaviour", 4)]
+    assert "precedence.order" in causes[0].fix
+    # alone, the order is a cause of its own
+    assert [c.rule for c in assign_root_causes([late], SPEC)] == ["precedence.order"]
+
+
+def test_a_crash_of_one_mechanism_and_a_steps_own_rules_join_their_cause() -> None:
+    """Every bad credential crashing the key parser is the key parser's fault; a 405 whose
+    Allow header is wrong belongs to the method step the target does not enforce."""
+    crash = {"status": 500, "body": "<html>500</html>"}
+    checks = [
+        check(
+            rule,
+            rule,
+            "createCheckout",
+            expected={"status": 401, "error.code": ["invalid_api_key"]},
+            received=crash,
+        )
+        for rule in ("auth.bare-key", "auth.separator")
+    ]
+    checks.append(
+        check(
+            "exact",
+            "auth.exact-key",
+            "createCheckout",
+            expected={"status": 401, "error.code": ["invalid_api_key"]},
+            received={"status": 200, "body": {}},
+        )
+    )
+    checks.append(
+        check(
+            "options",
+            "protocol.method-not-allowed",
+            "createCheckout",
+            expected={"status": 405, "error.code": ["method_not_allowed"]},
+            received={"status": 200, "body": ""},
+        )
+    )
+    checks.append(
+        check(
+            "allow",
+            "protocol.allow-header",
+            "createCheckout",
+            expected={"Allow": "POST"},
+            received={"Allow": "POST, OPTIONS"},
+        )
+    )
+    causes = assign_root_causes(checks, SPEC)
+    assert sorted((c.rule, len(c.checks)) for c in causes) == [
+        ("auth.key-parsing", 3),
+        ("step.method", 2),
+    ]
+    # a crash met by rules of several mechanisms stays a crash
+    mixed = [
+        *checks[:2],
+        check(
+            "json",
+            "protocol.invalid-json",
+            "createCheckout",
+            expected={"status": 400},
+            received=crash,
+        ),
+    ]
+    assert [c.rule for c in assign_root_causes(mixed, SPEC)] == ["server-error"]
+
+
+def test_a_missing_header_does_not_make_its_answer_a_behaviour() -> None:
+    """schemathesis' missing WWW-Authenticate on a 401 counts for the header, not as a third
+    rule answered ``401 missing_api_key`` beside two raw HTTP probes."""
+    raw = [
+        check(
+            rule,
+            rule,
+            "createCheckout",
+            expected={"status": 400, "Content-Type": "application/json", "body": "Error"},
+            received=refusal(401, "missing_api_key"),
+        )
+        for rule in (
+            "protocol.http-refusal-content-length",
+            "protocol.http-refusal-header-without-colon",
+        )
+    ]
+    st = check(
+        "st",
+        "schemathesis.response_headers_conformance",
+        "createCheckout",
+        expected={"check": "response_headers_conformance"},
+        received="The following required headers are missing from the response:\n- `WWW-Authenticate`",
+        steps=[
+            Step(
+                "POST",
+                "u",
+                "createCheckout",
+                status=401,
+                response_body={"error": {"code": "missing_api_key"}},
+            )
+        ],
+    )
+    causes = assign_root_causes([*raw, st], SPEC)
+    assert sorted(c.rule for c in causes) == ["header.www-authenticate", "protocol.http-refusals"]
+
+
+def test_a_schemathesis_cause_says_what_it_found() -> None:
+    found = check(
+        "st",
+        "schemathesis.response_schema_conformance",
+        "createCheckout",
+        title="Response violates schema",
+        received='1796699646 is not of type "string"\n\nValidated against the response schema',
+    )
+    (cause,) = assign_root_causes([found], SPEC)
+    assert cause.title == (
+        'createCheckout: Response violates schema: 1796699646 is not of type "string"'
+    )

@@ -3,11 +3,15 @@ the checks each explains. One engine for the suite (``neuropay test``) and obser
 (``neuropay proxy`` and ``audit``, whose findings arrive as failed checks).
 
 A cause is one of: required fields missing from the answers of one schema (whatever the
-operation); the same 5xx answer, whichever operation and rule met it; one refusal the target
-gives to requests breaking several different rules (a handler that answers before the request
-is checked: every malformed retrieve answered ``404 checkout_not_found``); otherwise one rule,
-whatever each failure received, with the precedence failures whose winning step the target does
-not enforce at all folded into that step's own rule. A blocked check (its setup failed) joins
+operation); the same 5xx answer, whichever operation and rule met it; the framework's own error
+pages (refusals that are not the envelope, of one shape, whatever their status and rule); one
+refusal the target gives to requests breaking several different rules (a handler that answers
+before the request is checked: every malformed retrieve answered ``404 checkout_not_found``,
+which is also where the other checks made out of x-precedence order go); one x-precedence step
+the target gets wrong in either direction (it accepts requests the step refuses, crashes past
+it, or refuses valid requests with the step's answer); otherwise one rule, whatever each failure
+received, with the precedence failures whose winning step the target does not enforce at all
+folded into that step's own rule. A blocked check (its setup failed) joins
 the cause of the step that failed; a knock-on finding in traffic joins the cause of the earlier
 finding on the same object."""
 
@@ -59,6 +63,10 @@ def _answer(value: Any) -> tuple[Any, ...] | None:
     return (value["status"], type(body).__name__)
 
 
+# (the answer a failure received, the answer it expected), for a cause's words
+Pair = tuple[tuple[Any, ...] | None, tuple[int, tuple[str, ...]] | None]
+
+
 def _expected(value: Any) -> Hashable:
     if isinstance(value, Mapping):
         return json.dumps(value, sort_keys=True, default=str)[:300]
@@ -68,6 +76,8 @@ def _expected(value: Any) -> Hashable:
 # A received error answer shared by failures of this many different rules is one behaviour of
 # the target (its handler answers before the rules are checked), not one cause per rule.
 BEHAVIOUR_RULES = 3
+# The framework's pages (answers that are not the envelope) are one cause once two rules met them.
+PAGE_RULES = 2
 # Rules judged on an object's state across exchanges (observed traffic): a finding of one of these
 # after an earlier finding on the same object is that finding's knock-on effect.
 STATEFUL_RULES = ("lifecycle.", "money.", "metadata.", "objects.", "idempotency.", "customers.")
@@ -78,7 +88,7 @@ STATEFUL_RULES = ("lifecycle.", "money.", "metadata.", "objects.", "idempotency.
 # without the mechanism fails them all; the fix is one place.
 FAMILIES = {
     "auth.key-parsing": re.compile(
-        r"auth\.([a-z-]+-key|bearer-syntax|key-refusal)$|request\.auth$"
+        r"auth\.([a-z-]+-key|bearer-syntax|separator|repeated-header|key-refusal)$|request\.auth$"
     ),
     "idempotency": re.compile(r"idempotency\."),
     # the HTTP layer's answer to messages it cannot parse (one error handler of the server)
@@ -122,9 +132,35 @@ def _error_answer(failure: Failure) -> tuple[Any, ...] | None:
         return None
     if int(answer[0]) >= 500 and int(answer[0]) != NOT_SUPPORTED:
         return None
+    return (*answer, "valid requests") if _valid_request(failure) else answer
+
+
+# schemathesis' check that a request its generator made from the schema is accepted
+POSITIVE_DATA = "schemathesis.positive_data_acceptance"
+
+
+def _valid_request(failure: Failure) -> bool:
+    """Whether the failure's request was one the spec accepts (it expected a success)."""
+    if failure.rule == POSITIVE_DATA:
+        return True
     wanted = expected_answer(failure.expected)
-    valid = wanted is not None and 200 <= wanted[0] < 300
-    return (*answer, "valid requests") if valid else answer
+    return wanted is not None and 200 <= wanted[0] < 300
+
+
+def _page(failure: Failure) -> tuple[Any, ...] | None:
+    """The shape of a refusal that is not the error envelope (the body's keys, or "str" for a
+    text or HTML page), given to a request the spec refuses: a framework's default error pages
+    (404, 405, 422, 501 ...) come from one error handler of the target, so every such answer of
+    one shape is one fix (answer with the envelope and the spec's status and code), whichever
+    rule and status met it. An answer without a body (HEAD) says nothing of its shape."""
+    answer = _error_answer(failure)
+    if answer is None or answer[-1] == "valid requests" or int(answer[0]) < 400:
+        return None
+    if len(answer) > 2 and answer[1] == "keys":
+        return ("keys", answer[2])
+    if answer[1] in _NOT_CODES and answer[1] != "NoneType":
+        return (answer[1],)
+    return None
 
 
 def expected_answer(value: Any) -> tuple[int, tuple[str, ...]] | None:
@@ -147,13 +183,22 @@ def expected_answer(value: Any) -> tuple[int, tuple[str, ...]] | None:
 
 
 def _behaviours(failures: list[Failure]) -> set[tuple[Any, ...]]:
-    """Refusals received by failures of at least BEHAVIOUR_RULES different rules."""
+    """Refusals received by failures of at least BEHAVIOUR_RULES different rules, and the
+    shapes of pages (``_page``) received by failures of at least PAGE_RULES rules."""
     rules: dict[tuple[Any, ...], set[str]] = {}
+    pages: dict[tuple[Any, ...], set[str]] = {}
     for failure in failures:
+        if _missing_header(failure) is not None:  # a header cause, whatever the answer said
+            continue
         answer = _error_answer(failure)
         if answer is not None and not _missing(failure):
             rules.setdefault(answer, set()).add(failure.rule)
-    return {answer for answer, seen in rules.items() if len(seen) >= BEHAVIOUR_RULES}
+        page = _page(failure)
+        if page is not None:
+            pages.setdefault(("page", *page), set()).add(failure.rule)
+    found = {answer for answer, seen in rules.items() if len(seen) >= BEHAVIOUR_RULES}
+    # pages met by one rule alone (only the envelope check saw them) stay that rule's cause
+    return found | {page for page, seen in pages.items() if len(seen) >= PAGE_RULES}
 
 
 def signature(
@@ -165,8 +210,8 @@ def signature(
     """The grouping key of a failure (what one change in the target fixes) and the fields it
     names. In order: required fields missing from answers of one schema (whichever fields each
     failure names: schemathesis reports one per failure, our checks all of them); a dead target;
-    the same 5xx answer, whichever operation and rule met it; a refusal the target gives to
-    requests breaking several different rules (``behaviours``: it answers before checking
+    the same 5xx answer, whichever operation and rule met it; the framework's error pages
+    (``_page``); a refusal the target gives to requests breaking several different rules (``behaviours``: it answers before checking
     them); otherwise the rule itself, whatever each failure received and on whichever
     operation (one requirement, one place to implement it)."""
     operation = failure.operation or _last_operation(failure) or ""
@@ -189,12 +234,15 @@ def signature(
     crash = _server_error(failure)
     if crash is not None:
         return ("server-error", *crash), []
+    header = _missing_header(failure)
+    if header is not None:  # whatever the answer lacking it said
+        return ("header", header), []
+    page = _page(failure)
+    if page is not None and ("page", *page) in (behaviours or set()):
+        return ("behaviour", "page", *page), []
     answer = _error_answer(failure)
     if answer is not None and answer in (behaviours or set()):
         return ("behaviour", *answer), []
-    header = _missing_header(failure)
-    if header is not None:
-        return ("header", header), []
     family = next((name for name, match in FAMILIES.items() if match.match(failure.rule)), None)
     if family:  # one mechanism (the key parser, the idempotency store) is one fix
         return (family,), []
@@ -334,8 +382,10 @@ def _describe(
     spec: ApiSpec | None,
     received: set[tuple[Any, ...] | None],
     titles: list[str],
+    pairs: list[Pair] | None = None,
 ) -> None:
     """The cause's title, explanation and ``fix`` (what to change in the target)."""
+    pairs = pairs or []
     ops = ", ".join(cause.operations) or "the target"
     counted = _counted(cause)
     rules = sorted(set(cause.rules))
@@ -373,6 +423,9 @@ def _describe(
         )
         return
     if key[0] == "behaviour":
+        if key[1] == "page":
+            _pages(cause, tuple(key[2:]), first, rules, counted, pairs)
+            return
         _behaviour(cause, tuple(key[1:]), first, rules, counted)
         return
     if key[0] == "transport.no-answer" and str(key[1]).startswith("SilentOperation: "):
@@ -392,20 +445,32 @@ def _describe(
     if key[0] == "unenforced":
         step = str(key[1])
         described = next((d for d in _step_descriptions(spec) if d[0] == step), (step, ""))[1]
+        s = "s" if len(cause.operations) == 1 else ""
+        went = _step_kinds(pairs)
+        done = [f"accept{s} requests that the {step} step refuses"] if went["accepted"] else []
+        if went["crashed"]:
+            done.append(f"fail{s} with a server error on {went['crashed']} it refuses")
+        if went["refused"]:
+            done.append(f"refuse{s} {went['refused']} valid requests with the step's answer")
+        if went["other"] or not done:
+            done.append(f"answer{s} {went['other']} otherwise than the step says")
         cause.title = clip(
-            f"{ops} accept{'s' if len(cause.operations) == 1 else ''} requests that the "
-            f"{step} step refuses ({len(rules)} rule{'s' if len(rules) > 1 else ''}: "
-            f"{', '.join(rules[:6])})",
+            f"{ops} {', '.join(done[:-1]) + ' and ' + done[-1] if len(done) > 1 else done[0]} "
+            f"({len(rules)} rule{'s' if len(rules) > 1 else ''}: {', '.join(rules[:6])})",
             300,
         )
         cause.explanation = (
             f"x-precedence's {step} step ({described or 'see the spec'}) answers these requests "
-            f"with a refusal; {ops} accepted them. First seen: {_one_line(first.title)}; "
+            f"with a refusal; {ops} {'; '.join(done)}. First seen: {_one_line(first.title)}; "
             f"expected: {_one_line(first.expected)}; received: {_one_line(first.received)}. "
             f"{counted}."
         )
         also = " (this also settles precedence.order)" if PRECEDENCE_RULE in rules else ""
-        cause.fix = f"Enforce the {step} step on {ops}: {_one_line(described, 160) or step}{also}."
+        how = " before the handler reads the request" if went["crashed"] else ""
+        if went["refused"]:
+            how += ", refusing only what the step refuses"
+        rule_text = _one_line(described, 160).rstrip(".") or step
+        cause.fix = f"Enforce the {step} step on {ops}{how}: {rule_text}{also}."
         return
     if key[0] == "header":
         name = next(
@@ -421,6 +486,10 @@ def _describe(
     title = first.title
     if title.endswith(first.rule):  # observed traffic titles a finding "side: rule"
         title = f"{title}: {_one_line(first.message, 160)}"
+    elif first.rule.startswith("schemathesis.") and isinstance(first.received, str):
+        # schemathesis titles name its check ("Response violates schema"); its prose says what
+        prose = first.received.strip().split("\n", 1)[0]
+        title = f"{first.operation or 'the target'}: {title}: {_one_line(prose, 160)}"
     if len(cause.operations) > 1:
         others = [op for op in cause.operations if op != first.operation]
         title += f" (also on {', '.join(others)})"
@@ -445,7 +514,8 @@ def _describe(
     if catalogued is not None:
         wanted = catalogued.checks
     elif cause.rule in FAMILIES:
-        wanted = "; ".join(RULES[r].checks for r in rules if r in RULES)[:300] or "each rule"
+        checked = dict.fromkeys(RULES[r].checks for r in rules if r in RULES)  # once each
+        wanted = "; ".join(checked)[:300] or "each rule"
         also = f" ({', '.join(rules)})"
     else:
         wanted = f"expected {_one_line(first.expected, 160)}"
@@ -458,7 +528,8 @@ _LOST = re.compile(r"^(\w+) did not win over ")
 # checker's): a precedence failure of a step the target breaks on its own too is that cause.
 STEP_RULES: dict[str, tuple[str, ...]] = {
     "path": ("request.unknown-path",),
-    "method": ("protocol.method-not-allowed", "request.method"),
+    # the 405's Allow header is part of the method step's answer
+    "method": ("protocol.method-not-allowed", "request.method", "protocol.allow-header"),
     "api_key": (
         "auth.missing-key",
         "auth.empty-key",
@@ -478,6 +549,66 @@ STEP_RULES: dict[str, tuple[str, ...]] = {
     "idempotency_key": ("idempotency.invalid-key",),
     "idempotency": ("idempotency.key-reuse",),
 }
+
+
+def _step_kinds(
+    pairs: list[Pair],
+) -> dict[str, int]:
+    """How the failures of one step's cause went: accepted (2xx), crashed (5xx), a valid
+    request refused, or another answer (a wrong ``param``, an answer not recorded)."""
+    kinds = {"accepted": 0, "crashed": 0, "refused": 0, "other": 0}
+    for got, wanted in pairs:
+        status = int(got[0]) if got else None
+        if wanted is not None and 200 <= wanted[0] < 300:
+            kinds["refused"] += 1
+        elif status is not None and 200 <= status < 300:
+            kinds["accepted"] += 1
+        elif status is not None and status >= 500 and status != NOT_SUPPORTED:
+            kinds["crashed"] += 1
+        else:
+            kinds["other"] += 1
+    return kinds
+
+
+def _pages(
+    cause: RootCause,
+    shape: tuple[Any, ...],
+    first: Failure,
+    rules: list[str],
+    counted: str,
+    pairs: list[Pair],
+) -> None:
+    """Title, explanation and fix of the framework's default error pages: the statuses they
+    came with and, where the status is wrong too, the answer the spec gives instead."""
+    ops = ", ".join(cause.operations) or "the target"
+    s = "s" if len(cause.operations) == 1 else ""
+    form = f"{{{', '.join(shape[1])}}}" if shape[0] == "keys" else "a text or HTML page"
+    statuses = sorted({int(got[0]) for got, _ in pairs if got})
+    instead = sorted(
+        {
+            f"{got[0]} where the spec answers {wanted[0]} {' or '.join(wanted[1])}".rstrip()
+            for got, wanted in pairs
+            if got and wanted and got[0] != wanted[0]
+        }
+    )
+    listed = f"{', '.join(rules[:6])}{' …' if len(rules) > 6 else ''}"
+    cause.title = clip(
+        f"{ops} answer{s} refusals with the framework's default pages ({form}, "
+        f"{', '.join(map(str, statuses))}) instead of the error envelope ({len(rules)} rules)",
+        300,
+    )
+    cause.explanation = (
+        f"Requests the spec refuses, each with its own status and code ({listed}), were "
+        f"answered {form} by {ops}: one error handler of the framework, not the spec's error "
+        f"envelope. First seen: {_one_line(first.title)}; expected: "
+        f"{_one_line(first.expected)}; received: {_one_line(first.received)}. {counted}."
+    )
+    wrong = f"; it answers {'; '.join(instead[:4])}" if instead else ""
+    cause.fix = clip(
+        f"Replace the framework's default error pages of {ops} with the spec's error envelope, "
+        f"status and code (one error handler for every refusal){wrong}.",
+        400,
+    )
 
 
 def _behaviour(
@@ -507,11 +638,16 @@ def _behaviour(
         f"answer{s} all of them {words}, so one step of the target answers before those rules "
         f"are checked. {seen}"
     )
+    also = (
+        " (this also settles the other checks it makes out of order: precedence.order)"
+        if PRECEDENCE_RULE in rules
+        else ""
+    )
     if answer[0] == 404 and len(answer) > 1 and str(answer[1]).endswith("not_found"):
         cause.fix = (
             f"Check the request before looking the object up: {ops} answer {words} to "
             "malformed requests; run the generic checks (key, size, media type, JSON, fields, "
-            "in x-precedence order) first."
+            f"in x-precedence order) first{also}."
         )
     elif len(answer) < 2 or answer[1] == "keys" or answer[1] in _NOT_CODES:
         cause.fix = (
@@ -525,7 +661,11 @@ def _behaviour(
         )
 
 
-def _fold_precedence(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]) -> None:
+def _fold_precedence(
+    keys: dict[str, tuple[Hashable, ...]],
+    failures: dict[str, Failure],
+    spec: ApiSpec | None = None,
+) -> None:
     """A precedence failure ("body_size did not win over media_type") whose winning step the
     target also breaks on its own (no size limit at all) joins the cause of that step's rule:
     adding the limit fixes both. The others are one cause per step that lost."""
@@ -538,13 +678,124 @@ def _fold_precedence(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, 
         if key != (PRECEDENCE_RULE,):
             continue
         lost = _LOST.match(failure.title)
-        step = lost.group(1) if lost else ""
+        step = lost.group(1) if lost else next(iter(_steps_answering(failure.expected, spec)), "")
         owners: dict[tuple[Hashable, ...], int] = {}
         for rule in STEP_RULES.get(step, ()):
             for owner, count in by_rule.get(rule, {}).items():
                 owners[owner] = owners.get(owner, 0) + count
         # the steps the target checks in another order are one fix: reorder its checks
         keys[check_id] = max(owners, key=lambda k: owners[k]) if owners else (PRECEDENCE_RULE,)
+
+
+def _steps_answering(value: Any, spec: ApiSpec | None) -> list[str]:
+    """The x-precedence steps whose refusal an answer is (``json`` and ``json_depth`` share
+    theirs), in x-precedence order."""
+    wanted = expected_answer(value)
+    if spec is None or wanted is None or not wanted[1]:
+        return []
+    return [
+        step.name
+        for step in spec.precedence
+        if step.http == wanted[0] and set(wanted[1]) <= set(step.codes)
+    ]
+
+
+def _fold_into_steps(
+    keys: dict[str, tuple[Hashable, ...]],
+    failures: dict[str, Failure],
+    spec: ApiSpec | None,
+) -> None:
+    """An x-precedence step the target does not enforce (it accepted requests the step refuses)
+    is one change, which also fixes two more kinds of failure of that step: a crash on a request
+    the step refuses (the request went past the missing step and broke the handler: a body
+    that is not JSON parsed without a guard) and a valid request refused with the step's own
+    answer (the step is written too strictly: ``3000.0`` refused as an amount by a hand-made
+    schema check). Both join the step's cause; a crash or refusal of a step the target
+    otherwise enforces stays a cause of its own."""
+    steps = {key[1] for key in keys.values() if key[0] == "unenforced"}
+    if not steps:
+        return
+    for check_id, key in keys.items():
+        failure = failures[check_id]
+        answer = _error_answer(failure)
+        got = (
+            {"status": answer[0], "error.code": [answer[1]]}
+            if answer is not None and len(answer) > 1 and isinstance(answer[1], str)
+            else None
+        )
+        wanted = expected_answer(failure.expected)
+        owned = [s for s, rules in STEP_RULES.items() if failure.rule in rules]
+        if key[0] == "server-error":
+            value: Any = failure.expected
+        elif key[:2] == ("behaviour", "page"):
+            # a framework page with another status than the step's: the request went past it
+            if answer is None or wanted is None or wanted[0] == answer[0]:
+                continue
+            value = failure.expected
+        elif key[0] == "missing":
+            continue
+        elif _valid_request(failure):  # a valid request refused: its refusal names the step
+            value = got
+        elif key == (failure.rule,):
+            # a rule of the step's own (its 405's Allow header), or the step's own refusal with
+            # another detail than the spec's (its ``param``)
+            same = got is not None and (wanted is None or wanted[0] == got["status"])
+            step = next((s for s in owned if s in steps), None)
+            if step is None and same:
+                step = next((s for s in _steps_answering(got, spec) if s in steps), None)
+            if step is not None:
+                keys[check_id] = ("unenforced", step)
+            continue
+        else:
+            continue
+        step = next((s for s in _steps_answering(value, spec) if s in steps), None)
+        if step is not None:
+            keys[check_id] = ("unenforced", step)
+
+
+def _fold_crashes_into_families(
+    keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]
+) -> None:
+    """A crash met only by the rules of one mechanism (every bad credential crashing the key
+    parser) is that mechanism's fault: it joins the mechanism's cause."""
+    rules: dict[tuple[Hashable, ...], set[str]] = {}
+    for check_id, key in keys.items():
+        if key[0] == "server-error":
+            rules.setdefault(key, set()).add(failures[check_id].rule)
+    for crash, seen in rules.items():
+        names = {
+            next((name for name, match in FAMILIES.items() if match.match(rule)), None)
+            for rule in seen
+        }
+        if len(names) != 1 or None in names:
+            continue
+        family = next(iter(names))
+        for check_id, key in keys.items():
+            if key == crash:
+                keys[check_id] = (str(family),)
+
+
+def _fold_order(keys: dict[str, tuple[Hashable, ...]], spec: ApiSpec | None) -> None:
+    """The precedence failures left (two steps the target both enforces, in another order) and a
+    handler that gives an operation's own answer (``404 checkout_not_found``) before the generic
+    checks are one fix: check requests in x-precedence order."""
+    generic = {(s.http, c) for s in spec.precedence for c in s.codes} if spec else set()
+    counts: dict[tuple[Hashable, ...], int] = {}
+    for key in keys.values():
+        if (
+            key[0] == "behaviour"
+            and key[1] != "page"
+            and key[-1] != "valid requests"
+            and len(key) == 3
+            and (key[1], key[2]) not in generic
+        ):
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return
+    order = max(counts, key=lambda k: counts[k])
+    for check_id, key in keys.items():
+        if key == (PRECEDENCE_RULE,):
+            keys[check_id] = order
 
 
 def _fold_split_rules(keys: dict[str, tuple[Hashable, ...]], failures: dict[str, Failure]) -> None:
@@ -615,8 +866,11 @@ def assign_root_causes(
     named: dict[str, list[str]] = {}
     for check in direct:
         keys[check.id], named[check.id] = signature(failures[check.id], spec, behaviours, silent)
-    _fold_precedence(keys, failures)
+    _fold_precedence(keys, failures, spec)
+    _fold_into_steps(keys, failures, spec)
+    _fold_crashes_into_families(keys, failures)
     _fold_split_rules(keys, failures)
+    _fold_order(keys, spec)
     for check in explained:
         if check.id in follows:
             earlier, seen = follows[check.id], {check.id}
@@ -632,6 +886,10 @@ def assign_root_causes(
     groups: dict[tuple[Hashable, ...], tuple[RootCause, Failure]] = {}
     answers: dict[tuple[Hashable, ...], set[tuple[Any, ...] | None]] = {}
     titles: dict[tuple[Hashable, ...], list[str]] = {}
+    pairs: dict[
+        tuple[Hashable, ...],
+        list[Pair],
+    ] = {}
     for check in explained:
         failure, key, fields = failures[check.id], keys[check.id], named[check.id]
         if key not in groups:
@@ -654,6 +912,11 @@ def assign_root_causes(
         cause.rules.append(failure.rule)
         answers.setdefault(key, set()).add(_answer(failure.received))
         titles.setdefault(key, []).append(failure.title)
+        got = _answer(failure.received) or _error_answer(failure)
+        wanted = expected_answer(failure.expected)
+        if failure.rule == POSITIVE_DATA:
+            wanted = (200, ())
+        pairs.setdefault(key, []).append((got, wanted))
         if check.outcome == "blocked":
             cause.blocked.append(check.id)
         if check.id in follows:
@@ -669,7 +932,7 @@ def assign_root_causes(
     by_check: dict[str, str] = {}
     for index, (key, (cause, first)) in enumerate(ordered, start=1):
         cause.id = f"rc{index}"
-        _describe(cause, key, first, spec, answers[key], titles[key])
+        _describe(cause, key, first, spec, answers[key], titles[key], pairs[key])
         cause.rules = sorted(set(cause.rules))
         for check_id in cause.checks:
             by_check[check_id] = cause.id
