@@ -4,11 +4,17 @@ order it completed, and this process feeds them to the :class:`TrafficChecker`. 
 answers with what it found, as JSON on stdout.
 
 Run as ``python -m neuropay_contract.load.checking [SPEC]`` by ``load.locustfile`` only: the frames
-are pickles of our own objects from our own parent, never input from anyone else."""
+are pickles of our own objects from our own parent, never input from anyone else.
+
+The process runs at a lower CPU priority than the load: on a machine the load saturates, checks
+fall behind during the run (bounded: users wait beyond ``MAX_QUEUED`` exchanges) and catch up at
+its end, rather than taking CPU from the requests being measured."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pickle
 import struct
 import sys
@@ -19,6 +25,8 @@ from typing import IO, Any
 HEADER = struct.Struct("!I")
 # How many objects with findings the answer carries timelines for.
 MAX_TIMELINES = 200
+# Added to the checking process's nice value (see the module's docstring).
+NICENESS = 10
 
 
 def frame(kind: str, payload: Any) -> bytes:
@@ -69,7 +77,10 @@ def summary(checker: Any, named: set[str]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     from ..spec import load_spec
     from ..traffic.checker import TrafficChecker
+    from .wire import exchange_of
 
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     checker = TrafficChecker(load_spec(Path(argv[0]) if argv and argv[0] else None))
     stream = sys.stdin.buffer
     named: set[str] = set()
@@ -82,7 +93,7 @@ def main(argv: list[str]) -> int:
             break
         kind, payload = pickle.loads(body)
         if kind == "exchange":
-            checker.check(payload)
+            checker.check(exchange_of(payload))
         elif kind == "end":
             named = set(payload)
             break

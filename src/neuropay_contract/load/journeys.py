@@ -48,9 +48,11 @@ class Call:
     step: str  # the name Locust's statistics group it under: "<journey> <step>"
     idempotency_key: str | None = None
     # A refusal provoked on purpose: sent as X-Neuropay-Expect so the checker judges the server.
-    expect: tuple[int, str] | None = None
+    expect: tuple[int, str | None] | None = None
     # Statuses that count as success in Locust's statistics (default: 2xx, or the expectation).
     accept: frozenset[int] = frozenset()
+    # Sent with the second merchant's key (``--second-api-key``): another merchant's request.
+    second_key: bool = False
 
 
 @dataclass
@@ -83,6 +85,9 @@ class Journeys:
     spec: ApiSpec
     means: PaymentMeans
     rng: random.Random = field(default_factory=random.Random)
+    # A second merchant's key is given: journeys also read their checkouts with it (each must
+    # answer 404, objects being visible only to their merchant).
+    second_key: bool = False
 
     def __post_init__(self) -> None:
         self.lifecycle: Lifecycle = self.spec.require_lifecycle()
@@ -103,14 +108,12 @@ class Journeys:
             ),
             None,
         )
-        # Final statuses some path reaches, with the capture flag of one such path.
-        self.finals: list[str] = []
-        for status in lc.final:
-            try:
-                plan(lc, status)
-            except ValueError:
-                continue
-            self.finals.append(status)
+        # The shortest way to each status (per capture flag), found once: journeys run them
+        # thousands of times a second.
+        self._plans: dict[tuple[str, bool | None], list[tuple[Transition, bool]] | None] = {}
+        self.reachable = {s for s in lc.states if self.path_to(s) is not None}
+        # Final statuses some path reaches.
+        self.finals: list[str] = [s for s in lc.final if s in self.reachable]
         self.partial_refund = next(
             (
                 t
@@ -188,14 +191,25 @@ class Journeys:
         key = uuid.uuid4().hex if op in self.idempotent else None
         return Call(op, body, f"{journey} {op}", idempotency_key=key)
 
+    def path_to(
+        self, status: str, capture: bool | None = None
+    ) -> list[tuple[Transition, bool]] | None:
+        """:func:`plan` to ``status``, remembered; None when no path leads there."""
+        key = (status, capture)
+        if key not in self._plans:
+            try:
+                self._plans[key] = plan(self.lifecycle, status, capture)
+            except ValueError:
+                self._plans[key] = None
+        return self._plans[key]
+
     def drive(
         self, session: Session, journey: str, status: str, capture: bool | None = None
     ) -> tuple[dict[str, Any], bool]:
         """A fresh checkout driven to ``status`` (and its capture flag)."""
-        try:
-            path = plan(self.lifecycle, status, capture)
-        except ValueError:
-            path = plan(self.lifecycle, status)
+        path = self.path_to(status, capture) or self.path_to(status)
+        if path is None:
+            raise JourneyStopped(f"x-lifecycle has no path to {status!r}")
         checkout: dict[str, Any] | None = None
         flag = True
         for t, flag in path:
@@ -235,6 +249,7 @@ class Journeys:
         ]
         if out:
             self.perform(session, "refunds", out[0], checkout, flag)
+        self.foreign_read(session, "refunds", checkout["checkout_id"])
 
     def to_final(self, session: Session) -> None:
         """A checkout driven to one of the final statuses (released, deleted, expired, ...)."""
@@ -250,6 +265,23 @@ class Journeys:
             if not reply.ok:
                 raise JourneyStopped(f"{self.update_op} answered {reply.status}")
         session.call(Call(self.retrieve_op, {"checkout_id": cid}, f"metadata {self.retrieve_op}"))
+        self.foreign_read(session, "metadata", cid)
+
+    def foreign_read(self, session: Session, journey: str, checkout_id: str) -> None:
+        """With a second merchant's key: read the checkout as that merchant, which must answer
+        404 (the spec's object scope; a 2xx showing the checkout is the checker's
+        ``auth.merchant-isolation`` finding)."""
+        if not self.second_key or self.retrieve_op is None:
+            return
+        session.call(
+            Call(
+                self.retrieve_op,
+                {"checkout_id": checkout_id},
+                f"{journey} {self.retrieve_op} by another merchant",
+                expect=(404, None),
+                second_key=True,
+            )
+        )
 
     def _update(self, checkout_id: str, meta: Mapping[str, str], journey: str) -> Call:
         assert self.update_op is not None
@@ -265,7 +297,9 @@ class Journeys:
         """Every step of a way to a final status sent twice with the same Idempotency-Key (a
         client retrying after a timeout), the creation also twice at once."""
         status = self.rng.choice(self.finals) if self.finals else self.lifecycle.initial[0]
-        path = plan(self.lifecycle, status)
+        path = self.path_to(status)
+        if path is None:
+            raise JourneyStopped(f"x-lifecycle has no path to {status!r}")
         checkout: dict[str, Any] | None = None
         for number, (t, flag) in enumerate(path):
             call = self.request(session, "retries", t, checkout, flag)
@@ -285,7 +319,7 @@ class Journeys:
         """A move the lifecycle forbids in the checkout's status, declared deliberate: the
         server must refuse it with the forbidden answer and change nothing."""
         lc = self.lifecycle
-        reachable = [f for f in lc.forbidden if f.status in self._reachable()]
+        reachable = [f for f in lc.forbidden if f.status in self.reachable]
         if not reachable:
             return
         chosen = self.rng.choice(reachable)
@@ -317,16 +351,6 @@ class Journeys:
                     f"forbidden {self.retrieve_op}",
                 )
             )
-
-    def _reachable(self) -> set[str]:
-        found: set[str] = set()
-        for status in self.lifecycle.states:
-            try:
-                plan(self.lifecycle, status)
-            except ValueError:
-                continue
-            found.add(status)
-        return found
 
     def race(self, session: Session) -> None:
         """What only concurrency shows: refunds that together ask for more than the amount,
@@ -360,6 +384,7 @@ class Journeys:
         session.parallel([*refunds, retried, retried, *updates])
         if self.retrieve_op is not None:  # settles the status the model expects
             session.call(Call(self.retrieve_op, {"checkout_id": cid}, f"race {self.retrieve_op}"))
+        self.foreign_read(session, "race", cid)
 
 
 def parse_mix(text: str | None, known: Sequence[str]) -> dict[str, int]:

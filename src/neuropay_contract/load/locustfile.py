@@ -18,14 +18,12 @@ import contextlib
 import fcntl
 import functools
 import json
-import logging
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,8 +41,9 @@ from neuropay_contract.load.checking import frame
 from neuropay_contract.load.config import LoadConfig
 from neuropay_contract.load.journeys import Call, Journeys, JourneyStopped, Reply
 from neuropay_contract.load.model import Models, compare
+from neuropay_contract.load.wire import Credential, Record, body_of, extra_headers, parse_answer
 from neuropay_contract.spec import load_spec
-from neuropay_contract.traffic.exchange import Exchange, KeyLabels, clean_headers, object_of
+from neuropay_contract.traffic.exchange import KeyLabels, object_of
 
 FLUSH = "neuropay_flush"
 PART = "neuropay_part"
@@ -55,7 +54,6 @@ PIPE_BYTES = 1 << 20
 MAX_QUEUED = 20_000
 # Concurrent read-backs at the end of the run.
 READBACK_POOL = 16
-EXPECT_HEADER = "X-Neuropay-Expect"
 
 # A Locust worker rebuilds its whole argument parser once per option of each spawn order
 # (runners.py: `k not in argument_parser.default_args_dict()` in a loop): seconds on a busy
@@ -64,14 +62,16 @@ EXPECT_HEADER = "X-Neuropay-Expect"
 _default_args = functools.cache(argument_parser.default_args_dict)
 argument_parser.default_args_dict = lambda: dict(_default_args())
 
-logging.getLogger("httpx").setLevel(logging.WARNING)  # the read-back: one line per request
 CONFIG = LoadConfig.read(os.environ.get("NEUROPAY_LOAD_CONFIG"))
 SPEC = load_spec(Path(CONFIG.spec_path) if CONFIG.spec_path else None)
-JOURNEYS = Journeys(SPEC, PaymentMeans.from_spec(SPEC))
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_LABELS = KeyLabels(SPEC.test_mode.key_prefixes if SPEC.test_mode else None)
+FIRST = Credential(os.environ.get("NEUROPAY_API_KEY", ""), _LABELS)
+SECOND = (
+    Credential(os.environ["NEUROPAY_SECOND_API_KEY"], _LABELS)
+    if os.environ.get("NEUROPAY_SECOND_API_KEY")
+    else None
+)
+JOURNEYS = Journeys(SPEC, PaymentMeans.from_spec(SPEC), second_key=SECOND is not None)
 
 
 class CheckerPipe:
@@ -116,9 +116,9 @@ class CheckerPipe:
             if kind == "end":
                 return
 
-    def send(self, exchange: Exchange) -> None:
+    def send(self, record: Record) -> None:
         self.start()
-        self.queue.put_nowait(("exchange", exchange))
+        self.queue.put_nowait(("exchange", record))
 
     def wait_for_room(self) -> None:
         while self.queue.qsize() > MAX_QUEUED:
@@ -150,38 +150,35 @@ class LoadProcess:
     def reset(self) -> None:
         self.checker = CheckerPipe()
         self.models = Models(JOURNEYS.lifecycle, JOURNEYS.update_op)
-        tm = SPEC.test_mode
-        self.labels = KeyLabels(tm.key_prefixes if tm else None)
         self.index = 0
-        self.in_flight: Counter[str] = Counter()
-        self.flying: dict[str, list[Exchange]] = {}
+        self.flying: dict[str, list[Sent]] = {}
         self.journeys: dict[str, Counter[str]] = {}
         self.model_counts: Counter[str] = Counter()
         self.readback_findings: list[dict[str, Any]] = []
         self.part: dict[str, Any] | None = None
 
     # -- one exchange ---------------------------------------------------------------------------
-    def begin(self, exchange: Exchange, call: Call) -> str | None:
+    def begin(self, sent: Sent, payload: bytes, call: Call) -> str | None:
         """Register the exchange in flight on its object (or its Idempotency-Key), marking every
         exchange that overlaps another, as the proxy does."""
-        target = object_of(exchange.request_body) or (
+        target = object_of(payload) or (
             f"idem:{call.idempotency_key}" if call.idempotency_key else None
         )
         if target is None:
             return None
         flying = self.flying.setdefault(target, [])
-        flying.append(exchange)
+        flying.append(sent)
         if len(flying) > 1:
             for other in flying:
                 other.overlapped = True
         return target
 
-    def end(self, exchange: Exchange, target: str | None) -> None:
+    def end(self, sent: Sent, target: str | None) -> None:
         if target is None:
             return
         flying = self.flying.get(target, [])
-        if exchange in flying:
-            flying.remove(exchange)
+        if sent in flying:
+            flying.remove(sent)
         if not flying:
             self.flying.pop(target, None)
 
@@ -193,55 +190,45 @@ class LoadProcess:
 STATE = LoadProcess()
 
 
+class Sent:
+    """An exchange in flight: whether another request on its object overlapped it."""
+
+    __slots__ = ("overlapped",)
+
+    def __init__(self) -> None:
+        self.overlapped = False
+
+
 class JourneySession:
     """A :class:`Session` on a Locust user's client: sends, checks, models."""
 
-    def __init__(self, user: FastHttpUser, key: str) -> None:
+    def __init__(self, user: FastHttpUser) -> None:
         self.user = user
-        self.key = key
+        self.host = (user.host or "").rstrip("/")
 
     def call(self, call: Call) -> Reply:
         op = SPEC.operation(call.operation)
-        payload = json.dumps(call.body).encode()
-        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
-        if call.idempotency_key:
-            headers[SPEC.idempotency.header] = call.idempotency_key
-        if call.expect:
-            headers[EXPECT_HEADER] = f"{call.expect[0]} {call.expect[1]}"
-        auth, label, mode = STATE.labels.classify(headers["Authorization"])
-        exchange = Exchange(
-            index=STATE.next_index(),
-            method=op.method,
-            url=f"{(self.user.host or '').rstrip('/')}{op.path}",
-            request_headers=clean_headers(headers.items(), label),
-            request_body=payload,
-            started=_now(),
-            auth=auth,
-            key_label=label,
-            key_mode=mode,
-        )
-        target = STATE.begin(exchange, call)
-        started = time.perf_counter()
+        credential = SECOND if call.second_key and SECOND is not None else FIRST
+        payload = body_of(call)
+        extra = extra_headers(call, SPEC.idempotency.header)
+        sent = Sent()
+        target = STATE.begin(sent, payload, call)
+        started = time.time()
+        clock = time.perf_counter()
         try:
             with self.user.client.request(
                 op.method,
                 op.path,
                 data=payload,  # type: ignore[arg-type]  # geventhttpclient sends bytes as they are
-                headers=headers,
+                headers={**credential.headers, **extra} if extra else credential.headers,
                 name=call.step,
                 catch_response=True,
             ) as response:
-                exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                elapsed = round((time.perf_counter() - clock) * 1000, 2)
                 status = int(response.status_code or 0)
-                if status:
-                    exchange.status = status
-                    exchange.response_headers = clean_headers(
-                        (str(k), str(v)) for k, v in (response.headers or {}).items()
-                    )
-                    exchange.response_body = response.content or b""
-                else:
-                    exchange.error = type(response.error).__name__ if response.error else "error"
-                problem = _unexpected(call, status, exchange.response_body)
+                body = (response.content or b"") if status else b""
+                answer = parse_answer(body)
+                problem = _unexpected(call, status, answer)
                 if problem:
                     response.failure(problem)
                 else:
@@ -249,25 +236,43 @@ class JourneySession:
         except BaseException:
             # Cut by the end of the run (GreenletExit) or broken in transit: what the server did
             # with the request is unknown.
-            STATE.end(exchange, target)
+            STATE.end(sent, target)
             STATE.models.mark_uncertain(call.body.get("checkout_id"))
             raise
         # Nothing below yields before the exchange is queued for checking and in the model: a
         # user stopped at the end of the run cannot lose an answer it already has.
-        STATE.end(exchange, target)
-        answer = _json(exchange.response_body)
+        STATE.end(sent, target)
+        index = STATE.next_index()
+        STATE.checker.send(
+            (
+                index,
+                op.method,
+                self.host + op.path,
+                extra,
+                payload,
+                credential.label,
+                credential.auth,
+                credential.mode,
+                started,
+                elapsed,
+                status or None,
+                list(response.headers.items()) if status and response.headers else [],
+                body,
+                sent.overlapped,
+                None if status else (type(response.error).__name__ if response.error else "error"),
+            )
+        )
         STATE.models.observe(
             call.operation,
             call.body,
             call.idempotency_key,
-            exchange.status,
+            status or None,
             answer,
-            exchange.overlapped,
-            exchange.index,
+            sent.overlapped,
+            index,
         )
-        STATE.checker.send(exchange)
         STATE.checker.wait_for_room()
-        return Reply(exchange.status or 0, answer)
+        return Reply(status, answer)
 
     def parallel(self, calls: Sequence[Call]) -> list[Reply]:
         greenlets = [gevent.spawn(self.call, c) for c in calls]
@@ -278,23 +283,15 @@ class JourneySession:
         return [g.value for g in greenlets]
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None
-
-
-def _unexpected(call: Call, status: int, body: bytes) -> str | None:
+def _unexpected(call: Call, status: int, answer: Any) -> str | None:
     """Why Locust should count this request failed (None: it went as the journey wanted)."""
     if not status:
         return "no answer"
     if call.expect is not None:
-        answer = _json(body)
         code = answer.get("error", {}).get("code") if isinstance(answer, dict) else None
-        if status == call.expect[0] and code == call.expect[1]:
+        if status == call.expect[0] and call.expect[1] in (None, code):
             return None
-        return f"expected {call.expect[0]} {call.expect[1]}, got {status} {code}"
+        return f"expected {call.expect[0]} {call.expect[1] or ''}, got {status} {code}".strip()
     if 200 <= status < 300 or status in call.accept:
         return None
     return f"HTTP {status}"
@@ -309,7 +306,7 @@ def _journey_user(name: str, run: Callable[[Any], None], weight: int) -> type[Fa
         journey: ClassVar[str] = name
 
         def on_start(self) -> None:
-            self.session = JourneySession(self, os.environ.get("NEUROPAY_API_KEY", ""))
+            self.session = JourneySession(self)
 
         @locust.task
         def journey_task(self) -> None:
@@ -335,62 +332,61 @@ for _name, _weight in CONFIG.mix.items():
 
 # -- the end of a run: read back, then hand the part over --------------------------------------
 def _read_back(host: str) -> None:
-    """Every checkout with a certain model read back, checked and compared with the model."""
-    import httpx
+    """Every checkout with a certain model read back with its merchant's key, checked and
+    compared with the model (sequentially per greenlet, outside Locust's statistics)."""
+    from geventhttpclient import URL, HTTPClient
 
     retrieve = JOURNEYS.retrieve_op
     if retrieve is None:
         return
     op = SPEC.operation(retrieve)
-    key = os.environ.get("NEUROPAY_API_KEY", "")
-    authorization = f"Bearer {key}"
-    auth, label, mode = STATE.labels.classify(authorization)
-    models = [m for m in STATE.models.checkouts.values()]
+    models = list(STATE.models.checkouts.values())
     STATE.model_counts["checkouts"] = len(models)
     STATE.model_counts["uncertain"] = sum(1 for m in models if m.uncertain)
+    url = URL(host.rstrip("/") + op.path)
+    client = HTTPClient.from_url(url, concurrency=READBACK_POOL, network_timeout=30.0)
 
-    with httpx.Client(base_url=host, timeout=30.0) as client:
-
-        def one(model: Any) -> None:
-            body = json.dumps({"checkout_id": model.checkout_id}).encode()
-            headers = {"Authorization": authorization, "Content-Type": "application/json"}
-            exchange = Exchange(
-                index=STATE.next_index(),
-                method=op.method,
-                url=f"{host.rstrip('/')}{op.path}",
-                request_headers=clean_headers(headers.items(), label),
-                request_body=body,
-                started=_now(),
-                auth=auth,
-                key_label=label,
-                key_mode=mode,
-            )
-            started = time.perf_counter()
-            try:
-                response = client.request(op.method, op.path, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                exchange.error = type(exc).__name__
-                STATE.model_counts["unread"] += 1
-                return
-            exchange.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-            exchange.status = response.status_code
-            exchange.response_headers = clean_headers(response.headers.items())
-            exchange.response_body = response.content
-            STATE.checker.send(exchange)
-            found = compare(
-                model,
+    def one(model: Any) -> None:
+        payload = json.dumps({"checkout_id": model.checkout_id}).encode()
+        started = time.time()
+        clock = time.perf_counter()
+        try:
+            response = client.request(op.method, url.request_uri, payload, FIRST.headers)
+            body = response.read()
+        except (OSError, gevent.Timeout):
+            STATE.model_counts["unread"] += 1
+            return
+        elapsed = round((time.perf_counter() - clock) * 1000, 2)
+        index = STATE.next_index()
+        STATE.checker.send(
+            (
+                index,
+                op.method,
+                host.rstrip("/") + op.path,
+                {},
+                payload,
+                FIRST.label,
+                FIRST.auth,
+                FIRST.mode,
+                started,
+                elapsed,
                 response.status_code,
-                _json(response.content),
-                JOURNEYS.lifecycle,
-                exchange.index,
+                list(response.items()),
+                body,
+                False,
+                None,
             )
-            STATE.model_counts["compared"] += 1
-            if found:
-                STATE.model_counts["failed"] += 1
-                STATE.readback_findings.extend(f.to_dict() for f in found)
+        )
+        found = compare(model, response.status_code, parse_answer(body), JOURNEYS.lifecycle, index)
+        STATE.model_counts["compared"] += 1
+        if found:
+            STATE.model_counts["failed"] += 1
+            STATE.readback_findings.extend(f.to_dict() for f in found)
 
-        pool = gevent.pool.Pool(READBACK_POOL)
-        pool.map(one, [m for m in models if not m.uncertain])
+    try:
+        gevent.pool.Pool(READBACK_POOL).map(one, [m for m in models if not m.uncertain])
+    finally:
+        client.close()
 
 
 def _build_part(label: str, host: str) -> dict[str, Any]:
