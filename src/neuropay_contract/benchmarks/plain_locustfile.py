@@ -1,11 +1,11 @@
 """`make bench-load`'s baseline: a plain Locust file sending the same journeys as `neuropay load`
-(the same :class:`Journeys`, so the same requests) with no check, no exchange record and no model:
-what Locust alone drives. Only Locust's own process imports it (Locust patches with gevent)."""
+(the same :class:`Journeys` and the same request bytes, from ``load.wire``) with no check, no
+exchange record and no model: what Locust alone drives. Only Locust's own process imports it
+(Locust patches with gevent)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -15,11 +15,13 @@ from locust import FastHttpUser, constant, task
 
 from neuropay_contract.contract.reach import PaymentMeans
 from neuropay_contract.load.journeys import DEFAULT_MIX, Call, Journeys, JourneyStopped, Reply
+from neuropay_contract.load.wire import Credential, body_of, extra_headers, parse_answer
 from neuropay_contract.spec import load_spec
+from neuropay_contract.traffic.exchange import KeyLabels
 
 SPEC = load_spec()
 JOURNEYS = Journeys(SPEC, PaymentMeans.from_spec(SPEC))
-KEY = os.environ.get("NEUROPAY_API_KEY", "")
+CREDENTIAL = Credential(os.environ.get("NEUROPAY_API_KEY", ""), KeyLabels())
 
 
 class PlainSession:
@@ -28,24 +30,19 @@ class PlainSession:
 
     def call(self, call: Call) -> Reply:
         op = SPEC.operation(call.operation)
-        headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-        if call.idempotency_key:
-            headers["Idempotency-Key"] = call.idempotency_key
+        extra = extra_headers(call, SPEC.idempotency.header)
         with self.user.client.request(
             op.method,
             op.path,
-            data=json.dumps(call.body).encode(),  # type: ignore[arg-type]
-            headers=headers,
+            data=body_of(call),  # type: ignore[arg-type]
+            headers={**CREDENTIAL.headers, **extra} if extra else CREDENTIAL.headers,
             name=call.step,
             catch_response=True,
         ) as response:
             status = int(response.status_code or 0)
-            try:
-                body = json.loads(response.content or b"null")
-            except ValueError:
-                body = None
+            answer = parse_answer((response.content or b"") if status else b"")
             response.success()
-        return Reply(status, body)
+        return Reply(status, answer)
 
     def parallel(self, calls: Sequence[Call]) -> list[Reply]:
         greenlets = [gevent.spawn(self.call, c) for c in calls]
