@@ -918,16 +918,66 @@ _COLLISIONS = [rule.id for rule in _TRAFFIC_ONLY if rule.id in RULES]
 if _COLLISIONS:  # a traffic rule under a suite id would mean two things in one report
     raise ValueError(f"traffic rules reuse suite ids: {', '.join(_COLLISIONS)}")
 
+# `neuropay load`'s own rules: the read-back at the end of a run, every checkout a journey made
+# compared with the model of what the server accepted (``load/model.py``). Every other finding of
+# a load run is the traffic checker's (:data:`TRAFFIC_RULES`).
+_LOAD_ONLY: list[Rule] = [
+    Rule(
+        "load.model-missing",
+        "Checkouts made can be read back",
+        "a checkout a journey made is read back with 200 at the end of the run",
+    ),
+    Rule(
+        "load.model-refunded-total",
+        "No refund lost or doubled",
+        "refunded_amount is the sum of the refunds the server accepted (a retry counted once)",
+    ),
+    Rule(
+        "load.model-refund-count",
+        "One record per accepted refund",
+        "the refund records are the refunds the server accepted",
+    ),
+    Rule(
+        "load.model-refund-cap",
+        "Refunds never exceed the amount",
+        "refunded_amount is at most the amount after concurrent refunds",
+    ),
+    Rule(
+        "load.model-status",
+        "The last answer's status stays",
+        "the status read back is the one the last answer no other request overlapped gave",
+    ),
+    Rule(
+        "load.model-metadata",
+        "No accepted metaData update is lost",
+        "every metaData key an accepted update wrote is still there (concurrent updates merge)",
+    ),
+]
+LOAD_RULES: dict[str, Rule] = {
+    **TRAFFIC_RULES,
+    **{rule.id: rule for rule in _LOAD_ONLY},
+}
+_LOAD_COLLISIONS = [rule.id for rule in _LOAD_ONLY if rule.id in RULES or rule.id in TRAFFIC_RULES]
+if _LOAD_COLLISIONS:
+    raise ValueError(f"load rules reuse suite or traffic ids: {', '.join(_LOAD_COLLISIONS)}")
 
-def traffic_rules_text() -> str:
-    """The traffic checker's rules for a terminal (``neuropay proxy|audit --list-rules``)."""
-    width = max(len(rule_id) for rule_id in TRAFFIC_RULES)
+
+def traffic_rules_text(rules: dict[str, Rule] | None = None) -> str:
+    """The traffic checker's rules for a terminal (``neuropay proxy|audit --list-rules``), or
+    ``rules`` (``neuropay load --list-rules``: :data:`LOAD_RULES`)."""
+    shown = TRAFFIC_RULES if rules is None else rules
+    width = max(len(rule_id) for rule_id in shown)
     return "".join(
         f"{r.id:<{width}}  {r.title}: {r.checks}"
         + (" [also a suite rule]" if r.id in TRAFFIC_SHARED else "")
         + "\n"
-        for r in sorted(TRAFFIC_RULES.values(), key=lambda r: r.id)
+        for r in sorted(shown.values(), key=lambda r: r.id)
     )
+
+
+def load_rules_text() -> str:
+    """Every rule a ``neuropay load`` finding can name (``neuropay load --list-rules``)."""
+    return traffic_rules_text(LOAD_RULES)
 
 
 def list_rules_option(text: Callable[[], str]) -> Callable[[F], F]:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from ..contract.rules import list_rules_option, load_rules_text
 from ..contract.settings import target_url_problem
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
 from ..spec import load_spec
 
 
 @click.command("load")
+@list_rules_option(load_rules_text)
 @click.option("--target-url", envvar="NEUROPAY_TARGET_URL", help="The API server to load.")
 @click.option("--api-key", envvar="NEUROPAY_API_KEY", help="Test API key ($NEUROPAY_API_KEY).")
 @click.option(

@@ -4,7 +4,8 @@ The model holds only what the client knows for sure: the refunds the server acce
 the same Idempotency-Key counted once), the metaData keys accepted updates wrote, and the status
 of the last answer that no other request on the checkout overlapped. At the end every checkout is
 read back and compared: no lost refund, refunded total = their sum, never above the amount, the
-status the last sequential answer gave, no lost metaData key."""
+status the last sequential answer gave, no lost metaData key. The ``load.model-*`` rules are
+registered with the others in ``contract/rules.py`` (:data:`LOAD_RULES`)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,6 @@ from typing import Any
 
 from ..lifecycle import Lifecycle
 from ..traffic.findings import Finding
-
-# Rules of the read-back (the checker's own rules keep their names).
-MODEL_RULES = {
-    "load.model-missing": "a checkout a journey made cannot be read back",
-    "load.model-refunded-total": "refunded_amount is not the sum of the refunds the server accepted",
-    "load.model-refund-count": "the refund records are not the refunds the server accepted",
-    "load.model-refund-cap": "refunded_amount exceeds the amount",
-    "load.model-status": "the status is not the one the last answer gave",
-    "load.model-metadata": "a metaData key an accepted update wrote is lost",
-}
 
 
 @dataclass

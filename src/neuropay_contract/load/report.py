@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..contract.rules import LOAD_RULES
 from ..templating import make_environment
 from ..traffic.exchange import redact_text
-from .model import MODEL_RULES
 from .run import Gathered
 
 # Findings and timelines a report shows (the counts cover all of them).
@@ -187,7 +187,7 @@ def write_load_reports(outcome: LoadOutcome, report_dir: Path) -> dict[str, Path
                 **f,
                 "step_json": redact_text(json.dumps(step, indent=2, default=str)) if step else "",
                 "timeline": timelines.get(str(f.get("object_id"))),
-                "description": MODEL_RULES.get(str(f.get("rule")), ""),
+                "description": _checks(str(f.get("rule"))),
             }
         )
     env = make_environment()
@@ -207,3 +207,9 @@ def write_load_reports(outcome: LoadOutcome, report_dir: Path) -> dict[str, Path
     html_path = report_dir / "load.html"
     html_path.write_text(redact_text(html), encoding="utf-8")
     return {"json": json_path, "html": html_path}
+
+
+def _checks(rule_id: str) -> str:
+    """What the rule of a finding checks (every id a load run reports is registered)."""
+    rule = LOAD_RULES.get(rule_id)
+    return rule.checks if rule else ""
