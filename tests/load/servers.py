@@ -160,6 +160,24 @@ def lost_update_under_load(app: Any) -> Busy:
     return wrapper
 
 
+def leaks_across_merchants_under_load(app: Any) -> Busy:
+    """Under load a checkout is looked up by its id alone (a cache keyed without the merchant):
+    another merchant's key reads it where it must get 404."""
+    wrapper = Busy(app)
+    service = _service(app)
+    load_checkout = service._load_checkout
+
+    def leaky_load(store: Any, caller: Any, body: Any) -> CheckoutRecord:
+        if wrapper.busy:
+            cached = store.get_checkout(body["checkout_id"], None, None)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        return load_checkout(store, caller, body)
+
+    service._load_checkout = leaky_load  # type: ignore[method-assign]
+    return wrapper
+
+
 def slowed(app: Any, seconds: float) -> Busy:
     """Conformant, but every answer takes ``seconds`` longer."""
     return Busy(app, hold=seconds, threshold=1 << 30)
@@ -193,5 +211,11 @@ LOAD_FAULTS = [
         lost_update_under_load,
         ("load.model-metadata",),
         "metadata or update",
+    ),
+    LoadFault(
+        "leaks-across-merchants-under-load",
+        leaks_across_merchants_under_load,
+        ("auth.merchant-isolation",),
+        "other_merchant",
     ),
 ]

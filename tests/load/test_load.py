@@ -12,8 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,32 @@ def outcome(report_dir: Path) -> dict[str, Any]:
     return data
 
 
+@dataclass
+class Served:
+    """A reference app served on loopback: its URL, its (test, other merchant's test, live) keys
+    and what serves it (the app, or a wrapper of it)."""
+
+    url: str
+    keys: tuple[str, str, str]
+    server: Any
+
+
 @contextmanager
-def reference() -> Iterator[tuple[str, str]]:
+def served(wrap: Callable[[Any], Any] | None = None) -> Iterator[Served]:
+    """A fresh reference app (``wrap``-ped: a load fault, a slowed server) on a loopback port."""
     app = create_app()
-    key = key_triplet(app.state.keys)[0]
+    server = wrap(app) if wrap else app
     try:
-        with serve_app(app) as url:
-            yield url, key
+        with serve_app(server) as url:
+            yield Served(url, key_triplet(app.state.keys), server)
     finally:
         app.state.store.close()
+
+
+@contextmanager
+def reference() -> Iterator[tuple[str, str]]:
+    with served() as s:
+        yield s.url, s.keys[0]
 
 
 def assert_no_key(report_dir: Path, key: str, *outputs: str) -> None:
@@ -81,11 +99,23 @@ def assert_no_key(report_dir: Path, key: str, *outputs: str) -> None:
 
 
 def test_reference_server_two_processes_passes(tmp_path: Path) -> None:
-    with reference() as (url, key):
+    with served() as s:
+        url, key, other = s.url, s.keys[0], s.keys[1]
         # Longer than the others: a Locust worker takes seconds to take its spawn order on a
         # busy machine (it builds its argument parser once per option the master sends).
         proc = neuropay_load(
-            url, key, tmp_path, *RUN, "--run-time", "8s", "--processes", "2", "--p99-ms", "5000"
+            url,
+            key,
+            tmp_path,
+            *RUN,
+            "--run-time",
+            "8s",
+            "--processes",
+            "2",
+            "--p99-ms",
+            "5000",
+            "--second-api-key",
+            other,
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = outcome(tmp_path)
@@ -102,12 +132,18 @@ def test_reference_server_two_processes_passes(tmp_path: Path) -> None:
         "race",
     }
     assert data["stats"]["total"]["requests"] > 50
+    # The second merchant read the journeys' checkouts and got 404 each time (Locust counts
+    # any other answer failed).
+    foreign = [e for e in data["stats"]["entries"] if e["name"].endswith("by another merchant")]
+    assert foreign and sum(e["requests"] for e in foreign) > 5
+    assert sum(e["failures"] for e in foreign) == 0
     for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv", "load.html"):
         assert (tmp_path / name).stat().st_size > 0, name
     html = (tmp_path / "load.html").read_text()
     assert html.count("<polyline") == 5 and "<h3>race</h3>" in html
     assert "http://" not in html.replace(url, "").replace("http://www.w3.org/2000/svg", "")
     assert_no_key(tmp_path, key, proc.stdout, proc.stderr)
+    assert_no_key(tmp_path, other, proc.stdout, proc.stderr)
 
 
 @contextmanager
@@ -193,16 +229,19 @@ def test_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fault", LOAD_FAULTS, ids=[f.name for f in LOAD_FAULTS])
 def test_load_finds_what_the_sequential_suite_misses(fault: LoadFault, tmp_path: Path) -> None:
-    app = create_app()
-    keys = list(key_triplet(app.state.keys))
-    server = fault.apply(app)
-    try:
-        with serve_app(server) as url:
-            suite = run_suite(url, keys, tmp_path / "suite", select=fault.select)
-            assert server.peak < server.threshold  # the suite never loads it
-            proc = neuropay_load(url, keys[0], tmp_path / "load", *RUN, "--mix", "race=1,refunds=1")
-    finally:
-        app.state.store.close()
+    with served(fault.apply) as s:
+        suite = run_suite(s.url, list(s.keys), tmp_path / "suite", select=fault.select)
+        assert s.server.peak < s.server.threshold  # the suite never loads it
+        proc = neuropay_load(
+            s.url,
+            s.keys[0],
+            tmp_path / "load",
+            *RUN,
+            "--mix",
+            "race=1,refunds=1",
+            "--second-api-key",
+            s.keys[1],
+        )
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert proc.returncode == 1, proc.stdout + proc.stderr
     data = outcome(tmp_path / "load")
@@ -216,28 +255,23 @@ def test_load_finds_what_the_sequential_suite_misses(fault: LoadFault, tmp_path:
 
 
 def test_slow_server_fails_the_p99_gate(tmp_path: Path) -> None:
-    app = create_app()
-    key = key_triplet(app.state.keys)[0]
-    try:
-        with serve_app(slowed(app, 0.05)) as url:
-            proc = neuropay_load(
-                url,
-                key,
-                tmp_path,
-                "--users",
-                "4",
-                "--run-time",
-                "3s",
-                "--quiet",
-                "--mix",
-                "finals=1",
-                "--p99-ms",
-                "40",
-                "--max-error-rate",
-                "0.01",
-            )
-    finally:
-        app.state.store.close()
+    with served(lambda app: slowed(app, 0.05)) as s:
+        proc = neuropay_load(
+            s.url,
+            s.keys[0],
+            tmp_path,
+            "--users",
+            "4",
+            "--run-time",
+            "3s",
+            "--quiet",
+            "--mix",
+            "finals=1",
+            "--p99-ms",
+            "40",
+            "--max-error-rate",
+            "0.01",
+        )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     data = outcome(tmp_path)
     assert data["verdict"] == "slo-failed" and data["total_findings"] == 0
