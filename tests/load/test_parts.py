@@ -12,6 +12,8 @@ from neuropay_contract.load.report import gates
 from neuropay_contract.load.run import parse_run_time
 from neuropay_contract.spec import load_spec
 
+from ..contract_core._cli import run
+
 SPEC = load_spec()
 LC = SPEC.require_lifecycle()
 
@@ -86,3 +88,17 @@ def test_model_follows_answers_and_the_read_back_compares() -> None:
     }
     assert rules == {"load.model-refunded-total", "load.model-refund-cap", "load.model-status"}
     assert [f.rule for f in compare(over, 404, None, LC, 1)] == ["load.model-missing"]
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(["load", "--api-key", "k", "-t", "5s"], "--target-url"), (["proxy"], "--target")],
+)
+def test_a_bad_target_names_its_option_once(command: list[str], option: str) -> None:
+    """The one URL check (contract/settings.py) names the option the URL came with."""
+    proc = run(*command, option, "ftp://x")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == f"neuropay: error: {option} 'ftp://x' is not an http:// or https:// URL with a host\n"
+    )

@@ -55,15 +55,16 @@ class SettingsError(NeuropayError):
     """Options that cannot make a run (exit 2 with one line)."""
 
 
-def target_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a target (None when it can): an http(s) URL with a host."""
+def target_url_problem(url: str, option: str = "--target-url") -> str | None:
+    """Why ``url`` cannot be a target (None when it can): an http(s) URL with a host. The
+    reason names the ``option`` it was given with."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        return f"--target-url {url!r} is not a valid URL: {exc}"
+        return f"{option} {url!r} is not a valid URL: {exc}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"--target-url {url!r} is not an http:// or https:// URL with a host"
+        return f"{option} {url!r} is not an http:// or https:// URL with a host"
     return None
 
 

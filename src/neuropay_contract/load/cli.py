@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import report_dir_option, spec_option
 from ..contract.rules import list_rules_option, load_rules_text
 from ..contract.settings import target_url_problem
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, NeuropayError
@@ -19,9 +20,10 @@ from ..spec import load_spec
 @click.option(
     "--second-api-key",
     envvar="NEUROPAY_SECOND_API_KEY",
-    help="Another merchant's test key ($NEUROPAY_SECOND_API_KEY; checked, not yet loaded).",
+    help="Another merchant's test key ($NEUROPAY_SECOND_API_KEY): journeys read their checkouts "
+    "with it too, which must answer 404.",
 )
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI document.")
+@spec_option
 @click.option("--users", "-u", default=10, show_default=True, help="Simulated clients.")
 @click.option("--spawn-rate", "-r", default=10.0, show_default=True, help="Users started per s.")
 @click.option(
@@ -60,12 +62,8 @@ from ..spec import load_spec
 @click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker.")
 @click.option("--ui", is_flag=True, help="Serve Locust's web UI on 127.0.0.1 during the run.")
 @click.option("--ui-port", default=8089, show_default=True, help="Port of the web UI.")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports/load"),
-    show_default=True,
-    help="Where Locust's CSV and HTML and our load.html and load.json go.",
+@report_dir_option(
+    "reports/load", "Where Locust's CSV and HTML and our load.html and load.json go."
 )
 @click.option("--quiet", is_flag=True, help="No Locust output.")
 def load_command(
@@ -117,7 +115,7 @@ def load_command(
     if not target_url:
         problems.append("--target-url is required (or $NEUROPAY_TARGET_URL)")
     elif problem := target_url_problem(target_url):
-        problems.append(f"--target-url {problem}")
+        problems.append(problem)
     if not api_key:
         problems.append("--api-key is required (or $NEUROPAY_API_KEY)")
     seconds = 0

@@ -182,8 +182,43 @@ class LoadProcess:
         if not flying:
             self.flying.pop(target, None)
 
-    def next_index(self) -> int:
+    def check(
+        self,
+        method: str,
+        url: str,
+        extra: dict[str, str],
+        payload: bytes,
+        credential: Credential,
+        started: float,
+        elapsed: float,
+        status: int | None,
+        received: list[tuple[str, str]],
+        body: bytes,
+        overlapped: bool = False,
+        error: str | None = None,
+    ) -> int:
+        """Queue one finished exchange (a journey's or the read-back's) for the checking
+        process; its index, in the order exchanges completed."""
         self.index += 1
+        self.checker.send(
+            (
+                self.index,
+                method,
+                url,
+                extra,
+                payload,
+                credential.label,
+                credential.auth,
+                credential.mode,
+                started,
+                elapsed,
+                status,
+                received,
+                body,
+                overlapped,
+                error,
+            )
+        )
         return self.index
 
 
@@ -242,25 +277,19 @@ class JourneySession:
         # Nothing below yields before the exchange is queued for checking and in the model: a
         # user stopped at the end of the run cannot lose an answer it already has.
         STATE.end(sent, target)
-        index = STATE.next_index()
-        STATE.checker.send(
-            (
-                index,
-                op.method,
-                self.host + op.path,
-                extra,
-                payload,
-                credential.label,
-                credential.auth,
-                credential.mode,
-                started,
-                elapsed,
-                status or None,
-                list(response.headers.items()) if status and response.headers else [],
-                body,
-                sent.overlapped,
-                None if status else (type(response.error).__name__ if response.error else "error"),
-            )
+        index = STATE.check(
+            op.method,
+            self.host + op.path,
+            extra,
+            payload,
+            credential,
+            started,
+            elapsed,
+            status or None,
+            list(response.headers.items()) if status and response.headers else [],
+            body,
+            sent.overlapped,
+            None if status else (type(response.error).__name__ if response.error else "error"),
         )
         STATE.models.observe(
             call.operation,
@@ -357,25 +386,17 @@ def _read_back(host: str) -> None:
             STATE.model_counts["unread"] += 1
             return
         elapsed = round((time.perf_counter() - clock) * 1000, 2)
-        index = STATE.next_index()
-        STATE.checker.send(
-            (
-                index,
-                op.method,
-                host.rstrip("/") + op.path,
-                {},
-                payload,
-                FIRST.label,
-                FIRST.auth,
-                FIRST.mode,
-                started,
-                elapsed,
-                response.status_code,
-                list(response.items()),
-                body,
-                False,
-                None,
-            )
+        index = STATE.check(
+            op.method,
+            host.rstrip("/") + op.path,
+            {},
+            payload,
+            FIRST,
+            started,
+            elapsed,
+            response.status_code,
+            list(response.items()),
+            body,
         )
         found = compare(model, response.status_code, parse_answer(body), JOURNEYS.lifecycle, index)
         STATE.model_counts["compared"] += 1

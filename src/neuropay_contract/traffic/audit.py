@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import report_dir_option, spec_option
 from ..contract.rules import list_rules_option, traffic_rules_text
 from ..coverage import FAIL_UNDER_HELP
 from ..spec import load_spec
@@ -30,14 +31,8 @@ def audit_file(traffic: Path, spec_path: Path | None) -> TrafficChecker:
 @click.command("audit")
 @list_rules_option(traffic_rules_text)
 @click.argument("traffic", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI document.")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-    help="Where results.json, junit.xml, report.md and report.html go.",
-)
+@spec_option
+@report_dir_option("reports", "Where results.json, junit.xml, report.md and report.html go.")
 @click.option("--quiet", is_flag=True, help="No line per finding, only the summary.")
 @click.option(
     "--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT", help=FAIL_UNDER_HELP

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import report_dir_option, spec_option
 from ..contract.rules import list_rules_option, traffic_rules_text
 from ..contract.settings import target_url_problem
 from ..coverage import FAIL_UNDER_HELP, gate
@@ -37,14 +38,8 @@ def check_reachable(target: str, timeout: float) -> None:
 @click.option(
     "--port", default=8081, show_default=True, type=click.IntRange(0, 65535), help="0 = any."
 )
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI document.")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-    help="Where the reports go on exit.",
-)
+@spec_option
+@report_dir_option("reports", "Where the reports go on exit.")
 @click.option(
     "--mode",
     type=click.Choice(["report", "enforce"]),
@@ -89,9 +84,9 @@ def proxy_command(
     from .proxy import ValidatingProxy
     from .worker import CheckerProcess
 
-    problem = target_url_problem(target)
+    problem = target_url_problem(target, "--target")
     if problem:
-        raise NeuropayError(f"--target {problem}")
+        raise NeuropayError(problem)
     spec = load_spec(spec_path)
     check_reachable(target, min(timeout, 10.0))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
