@@ -69,9 +69,12 @@ def _load_ids() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = node.value
-                if RULE_ID.match(text) and text.startswith("load."):
-                    if text.split(".", 1)[1] not in _FILE_SUFFIXES:
-                        found.add(text)
+                if (
+                    RULE_ID.match(text)
+                    and text.startswith("load.")
+                    and text.split(".", 1)[1] not in _FILE_SUFFIXES
+                ):
+                    found.add(text)
     return found
 
 
