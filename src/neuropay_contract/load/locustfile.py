@@ -52,6 +52,8 @@ F_SETPIPE_SZ = 1031
 PIPE_BYTES = 1 << 20
 # Exchanges queued for checking beyond which users wait (bounded memory; the load slows).
 MAX_QUEUED = 20_000
+# Most exchanges the checking pipe's writer sends in one write.
+WRITE_BATCH = 256
 # Concurrent read-backs at the end of the run.
 READBACK_POOL = 16
 
@@ -109,11 +111,15 @@ class CheckerPipe:
         assert process.stdin is not None
         fd = process.stdin.fileno()
         while True:
-            kind, payload = queue.get()
-            view = memoryview(frame(kind, payload))
+            # Everything queued since the last write goes down in one write (one system call for
+            # a batch, not one per exchange).
+            batch = [queue.get()]
+            while len(batch) < WRITE_BATCH and not queue.empty() and batch[-1][0] != "end":
+                batch.append(queue.get_nowait())
+            view = memoryview(b"".join(frame(kind, payload) for kind, payload in batch))
             while view:
                 view = view[gevent.os.nb_write(fd, view) :]
-            if kind == "end":
+            if batch[-1][0] == "end":
                 return
 
     def send(self, record: Record) -> None:
