@@ -102,3 +102,13 @@ def test_a_bad_target_names_its_option_once(command: list[str], option: str) -> 
         proc.stderr
         == f"neuropay: error: {option} 'ftp://x' is not an http:// or https:// URL with a host\n"
     )
+
+
+def test_the_second_key_must_be_another_key() -> None:
+    key = "sk_test_" + "a" * 32
+    proc = run("load", "--target-url", "http://127.0.0.1:9", "--api-key", key,
+               "--second-api-key", key, "-t", "5s")  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "neuropay: error: --second-api-key must be another merchant's key, not --api-key\n"
+    )

@@ -118,6 +118,8 @@ def load_command(
         problems.append(problem)
     if not api_key:
         problems.append("--api-key is required (or $NEUROPAY_API_KEY)")
+    elif second_api_key == api_key:
+        problems.append("--second-api-key must be another merchant's key, not --api-key")
     seconds = 0
     if not worker:
         if not run_time:
