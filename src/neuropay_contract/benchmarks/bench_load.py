@@ -47,6 +47,10 @@ class Round:
     findings: int = 0
     p99: float = 0.0
     exit: int = 0
+    # `neuropay load` only: the most exchanges waiting for their checks, and how long users
+    # waited for room (the checks held the load back).
+    peak_queued: int = 0
+    waited_s: float = 0.0
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -109,6 +113,8 @@ def _ours(url: str, key: str, users: int, seconds: int, out: Path, processes: in
         findings=int(data["total_findings"]),
         p99=float(total["p99_ms"] or 0),
         exit=code,
+        peak_queued=int(data["checking"]["peak_queued"]),
+        waited_s=float(data["checking"]["users_waited_s"]),
     )
 
 
@@ -150,13 +156,17 @@ def main() -> int:
         f"reference server (SQLite :memory:), {os.cpu_count()} CPU(s); load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
-    print(f"{'round':<7}{'plain req/s':>12}{'ours req/s':>12}{'ratio':>8}{'CPU ms/req plain':>18}")
-    print(f"{'':<7}{'':>12}{'':>12}{'':>8}{'/ ours':>18}{'wall s plain / ours':>22}")
+    print(
+        f"{'round':<7}{'plain req/s':>12}{'ours req/s':>12}{'ratio':>8}"
+        f"{'CPU ms/req':>14}{'wall s':>14}{'checks queued':>16}"
+    )
+    print(f"{'':<39}{'plain / ours':>14}{'plain / ours':>14}{'peak, waited s':>16}")
     for n, (p, o, r) in enumerate(zip(plain, ours, ratios, strict=True), start=1):
         print(
             f"{n:<7}{p.rps:>12.1f}{o.rps:>12.1f}{r:>8.2f}"
-            f"{p.cpu_ms_per_request:>10.2f} / {o.cpu_ms_per_request:<5.2f}"
-            f"{p.wall_s:>14.1f} / {o.wall_s:<5.1f}"
+            f"{p.cpu_ms_per_request:>7.2f} / {o.cpu_ms_per_request:<4.2f}"
+            f"{p.wall_s:>7.1f} / {o.wall_s:<4.1f}"
+            f"{o.peak_queued:>9}, {o.waited_s:<4.1f}"
         )
     print(
         f"request mix: {sum(sum(r.steps.values()) for r in plain)} plain and "

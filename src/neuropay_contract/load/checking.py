@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 HEADER = struct.Struct("!I")
+READY = b"R"
 # How many objects with findings the answer carries timelines for.
 MAX_TIMELINES = 200
 # Added to the checking process's nice value (see the module's docstring).
@@ -74,14 +75,24 @@ def summary(checker: Any, named: set[str]) -> dict[str, Any]:
     }
 
 
+def _yield_the_cpu() -> None:
+    """A lower CPU priority than the load and the target (not SCHED_IDLE: on a machine kept busy
+    by others the checks must still catch up at the end of the run, within the master's wait)."""
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+
+
 def main(argv: list[str]) -> int:
     from ..spec import load_spec
     from ..traffic.checker import TrafficChecker
     from .wire import exchange_of
 
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    _yield_the_cpu()
     checker = TrafficChecker(load_spec(Path(argv[0]) if argv and argv[0] else None))
+    # Ready: the load process waits for this byte, so that loading the spec and the checker's
+    # imports (a second or two of CPU) never overlaps the run.
+    sys.stdout.buffer.write(READY)
+    sys.stdout.flush()
     stream = sys.stdin.buffer
     named: set[str] = set()
     while True:

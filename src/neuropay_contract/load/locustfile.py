@@ -37,7 +37,7 @@ from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from neuropay_contract.contract.reach import PaymentMeans
-from neuropay_contract.load.checking import frame
+from neuropay_contract.load.checking import READY, frame
 from neuropay_contract.load.config import LoadConfig
 from neuropay_contract.load.journeys import Call, Journeys, JourneyStopped, Reply
 from neuropay_contract.load.model import Models, compare
@@ -88,6 +88,10 @@ class CheckerPipe:
         self.pid = 0
         self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue()
         self.writer: gevent.Greenlet | None = None
+        # Most exchanges waiting to be checked, and the time users waited for room (the checks
+        # held the load back): reported with the part, so a run says whether its checks kept up.
+        self.peak = 0
+        self.waited_s = 0.0
 
     def start(self) -> None:
         if self.process is not None and self.pid == os.getpid():
@@ -104,6 +108,9 @@ class CheckerPipe:
             os.set_blocking(stream.fileno(), False)
         with contextlib.suppress(OSError):  # more slack than the default 64 KiB (Linux)
             fcntl.fcntl(self.process.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        # Wait (cooperatively) until the checker has loaded: its start is not the run's.
+        if gevent.os.nb_read(self.process.stdout.fileno(), len(READY)) != READY:
+            raise RuntimeError("the checking process did not start")
         self.writer = gevent.spawn(self._write_all, self.process, self.queue)
 
     @staticmethod
@@ -127,8 +134,14 @@ class CheckerPipe:
         self.queue.put_nowait(("exchange", record))
 
     def wait_for_room(self) -> None:
-        while self.queue.qsize() > MAX_QUEUED:
-            gevent.sleep(0.01)
+        queued = self.queue.qsize()
+        if queued > self.peak:
+            self.peak = queued
+        if queued > MAX_QUEUED:
+            started = time.perf_counter()
+            while self.queue.qsize() > MAX_QUEUED:
+                gevent.sleep(0.01)
+            self.waited_s += time.perf_counter() - started
 
     def finish(self, named: Sequence[str]) -> dict[str, Any]:
         self.start()
@@ -429,6 +442,10 @@ def _build_part(label: str, host: str) -> dict[str, Any]:
         "findings": list(checked["findings"]) + STATE.readback_findings,
         "journeys": {name: dict(c) for name, c in STATE.journeys.items()},
         "model": dict(STATE.model_counts),
+        "checking": {
+            "peak_queued": STATE.checker.peak,
+            "users_waited_s": round(STATE.checker.waited_s, 2),
+        },
     }
     return STATE.part
 

@@ -122,6 +122,17 @@ class LoadOutcome:
             "gates": [{**asdict(g), "holds": g.holds} for g in self.gates],
             "stats": {k: v for k, v in stats.items() if k != "history"},
             "exchanges_checked": sum(int(p.get("checked", 0)) for p in self.gathered.parts),
+            "checking": self.checking,
+        }
+
+    @property
+    def checking(self) -> dict[str, float]:
+        """Whether the checks kept up: the most exchanges one process had waiting, and the
+        seconds its users waited for the checks (0: the checks never held the load back)."""
+        parts = [p.get("checking") or {} for p in self.gathered.parts]
+        return {
+            "peak_queued": max((int(c.get("peak_queued", 0)) for c in parts), default=0),
+            "users_waited_s": round(sum(float(c.get("users_waited_s", 0)) for c in parts), 2),
         }
 
 
