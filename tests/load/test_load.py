@@ -132,6 +132,8 @@ def test_reference_server_two_processes_passes(tmp_path: Path) -> None:
         "race",
     }
     assert data["stats"]["total"]["requests"] > 50
+    # Whether the checks kept up is reported (every exchange waits in the queue a moment).
+    assert data["checking"]["peak_queued"] >= 1 and data["checking"]["users_waited_s"] >= 0
     # The second merchant read the journeys' checkouts and got 404 each time (Locust counts
     # any other answer failed).
     foreign = [e for e in data["stats"]["entries"] if e["name"].endswith("by another merchant")]
