@@ -103,9 +103,10 @@ class Lifecycle:
             if t.effect == "refund" and (op := self.trigger_operation(t)) is not None
         )
 
-    @property
+    @cached_property
     def restricted_operations(self) -> tuple[str, ...]:
-        """Operations whose outcome depends on the status (all but create and ``unrestricted``)."""
+        """Operations whose outcome depends on the status (all but create and ``unrestricted``);
+        asked on every exchange the traffic checker follows, so worked out once."""
         ops: list[str] = []
         for t in self.transitions:
             op = self.trigger_operation(t)
@@ -129,10 +130,15 @@ class Lifecycle:
         return moves
 
     def forbidden_answer(self, status: str, operation: str) -> Answer | None:
+        return self._forbidden_by_move.get((status, operation))
+
+    @cached_property
+    def _forbidden_by_move(self) -> dict[tuple[str, str], Answer]:
+        # the first declaration of a pair wins, as the scan in declaration order did
+        moves: dict[tuple[str, str], Answer] = {}
         for f in self.forbidden:
-            if f.status == status and f.operation == operation:
-                return f.answer
-        return None
+            moves.setdefault((f.status, f.operation), f.answer)
+        return moves
 
     def rejected_guard(self, status: str, operation: str, answer: Answer) -> str | None:
         """The guard whose rejection ``answer`` is (None for a forbidden status)."""
