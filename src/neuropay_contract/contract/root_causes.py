@@ -227,7 +227,7 @@ def signature(
         # operation's cause: the waits and the skipped requests are one fix
         hung = hung_operation(failure, silent_operations)
         if hung:
-            return (failure.rule, "SilentOperation: " + hung), []
+            return (failure.rule, _SILENT + hung), []
         return (failure.rule, failure.message.split(":")[0]), []
     if failure.rule == "suite.error":
         return (failure.rule, operation, failure.message.split("\n")[0][:120]), []
@@ -428,8 +428,8 @@ def _describe(
             return
         _behaviour(cause, tuple(key[1:]), first, rules, counted)
         return
-    if key[0] == "transport.no-answer" and str(key[1]).startswith("SilentOperation: "):
-        silent = str(key[1]).removeprefix("SilentOperation: ")
+    if key[0] == "transport.no-answer" and str(key[1]).startswith(_SILENT):
+        silent = str(key[1]).removeprefix(_SILENT)
         cause.operations = [silent]
         cause.title = f"{silent} gives no HTTP answer"
         cause.explanation = (
@@ -815,23 +815,28 @@ def _fold_split_rules(keys: dict[str, tuple[Hashable, ...]], failures: dict[str,
             keys[check_id] = next(iter(wider[rule]))
 
 
+def _not_sent_to(failure: Failure) -> str | None:
+    """The operation a SilentOperation failure names (the run stopped sending to it)."""
+    if failure.rule != "transport.no-answer" or not failure.message.startswith(_SILENT):
+        return None
+    return failure.message.removeprefix(_SILENT).split(" gave no answer")[0]
+
+
+_SILENT = "SilentOperation: "
+
+
 def silent_operations(failures: Iterable[Failure]) -> frozenset[str]:
     """The operations the run stopped sending to, as they gave no answer (SilentOperation)."""
-    return frozenset(
-        f.message.split(" gave no answer")[0].removeprefix("SilentOperation: ")
-        for f in failures
-        if f.rule == "transport.no-answer" and f.message.startswith("SilentOperation: ")
-    )
+    return frozenset(op for f in failures if (op := _not_sent_to(f)) is not None)
 
 
 def hung_operation(failure: Failure, silent: frozenset[str]) -> str | None:
     """The operation known to hang (``silent``) behind a no-answer ``failure``: the one the run
     stopped sending to, or whose request timed out (schemathesis records no step for the
     request that timed out: with one operation known to hang, that is the one)."""
-    if failure.rule != "transport.no-answer":
-        return None
-    if failure.message.startswith("SilentOperation: "):
-        return failure.message.split(" gave no answer")[0].removeprefix("SilentOperation: ")
+    named = _not_sent_to(failure)
+    if named is not None or failure.rule != "transport.no-answer":
+        return named
     if not silent or "Timeout" not in failure.message.split(":")[0]:
         return None
     last = _last_operation(failure)
